@@ -1,0 +1,211 @@
+/* global setTimeout, setInterval, clearInterval, fetch, Buffer */
+// Raster streams under load, against references measured in the same run:
+//  (a) native 2154_5cm JPEG tiles from `pcrs serve` vs nginx serving the same tile bytes as static
+//      files (both one process/worker, keep-alive, autocannon on loopback) → throughput ratio, p99;
+//  (b) WebMercatorQuad tiles rendered on the fly with an empty PM cache → tiles/s;
+//  (c) RSS of the server under load.
+// Usage: npm run bench -- streams   [PCRS_BENCH_SECONDS=10] [PCRS_BENCH_CONNECTIONS=16]
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Catalog } from '../dist/catalog/catalog.js';
+import { loadConfig } from '../dist/config/config.js';
+import { transformBbox } from '../dist/grid/crs.js';
+import { TMS_2154_5CM, TMS_WEB_MERCATOR_QUAD, tileRange } from '../dist/grid/tile-matrix-set.js';
+import { migrate } from '../dist/db/migrate.js';
+import { openPglite } from '../dist/db/pglite.js';
+import { generateDelivery } from '../dist/demo/delivery.js';
+import { ingestDelivery } from '../dist/ingest/ingest.js';
+import { ingestServices } from '../dist/ingest/services.js';
+import { JobStore } from '../dist/jobs/jobs.js';
+
+const seconds = Number(process.env.PCRS_BENCH_SECONDS ?? 10);
+const connections = Number(process.env.PCRS_BENCH_CONNECTIONS ?? 16);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(path.join(tmpdir(), 'pcrs-bench-streams-'));
+chmodSync(work, 0o755); // nginx workers run as an unprivileged user
+const cache = path.join(tmpdir(), 'pcrs-bench-cache', 'streams');
+const BBOX = [575000, 6373000, 575600, 6373600]; // 9 dalles of 200 m
+const children = [];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** CPU time (user + system, ms) of a process so far. */
+const cpuMs = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+};
+const rssMb = (pid) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+
+async function waitFor(url) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(url);
+      if (r.status < 500) return;
+    } catch {
+      // not yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** autocannon over a list of paths, each connection taking the next one. */
+function load(base, paths, options = {}) {
+  let i = 0;
+  return autocannon({
+    url: base,
+    connections,
+    ...(options.amount ? { amount: options.amount } : { duration: seconds }),
+    requests: [{ setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length] }) }],
+  });
+}
+
+function summary(name, r) {
+  return `${name}: ${r.requests.average.toFixed(0)} req/s, latency p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms max ${r.latency.max} ms, ${(r.throughput.average / 1e6).toFixed(1)} MB/s, non-2xx ${r.non2xx}, errors ${r.errors}`;
+}
+
+try {
+  mkdirSync(cache, { recursive: true });
+  await generateDelivery({ outDir: cache, year: 2025, bbox: BBOX, dalleSize: 200, seed: 46 });
+  const dataDir = path.join(work, 'data');
+  const db = await openPglite(path.join(dataDir, 'db'));
+  await migrate(db);
+  const catalog = new Catalog(db);
+  await catalog.ensureStandardDatasets('46');
+  const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn' });
+  const report = await ingestDelivery(ingestServices({ config, db, catalog, jobs: new JobStore(db) }), { dir: cache, datasetId: 'ortho', versionName: '2025', date: '2025-06-15', jobs: 2 });
+  await db.close();
+  console.log(`ingested ${report.summary.ok} dalles (${BBOX.join(', ')})`);
+
+  // Our server: one process, as `pcrs serve` runs it.
+  const port = 18000 + Math.floor(Math.random() * 1000);
+  const nodeArgs = (process.env.PCRS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const server = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin', 'pcrs.js'), 'serve', '--port', String(port)], {
+    env: { ...process.env, PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn', PCRS_DEMO: 'false' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(server);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/health`);
+  const idleRss = rssMb(server.pid);
+
+  const onlyPm = process.env.PCRS_BENCH_ONLY === 'pm'; // PCRS_BENCH_ONLY=pm: phase (b) alone
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(server.pid))), 200);
+  if (!onlyPm) {
+    // Native tiles: every stored tile of levels 22–15 over the area, fetched once to feed nginx the same bytes.
+    const paths = [];
+    const www = path.join(work, 'www');
+    for (let z = 22; z >= 15; z--) {
+      const r = tileRange(TMS_2154_5CM, z, BBOX);
+      for (let row = r.minRow; row <= r.maxRow; row++) {
+        for (let col = r.minCol; col <= r.maxCol; col++) {
+          const p = `/wmts/1.0.0/PCRS.ORTHO.2025/normal/2154_5cm/${z}/${row}/${col}.jpeg`;
+          const res = await fetch(base + p);
+          if (res.status !== 200 || res.headers.get('content-type') !== 'image/jpeg') continue;
+          const body = Buffer.from(await res.arrayBuffer());
+          mkdirSync(path.dirname(path.join(www, p)), { recursive: true });
+          writeFileSync(path.join(www, p), body);
+          paths.push(p);
+        }
+      }
+    }
+    console.log(`${paths.length} stored JPEG tiles (levels 22–15)`);
+
+    // nginx: same files, one worker, sendfile, open_file_cache (its production setting for tiles), keep-alive, access log off.
+    const nginxPort = port + 1;
+    const conf = path.join(work, 'nginx.conf');
+    writeFileSync(
+      conf,
+      `worker_processes 1; daemon off; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
+  events { worker_connections 1024; }
+  http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000; types { image/jpeg jpeg; }
+    open_file_cache max=10000 inactive=60s; open_file_cache_valid 60s;
+    client_body_temp_path ${work}/ncb; proxy_temp_path ${work}/np; fastcgi_temp_path ${work}/nf; uwsgi_temp_path ${work}/nu; scgi_temp_path ${work}/ns;
+    server { listen 127.0.0.1:${nginxPort}; root ${www}; etag on; } }\n`,
+    );
+    const nginx = spawn('nginx', ['-c', conf, '-p', work], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(nginx);
+    await waitFor(`http://127.0.0.1:${nginxPort}${paths[0]}`);
+
+    // Warm both (file indexes, page cache), then measure nginx, ours, nginx again (noise check).
+    await load(base, paths, { amount: paths.length * 2 });
+    await load(`http://127.0.0.1:${nginxPort}`, paths, { amount: paths.length * 2 });
+    const ng1 = await load(`http://127.0.0.1:${nginxPort}`, paths);
+    const ours = await load(base, paths);
+    const ng2 = await load(`http://127.0.0.1:${nginxPort}`, paths);
+    console.log(summary('nginx static   ', ng1));
+    console.log(summary('pcrs WMTS REST ', ours));
+    console.log(summary('nginx again    ', ng2));
+    const ngBest = Math.max(ng1.requests.average, ng2.requests.average);
+    console.log(`(a) native 2154 JPEG tiles: ${(ours.requests.average / ngBest).toFixed(2)}× nginx (target ≥ 0.35×, goal ≥ 0.5×), p99 ${ours.latency.p99} ms (target < 10 ms)`);
+
+    // 304s: If-None-Match answered from the cached index.
+    const etags = [];
+    for (const p of paths.slice(0, 200)) etags.push([p, (await fetch(base + p)).headers.get('etag')]);
+    let k = 0;
+    const nm = await autocannon({
+      url: base,
+      connections,
+      duration: Math.max(3, seconds / 2),
+      requests: [{ setupRequest: (req) => { const [p, e] = etags[k++ % etags.length]; return { ...req, path: p, headers: { 'if-none-match': e } }; } }],
+    });
+    console.log(summary('pcrs 304s      ', nm));
+  }
+
+  // (b) PM tiles, uncached: every PM tile of z19–21 over the area, each requested once, empty PM cache.
+  rmSync(path.join(dataDir, 'cache', 'pm'), { recursive: true, force: true });
+  const pm = [];
+  const merc = transformBbox('EPSG:2154', 'EPSG:3857', [BBOX[0] + 20, BBOX[1] + 20, BBOX[2] - 20, BBOX[3] - 20]);
+  for (const z of [21, 20, 19]) {
+    const r = tileRange(TMS_WEB_MERCATOR_QUAD, z, merc);
+    for (let row = r.minRow; row <= r.maxRow; row++) for (let col = r.minCol; col <= r.maxCol; col++) pm.push(`/tiles/PCRS.ORTHO.2025/WebMercatorQuad/${z}/${col}/${row}.jpeg`);
+  }
+  const t0 = process.hrtime.bigint();
+  const cpu0 = cpuMs(server.pid);
+  const benchCpu0 = process.cpuUsage();
+  // Timed to the last response: autocannon only notices the end of an `amount` run on its 1 s tick.
+  let tLast = t0;
+  const pmInstance = load(base, pm, { amount: pm.length });
+  pmInstance.on('response', () => (tLast = process.hrtime.bigint()));
+  const pmRun = await pmInstance;
+  const pmSeconds = Number(tLast - t0) / 1e9;
+  const serverCpu = cpuMs(server.pid) - cpu0;
+  const benchCpu = process.cpuUsage(benchCpu0);
+  peakRss = Math.max(peakRss, rssMb(server.pid));
+  console.log(summary('pcrs PM render ', pmRun));
+  console.log(`(b) PM tiles uncached: ${pm.length} distinct tiles z19–21 in ${pmSeconds.toFixed(2)} s = ${(pm.length / pmSeconds).toFixed(0)} tiles/s (target ≥ 300 on 2 cores)`);
+  // CPU per tile is what a quieter or bigger machine divides: 2 cores / (server + load generator CPU per tile).
+  console.log(`    server CPU ${(serverCpu / pm.length).toFixed(2)} ms/tile (${(serverCpu / 10 / pmSeconds).toFixed(0)}% of one core), load generator ${((benchCpu.user + benchCpu.system) / 1000 / pm.length).toFixed(2)} ms/tile`);
+  if (!onlyPm) {
+    // WMS GetMap in Lambert-93 at random places over the area, 256² and 1024² (no reference yet: MapServer not set up).
+    for (const size of [256, 1024]) {
+      const span = size * 0.1; // 10 cm/px: level 21, bilinear
+      const urls = [];
+      for (let n = 0; n < 500; n++) {
+        const x = BBOX[0] + ((n * 7919) % 1000) / 1000 * (BBOX[2] - BBOX[0] - span);
+        const y = BBOX[1] + ((n * 104729) % 1000) / 1000 * (BBOX[3] - BBOX[1] - span);
+        urls.push(`/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=PCRS.ORTHO.2025&STYLES=&CRS=EPSG:2154&BBOX=${x},${y},${x + span},${y + span}&WIDTH=${size}&HEIGHT=${size}&FORMAT=image/jpeg`);
+      }
+      const w = await load(base, urls, { amount: size === 256 ? 500 : 150 });
+      peakRss = Math.max(peakRss, rssMb(server.pid));
+      console.log(summary(`pcrs WMS ${size}²`.padEnd(15), w));
+    }
+    const pmCached = await load(base, pm);
+    peakRss = Math.max(peakRss, rssMb(server.pid));
+    clearInterval(sampler);
+    console.log(summary('pcrs PM cached ', pmCached));
+    console.log(`(d) server RSS peak under load: ${peakRss.toFixed(0)} MB (target < 400 MB); ${idleRss.toFixed(0)} MB idle after start`);
+  }
+  clearInterval(sampler);
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  await sleep(1500);
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,210 @@
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { archiveDirectory } from '../../archive/archive.js';
+import { listPackages, openPackageDownload, pollRestore, requestRestore } from '../../archive/restore.js';
+import type { TierName } from '../../catalog/catalog.js';
+import { TIER_NAMES } from '../../config/config.js';
+import { runVerify, type FixityReport } from '../../tiers/fixity.js';
+import { storageServices } from '../../tiers/services.js';
+import { runSyncNas } from '../../tiers/sync-nas.js';
+import { measureUsage } from '../../tiers/usage.js';
+import { UserError } from '../../util/errors.js';
+import { formatBytes, formatTable, parseCommandArgs, print, withInterruptibleContext, type Command } from '../command.js';
+import { createProgress } from '../progress.js';
+
+/** Runs `fn` with a context, storage services and a signal aborted by Ctrl+C/SIGTERM (work checkpoints and stays resumable). */
+function withStorage<T>(fn: (s: ReturnType<typeof storageServices>, signal: AbortSignal) => Promise<T>): Promise<T> {
+  return withInterruptibleContext((ctx, signal) => fn(storageServices(ctx), signal));
+}
+
+function positiveNumber(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError('usage', `--${name} must be a positive number, got '${text}'.`, { exitCode: 64 });
+  return n;
+}
+
+/** "50M", "1.5G", "200k" or plain bytes per second. */
+export function parseRate(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:i?B)?(?:\/s)?$/.exec(text.trim());
+  if (!m) throw new UserError('usage', `--bytes-per-second '${text}' is not a rate: use e.g. 50M, 1G or 200000.`, { exitCode: 64 });
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const v = Math.round(Number(m[1]) * mult);
+  if (v <= 0) throw new UserError('usage', '--bytes-per-second must be positive.', { exitCode: 64 });
+  return v;
+}
+
+function printFixity(r: FixityReport & { jobId: number }): void {
+  print(`Fixity (job ${r.jobId}) of ${r.tiers.join(', ')}${r.samplePercent < 100 ? ` (sample ${r.samplePercent} %)` : ''}: ${r.checked} checked (${formatBytes(r.bytesRead)} read)`);
+  print(`  ok ${r.ok}  missing ${r.missing}  corrupted ${r.corrupted}  unlisted ${r.unlisted}${r.repair ? `  repaired ${r.repaired}  repair failed ${r.repairFailed}` : ''}`);
+  for (const f of r.findings) print(`  ${f.outcome.toUpperCase().padEnd(13)} ${f.tier}:${f.location}${f.detail ? ` — ${f.detail}` : ''}`);
+  print(r.clean ? 'Clean.' : r.repair ? 'NOT CLEAN: see the failures above.' : 'NOT CLEAN: run again with --repair to restore bad copies from a good copy.');
+}
+
+export const storageCommand: Command = {
+  name: 'storage',
+  summary: 'Storage tiers: sync-nas (backup copy), verify [--repair] (fixity), usage (bytes and cost)',
+  usage: 'pcrs storage sync-nas [--bytes-per-second R] [--json] | pcrs storage verify [--tier T]… [--sample P] [--repair] [--bytes-per-second R] [--jsonl FILE] [--json] | pcrs storage usage [--no-snapshot] [--json]',
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === 'sync-nas') {
+      const { values } = parseCommandArgs(this, rest, { 'bytes-per-second': { type: 'string' }, json: { type: 'boolean' } });
+      const rate = parseRate(values['bytes-per-second']);
+      return withStorage(async (s, signal) => {
+        const progress = createProgress('sync-nas');
+        const r = await runSyncNas(s, rate ? { bytesPerSecond: rate } : {}, { signal, onProgress: (d, t, m) => progress.update(d, t, m) });
+        progress.finish(`${r.copied} copied, ${r.unchanged} unchanged`);
+        if (values.json) print(JSON.stringify(r, null, 2));
+        else {
+          print(`NAS sync (job ${r.jobId}) ${s.stores.intermediate.describe()} → ${s.stores.nas.describe()}: ${r.considered} object(s), ${r.copied} copied and verified (${formatBytes(r.bytesCopied)}), ${r.unchanged} unchanged.`);
+          for (const b of r.backedUp) print(`  BACKED UP ${b.key} → ${b.to} (${b.reason})`);
+          for (const f of r.failed) print(`  FAILED    ${f.key}: ${f.error}`);
+        }
+        return r.failed.length > 0 ? 2 : 0;
+      });
+    }
+    if (sub === 'verify') {
+      const { values } = parseCommandArgs(this, rest, {
+        tier: { type: 'string', multiple: true },
+        sample: { type: 'string' },
+        repair: { type: 'boolean' },
+        'bytes-per-second': { type: 'string' },
+        jsonl: { type: 'string' },
+        json: { type: 'boolean' },
+      });
+      const tiers = (values.tier ?? []).flatMap((t) => t.split(',')).map((t) => t.trim());
+      for (const t of tiers) if (!(TIER_NAMES as readonly string[]).includes(t)) throw new UserError('usage', `Unknown tier '${t}': use one of ${TIER_NAMES.join(', ')}.`, { exitCode: 64 });
+      const sample = positiveNumber('sample', values.sample?.replace(/%$/, ''));
+      const rate = parseRate(values['bytes-per-second']);
+      return withStorage(async (s, signal) => {
+        const progress = createProgress('verify');
+        const r = await runVerify(
+          s,
+          {
+            ...(tiers.length ? { tiers: tiers as TierName[] } : {}),
+            ...(sample !== undefined ? { samplePercent: sample } : {}),
+            repair: values.repair ?? false,
+            ...(rate ? { bytesPerSecond: rate } : {}),
+            jsonlPath: values.jsonl ? path.resolve(values.jsonl) : path.join(s.config.dataDir, 'logs', 'fixity.jsonl'),
+          },
+          { signal, onProgress: (d, t, m) => progress.update(d, t, m) },
+        );
+        progress.finish(r.clean ? 'clean' : 'problems found');
+        if (values.json) print(JSON.stringify(r, null, 2));
+        else printFixity(r);
+        return r.clean ? 0 : 2;
+      });
+    }
+    if (sub === 'usage') {
+      const { values } = parseCommandArgs(this, rest, { 'no-snapshot': { type: 'boolean' }, json: { type: 'boolean' } });
+      return withStorage(async (s) => {
+        const u = await measureUsage(s, { snapshot: !values['no-snapshot'] });
+        if (values.json) {
+          print(JSON.stringify(u, null, 2));
+          return 0;
+        }
+        const money = (v: number) => `${v.toFixed(2)} ${u.currency}`;
+        print(`Storage on ${u.day} (measured from the stores):`);
+        print(formatTable(['TIER', 'DATASET', 'OBJECTS', 'BYTES'], u.rows.map((r) => [r.tier, r.datasetId, r.objects, formatBytes(r.bytes)])));
+        print('');
+        print(formatTable(['TIER', 'WHERE', 'OBJECTS', 'BYTES', `${u.currency}/TB-MONTH`, 'COST/MONTH'], u.tiers.map((t) => [t.tier, t.where, t.objects, formatBytes(t.bytes), t.price.perTbMonth, money(t.costPerMonth)])));
+        print(`Total: ${u.total.objects} objects, ${formatBytes(u.total.bytes)}, ${money(u.total.costPerMonth)} per month; restoring the whole cold tier once: ${money(u.coldFullRestoreCost)}.`);
+        if (u.projection) {
+          const p = u.projection;
+          print(`Projection for the whole territory (${p.territoryDalles} dalles of 1 km², from ${p.coveredKm2.toFixed(2)} km² covered):`);
+          print(formatTable(['TIER', 'PER DALLE', 'BYTES', 'COST/MONTH'], p.tiers.map((t) => [t.tier, formatBytes(t.bytesPerDalle), formatBytes(t.bytes), money(t.costPerMonth)])));
+          print(`Projected total: ${formatBytes(p.bytes)}, ${money(p.costPerMonth)} per month.`);
+        } else print('No orthophoto dalles stored yet: no projection.');
+        return 0;
+      });
+    }
+    throw new UserError('usage', sub ? `pcrs storage: unknown subcommand '${sub}'.` : 'pcrs storage: give a subcommand (sync-nas, verify, usage).', { hint: `Usage: ${this.usage}`, exitCode: 64 });
+  },
+};
+
+export const archiveCommand: Command = {
+  name: 'archive',
+  summary: 'Pack a folder of raw data as a BagIt package into the cold tier (verified, registered)',
+  usage: 'pcrs archive <dir> --version V [--dataset raw-at] [--storage-class DEEP_ARCHIVE] [--organisation NAME] [--description TEXT] [--json]',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      this,
+      argv,
+      { version: { type: 'string' }, dataset: { type: 'string', default: 'raw-at' }, 'storage-class': { type: 'string' }, organisation: { type: 'string' }, description: { type: 'string' }, json: { type: 'boolean' } },
+      true,
+    );
+    const dir = positionals[0];
+    if (!dir || positionals.length > 1) throw new UserError('usage', 'pcrs archive: give exactly one folder to archive.', { hint: `Usage: ${this.usage}`, exitCode: 64 });
+    if (!values.version) throw new UserError('usage', 'pcrs archive: --version is required (e.g. --version 2025).', { hint: `Usage: ${this.usage}`, exitCode: 64 });
+    return withStorage(async (s, signal) => {
+      const progress = createProgress('archive');
+      const r = await archiveDirectory(
+        s,
+        {
+          dir: path.resolve(dir),
+          datasetId: values.dataset ?? 'raw-at',
+          version: values.version as string,
+          ...(values['storage-class'] ? { storageClass: values['storage-class'] } : {}),
+          ...(values.organisation ? { organisation: values.organisation } : {}),
+          ...(values.description ? { description: values.description } : {}),
+        },
+        { signal, onProgress: (d, t, m) => progress.update(d, t, m) },
+      );
+      progress.finish(r.alreadyArchived ? 'already archived' : 'archived');
+      if (values.json) print(JSON.stringify(r, null, 2));
+      else {
+        print(`${r.alreadyArchived ? 'Already archived' : 'Archived'}: ${r.payloadFiles} file(s), ${formatBytes(r.payloadBytes)} → ${r.where}${r.key} (${formatBytes(r.bytes)}, package ${r.assetId}${r.storageClass ? `, ${r.storageClass}` : ''}).`);
+        print(`SHA-256 ${r.sha256}; verified by ${r.verification === 'read' ? 'reading it back and validating the bag' : 'HEAD (archive class: size and stored SHA-256)'}.`);
+      }
+      return 0;
+    });
+  },
+};
+
+export const restoreCommand: Command = {
+  name: 'restore',
+  summary: 'Restore an archive package from the cold tier (request, wait, download)',
+  usage: 'pcrs restore <package id or key> [--days N] [--requester WHO] [--wait] [--poll-seconds S] [--output FILE] [--json] | pcrs restore --list [--json]',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      this,
+      argv,
+      { days: { type: 'string' }, requester: { type: 'string' }, wait: { type: 'boolean' }, 'poll-seconds': { type: 'string' }, output: { type: 'string' }, list: { type: 'boolean' }, json: { type: 'boolean' } },
+      true,
+    );
+    if (values.list) {
+      return withStorage(async (s) => {
+        const packages = await listPackages(s);
+        if (values.json) print(JSON.stringify(packages, null, 2));
+        else if (packages.length === 0) print('No archive packages. Create one with `pcrs archive <dir> --version V`.');
+        else print(formatTable(['ID', 'PACKAGE', 'BYTES', 'CLASS', 'STATE', 'RESTORE'], packages.map((p) => [p.id, p.location, formatBytes(p.bytes), p.storageClass, p.state, p.restore ? `${p.restore.state}${p.restore.expiresAt ? ` until ${p.restore.expiresAt.toISOString()}` : ''}` : ''])));
+        return 0;
+      });
+    }
+    const ref = positionals[0];
+    if (!ref || positionals.length > 1) throw new UserError('usage', 'pcrs restore: give one package (its id or key; see `pcrs restore --list`).', { hint: `Usage: ${this.usage}`, exitCode: 64 });
+    const days = values.days === undefined ? 7 : Number(values.days);
+    const pollSeconds = positiveNumber('poll-seconds', values['poll-seconds']) ?? 900;
+    return withStorage(async (s, signal) => {
+      let r = await requestRestore(s, { package: ref, days, requester: values.requester ?? process.env.USER ?? 'operator' });
+      if ((values.wait || values.output) && r.state !== 'available') {
+        print(`Restore ${r.id} of ${r.location}: ${r.state}; polling every ${pollSeconds} s (Ctrl+C stops waiting; the server keeps polling).`);
+        r = await pollRestore(s, r.id, { intervalMs: pollSeconds * 1000, signal });
+      }
+      if (values.output && r.state === 'available') {
+        const dl = await openPackageDownload(s, r.assetId);
+        if (dl.kind !== 'stream') throw new Error('unexpected download kind');
+        await pipeline(dl.stream, createWriteStream(values.output));
+      }
+      if (values.json) print(JSON.stringify(r, null, 2));
+      else {
+        print(`Restore ${r.id} of ${r.location} for ${r.requester}: ${r.state}${r.expiresAt ? `, downloadable until ${r.expiresAt.toISOString()}` : ''}.`);
+        if (r.state === 'available') print(values.output ? `Downloaded to ${values.output}.` : `Download: GET /api/archive/packages/${r.assetId}/download, or \`pcrs restore ${r.assetId} --output FILE\`.`);
+        else print('The requester is notified when it is available (the server polls open restores).');
+      }
+      return r.state === 'available' || r.state === 'in-progress' || r.state === 'requested' ? 0 : 1;
+    });
+  },
+};

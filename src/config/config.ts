@@ -1,0 +1,246 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { UserError } from '../util/errors.js';
+
+/**
+ * One validated configuration: defaults ← optional file (PCRS_CONFIG, JSON or YAML) ← environment.
+ * The territory is data, never code: another département is a config file away.
+ */
+
+const bboxSchema = z
+  .tuple([z.number(), z.number(), z.number(), z.number()])
+  .refine(([xmin, ymin, xmax, ymax]) => xmin < xmax && ymin < ymax, 'must be [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax');
+
+const epsgCode = z.string().regex(/^EPSG:\d{4,5}$/, 'must look like EPSG:2154');
+
+export const territorySchema = z.strictObject({
+  /** Département code as used in dalle names (46, 2A, 974…). */
+  code: z.string().regex(/^(\d{2}|2A|2B|97\d)$/, 'must be a département code such as 46, 2A or 974'),
+  name: z.string().min(1),
+  /** Lambert-93 extent (EPSG:2154) of the territory, used to check coordinates. */
+  extent: bboxSchema,
+  crs: z.literal('EPSG:2154').default('EPSG:2154'),
+  /** Conic conformal zone (CC42…CC50) used by local surveyors. */
+  ccZone: epsgCode.refine((c) => {
+    const n = Number(c.slice(5));
+    return n >= 3942 && n <= 3950;
+  }, 'must be one of EPSG:3942 … EPSG:3950'),
+});
+export type Territory = z.infer<typeof territorySchema>;
+
+/** The Lot (46): the first user. Extent from the département's outline, rounded out to the km. */
+export const LOT_TERRITORY: Territory = {
+  code: '46',
+  name: 'Lot',
+  extent: [530000, 6346000, 628000, 6442000],
+  crs: 'EPSG:2154',
+  ccZone: 'EPSG:3945',
+};
+
+const localTierSchema = z.strictObject({
+  type: z.literal('local'),
+  /** Directory of the tier (absolute, or relative to the working directory). */
+  path: z.string().min(1),
+});
+const s3TierSchema = z.strictObject({
+  type: z.literal('s3'),
+  endpoint: z.url().optional(),
+  region: z.string().min(1).default('us-east-1'),
+  bucket: z.string().min(3),
+  prefix: z.string().default(''),
+  forcePathStyle: z.boolean().default(false),
+  accessKeyId: z.string().optional(),
+  secretAccessKey: z.string().optional(),
+  /** Storage class of new objects (e.g. DEEP_ARCHIVE for the cold tier). */
+  storageClass: z.string().optional(),
+});
+export const tierSchema = z.discriminatedUnion('type', [localTierSchema, s3TierSchema]);
+export type TierConfig = z.infer<typeof tierSchema>;
+export const TIER_NAMES = ['cold', 'intermediate', 'nas', 'hot'] as const;
+
+export const configSchema = z.strictObject({
+  dataDir: z.string().min(1).default('./data'),
+  /** Unset ⇒ embedded PGlite (with PostGIS) under `${dataDir}/db`. */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Public base URL used in capabilities documents and links (defaults to the request's host). */
+  publicUrl: z.url().optional(),
+  /** Temporary admin credential for technical endpoints (archive restore, fixity, usage) until accounts exist. */
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  territory: territorySchema.default(LOT_TERRITORY),
+  /** Storage tiers; each unset tier is a directory `${dataDir}/storage/<tier>`. */
+  storage: z
+    .strictObject({
+      cold: tierSchema.optional(),
+      intermediate: tierSchema.optional(),
+      nas: tierSchema.optional(),
+      hot: tierSchema.optional(),
+      /** Scheduled fixity scrubs run by the serve process (one node at a time); unset = none. */
+      verifySchedule: z
+        .strictObject({
+          intervalHours: z.number().positive(),
+          /** Percentage of the objects read at each run (100 = all). */
+          sample: z.number().gt(0).max(100).default(100),
+          repair: z.boolean().default(false),
+          /** Read throttle in bytes per second (unset = as fast as the store answers). */
+          bytesPerSecond: z.number().int().positive().optional(),
+          tiers: z.array(z.enum(TIER_NAMES)).optional(),
+        })
+        .optional(),
+      /** Prices per tier, for `pcrs storage usage` (any currency; default EUR, indicative 2025 OVHcloud-like list prices). */
+      prices: z
+        .partialRecord(
+          z.enum(TIER_NAMES),
+          z.strictObject({
+            perTbMonth: z.number().min(0),
+            perGbRestored: z.number().min(0).default(0),
+            perGbEgress: z.number().min(0).default(0),
+          }),
+        )
+        .default({}),
+      currency: z.string().min(1).default('EUR'),
+      /** Whole-territory projection: number of 1 km dalles of the territory (the Lot: 5 217). */
+      territoryDalles: z.number().int().positive().default(5217),
+    })
+    .default({ prices: {}, currency: 'EUR', territoryDalles: 5217 }),
+  pyramid: z
+    .strictObject({
+      /** JPEG quality of pyramid tiles (1–100). */
+      jpegQuality: z.number().int().min(1).max(100).default(85),
+      /** Parallel work inside a build (blocks); default: the number of CPU cores. */
+      concurrency: z.number().int().min(1).max(64).optional(),
+    })
+    .default({ jpegQuality: 85 }),
+  /** Raster streams (WMTS, WMS, XYZ, OGC API Tiles). */
+  streams: z
+    .strictObject({
+      /** Tiles with no data: a cached transparent 256² PNG (200), or 404. */
+      emptyTile: z.enum(['transparent', '404']).default('transparent'),
+      /** Bound of the on-disk cache of reprojected WebMercatorQuad tiles (`${dataDir}/cache/pm`), in MB. */
+      pmCacheMB: z.number().int().min(0).default(1024),
+    })
+    .default({ emptyTile: 'transparent', pmCacheMB: 1024 }),
+  wms: z
+    .strictObject({
+      /** Largest WIDTH and HEIGHT of a WMS GetMap, in pixels. */
+      maxSize: z.number().int().min(256).max(16384).default(4096),
+    })
+    .default({ maxSize: 4096 }),
+  demo: z
+    .strictObject({
+      /** Generate and register the synthetic Cahors delivery at start when the catalogue has none. */
+      enabled: z.boolean().default(true),
+      year: z.number().int().min(2000).max(2100).default(2025),
+    })
+    .default({ enabled: true, year: 2025 }),
+});
+export type Config = z.infer<typeof configSchema>;
+
+/** Environment variable → config key (dotted path) and how to read its text. */
+const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'int' | 'bool' }> = [
+  { env: 'PCRS_DATA_DIR', key: 'dataDir', kind: 'string' },
+  { env: 'DATABASE_URL', key: 'databaseUrl', kind: 'string' },
+  { env: 'HOST', key: 'host', kind: 'string' },
+  { env: 'PORT', key: 'port', kind: 'int' },
+  { env: 'PCRS_PUBLIC_URL', key: 'publicUrl', kind: 'string' },
+  { env: 'PCRS_LOG_LEVEL', key: 'logLevel', kind: 'string' },
+  { env: 'PCRS_ADMIN_TOKEN', key: 'adminToken', kind: 'string' },
+  { env: 'PCRS_DEMO', key: 'demo.enabled', kind: 'bool' },
+  { env: 'PCRS_JPEG_QUALITY', key: 'pyramid.jpegQuality', kind: 'int' },
+];
+
+type Json = Record<string, unknown>;
+
+function setPath(target: Json, dotted: string, value: unknown): void {
+  const parts = dotted.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
+    node = node[part] as Json;
+  }
+  node[parts[parts.length - 1] as string] = value;
+}
+
+function readEnvValue(text: string, kind: 'string' | 'int' | 'bool'): unknown {
+  if (kind === 'int') return /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text;
+  if (kind === 'bool') {
+    if (/^(1|true|yes|on)$/i.test(text)) return true;
+    if (/^(0|false|no|off)$/i.test(text)) return false;
+    return text;
+  }
+  return text;
+}
+
+function readConfigFile(file: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError('config-file-unreadable', `Cannot read the configuration file ${file} (PCRS_CONFIG): ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+      hint: 'Check the path in PCRS_CONFIG, or unset it to use the defaults.',
+      exitCode: 78,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new UserError('config-file-invalid', `The configuration file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(e as Error).message}`, {
+      exitCode: 78,
+    });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UserError('config-file-invalid', `The configuration file ${file} must contain an object (key: value pairs).`, { exitCode: 78 });
+  }
+  return parsed as Json;
+}
+
+/**
+ * Loads the configuration. Throws a UserError naming the key, its source and the reason when invalid.
+ * `overrides` (e.g. from CLI flags) win over everything.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json = {}): Config {
+  const merged: Json = {};
+  const sources = new Map<string, string>();
+  const file = env.PCRS_CONFIG;
+  if (file) {
+    const fromFile = readConfigFile(file);
+    Object.assign(merged, fromFile);
+    for (const key of Object.keys(fromFile)) sources.set(key, `file ${file}`);
+  }
+  for (const { env: name, key, kind } of ENVIRONMENT) {
+    const text = env[name];
+    if (text === undefined || text === '') continue;
+    setPath(merged, key, readEnvValue(text, kind));
+    sources.set(key, `environment variable ${name}`);
+  }
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    setPath(merged, key, value);
+    sources.set(key, 'command line');
+  }
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = issue.path.join('.') || '(root)';
+      const top = String(issue.path[0] ?? '');
+      const source = sources.get(key) ?? sources.get(top) ?? 'defaults';
+      return `  - ${key}: ${issue.message} (from ${source})`;
+    });
+    throw new UserError('invalid-config', `Invalid configuration:\n${lines.join('\n')}`, {
+      hint: 'Fix the values above (see README.md, "Configuration").',
+      exitCode: 78,
+    });
+  }
+  const config = result.data;
+  return { ...config, dataDir: path.resolve(config.dataDir) };
+}

@@ -1,0 +1,32 @@
+/**
+ * One small database interface over two engines that speak the same SQL:
+ * a PostgreSQL server through `pg` (production, `DATABASE_URL`) and embedded PGlite with PostGIS
+ * (the no-setup default, data under `${dataDir}/db`). Everything above this file writes plain
+ * parameterised SQL and never knows which engine runs it.
+ */
+export type SqlParam = string | number | bigint | boolean | null | Date | Buffer | readonly unknown[] | Record<string, unknown>;
+
+export interface QueryResult<Row> {
+  rows: Row[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/** A connection pinned for a sequence of statements (session-level locks need one). */
+export interface Session extends Queryable {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+}
+
+export interface Database extends Session {
+  readonly engine: 'postgres' | 'pglite';
+  /** Where the data lives, for messages (password removed). */
+  describe(): string;
+  /** Runs `fn` on one dedicated connection (advisory locks, migrations). */
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

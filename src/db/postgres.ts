@@ -1,0 +1,85 @@
+import pg from 'pg';
+import { UserError } from '../util/errors.js';
+import type { Database, Queryable, QueryResult, Session, SqlParam } from './database.js';
+
+// int8 (bigint ids, byte counts) as JS numbers: our values stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+// numeric as number (progress ratios, costs).
+pg.types.setTypeParser(1700, (v) => Number(v));
+// date as 'YYYY-MM-DD' text, never shifted by the local time zone.
+pg.types.setTypeParser(1082, (v) => v);
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}
+
+async function run<Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>> {
+  const result = await client.query(sql, params as unknown[] | undefined);
+  return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+}
+
+function queryableOf(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    query: (sql, params) => run(client, sql, params),
+    exec: async (sql) => {
+      await client.query(sql);
+    },
+  };
+}
+
+function sessionOf(client: pg.PoolClient): Session {
+  const session: Session = {
+    ...queryableOf(client),
+    async transaction(fn) {
+      await client.query('BEGIN');
+      try {
+        const value = await fn(queryableOf(client));
+        await client.query('COMMIT');
+        return value;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    },
+  };
+  return session;
+}
+
+export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 5000 });
+  // A broken idle connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw new UserError('database-unreachable', `Cannot connect to the database ${redactUrl(url)}: ${(e as Error).message}`, {
+      hint: 'Check DATABASE_URL and that PostgreSQL is running (pg_ctlcluster 15 main start), or unset DATABASE_URL to use the embedded database.',
+      exitCode: 69,
+      status: 503,
+    });
+  }
+  const withSession = async <T>(fn: (session: Session) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      return await fn(sessionOf(client));
+    } finally {
+      client.release();
+    }
+  };
+  return {
+    engine: 'postgres',
+    describe: () => redactUrl(url),
+    ...queryableOf(pool),
+    transaction: (fn) => withSession((s) => s.transaction(fn)),
+    withSession,
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,67 @@
+import path from 'node:path';
+import type { ProgressReporter } from '../cli/progress.js';
+import type { Bbox } from '../grid/bbox.js';
+import { ingestDelivery } from '../ingest/ingest.js';
+import { ingestServices } from '../ingest/services.js';
+import type { AppContext } from '../server/app.js';
+import { DEMO_DELIVERY, generateDelivery } from './delivery.js';
+
+export const DEMO_VERSION_PREFIX = 'demo';
+
+/**
+ * The demo area: Cahors for the Lot; for another territory, the same 2 km × 1 km at the centre of
+ * its extent (snapped to the km), so the demo works wherever the configuration points.
+ */
+export function demoArea(ctx: Pick<AppContext, 'config'>): Bbox {
+  const t = ctx.config.territory;
+  if (t.code === DEMO_DELIVERY.dep) return DEMO_DELIVERY.bbox;
+  const cx = Math.round((t.extent[0] + t.extent[2]) / 2000) * 1000;
+  const cy = Math.round((t.extent[1] + t.extent[3]) / 2000) * 1000;
+  return [cx - 1000, cy - 400, cx + 1000, cy + 600];
+}
+
+function areaCentre(b: Bbox): [number, number] {
+  return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+}
+
+/**
+ * Makes sure the demo orthophoto exists: generates the synthetic delivery under
+ * `${dataDir}/demo/delivery` (skipping dalles already there) and ingests it through the normal
+ * ingest path as version `demo-<year>`. Later starts find the version published and return at once.
+ */
+export async function ensureDemo(ctx: AppContext, options: { progress?: ProgressReporter; signal?: AbortSignal } = {}): Promise<{ message: string; created: boolean }> {
+  const year = ctx.config.demo.year;
+  const versionName = `${DEMO_VERSION_PREFIX}-${year}`;
+  const existing = (await ctx.catalog.listVersions('ortho')).find((v) => v.name === versionName);
+  if (existing && existing.status === 'published' && existing.dalleCount > 0) {
+    return { message: `Demo orthophoto ready (version ${versionName}, ${existing.dalleCount} dalles).`, created: false };
+  }
+  const outDir = path.join(ctx.config.dataDir, 'demo', 'delivery');
+  await generateDelivery({
+    outDir,
+    dep: ctx.config.territory.code,
+    year,
+    bbox: demoArea(ctx),
+    // The synthetic town is drawn around this point (Cahors for the Lot).
+    ...(ctx.config.territory.code === DEMO_DELIVERY.dep ? {} : { centre: areaCentre(demoArea(ctx)) }),
+    dalleSize: DEMO_DELIVERY.dalleSize,
+    seed: DEMO_DELIVERY.seed,
+    format: DEMO_DELIVERY.format,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (p) => options.progress?.update(p.done, p.total, p.skipped ? 'already generated' : 'generating synthetic dalles'),
+  });
+  const report = await ingestDelivery(ingestServices(ctx), {
+    dir: outDir,
+    datasetId: 'ortho',
+    versionName,
+    date: `${year}-06-15`,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (d, t, m) => options.progress?.update(d, t, m),
+  });
+  options.progress?.finish();
+  const s = report.summary;
+  return {
+    message: `Demo orthophoto ingested as version ${versionName}: ${s.ok + s.warning + s.skipped} dalles${report.pyramid ? `, pyramid of ${report.pyramid.tiles} tiles` : ''}.`,
+    created: true,
+  };
+}

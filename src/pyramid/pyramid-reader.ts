@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import type { Queryable } from '../db/database.js';
+import type { TiffSource, TiledTiff } from '../raster/tiff/tiled-tiff-reader.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { locateTile, TILE } from './layout.js';
+import { PyramidCatalog, type PyramidFileRow } from './pyramid-catalog.js';
+import { openStoredTiff } from './stored-tiff.js';
+import { decodeTile, encodeTile, extractTile, type RgbaImage, type TileMask } from './tiles.js';
+
+/** A tile as stored: the JPEG bytes (served as is) and its coverage. */
+export interface StoredTile {
+  jpeg: Buffer;
+  mask: TileMask;
+  /** Strong validator: derived from immutable file keys, known without reading the tile. */
+  etag: string;
+}
+
+interface OpenFile {
+  tiff: TiledTiff;
+  source: TiffSource;
+  close(): Promise<void>;
+}
+
+/** Published versions of a dataset, highest priority first. */
+async function publishedVersions(db: Queryable, datasetId: string): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>(`SELECT id FROM versions WHERE dataset_id = $1 AND status = 'published' ORDER BY priority DESC`, [datasetId]);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Reads tiles from the hot pyramid: per version (immutable, older versions stay addressable) and
+ * for the "current" layer, where the highest-priority version with data wins per pixel. A tile
+ * fully covered by the top version is returned byte for byte; where it is only partly covered
+ * (the edge of an update), it is composited with the versions below.
+ */
+export class PyramidReader {
+  private readonly files = new Map<string, Promise<OpenFile>>();
+  private readonly rows = new Map<number, { at: number; byFile: Map<string, PyramidFileRow> }>();
+  private readonly versionsCache = new Map<string, { at: number; ids: number[] }>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly hot: ObjectStore,
+    private readonly options: { quality: number; catalogTtlMs?: number; maxOpenFiles?: number } = { quality: 85 },
+  ) {}
+
+  private async fileRows(versionId: number): Promise<Map<string, PyramidFileRow>> {
+    const cached = this.rows.get(versionId);
+    if (cached && Date.now() - cached.at < (this.options.catalogTtlMs ?? 5000)) return cached.byFile;
+    const list = await new PyramidCatalog(this.db).list(versionId);
+    const byFile = new Map(list.map((r) => [`${r.family}:${r.col}:${r.row}`, r]));
+    this.rows.set(versionId, { at: Date.now(), byFile });
+    return byFile;
+  }
+
+  private open(key: string, bytes: number): Promise<OpenFile> {
+    let p = this.files.get(key);
+    if (!p) {
+      if (this.files.size >= (this.options.maxOpenFiles ?? 256)) {
+        const [oldest] = this.files.keys();
+        if (oldest !== undefined) {
+          const evicted = this.files.get(oldest);
+          this.files.delete(oldest);
+          void evicted?.then((f) => f.close()).catch(() => undefined);
+        }
+      }
+      p = openStoredTiff(this.hot, key, bytes).then((tiff) => ({ tiff, source: tiff.source, close: () => tiff.close() }));
+      this.files.set(key, p);
+      p.catch(() => this.files.delete(key));
+    }
+    return p;
+  }
+
+  /** The stored tile of one version, or null where the version has no data. */
+  async versionTile(versionId: number, z: number, col: number, row: number): Promise<StoredTile | null> {
+    const where = locateTile(z, col, row);
+    if (!where) return null;
+    const fileRow = (await this.fileRows(versionId)).get(`${where.file.family}:${where.file.col}:${where.file.row}`);
+    if (!fileRow) return null;
+    const file = await this.open(fileRow.key, fileRow.bytes);
+    const range = file.tiff.tileRange(where.ifd, where.col, where.row);
+    if (!range) return null;
+    const mask = await file.tiff.readMask(where.ifd, where.col, where.row);
+    if (mask === null) return null;
+    const jpeg = Buffer.from(await file.source.read(range.offset, range.length));
+    return { jpeg, mask, etag: `"${fileRow.sha256.slice(0, 16)}-${where.ifd}-${where.col}-${where.row}"` };
+  }
+
+  private async versionsOf(datasetId: string): Promise<number[]> {
+    const cached = this.versionsCache.get(datasetId);
+    if (cached && Date.now() - cached.at < (this.options.catalogTtlMs ?? 5000)) return cached.ids;
+    const ids = await publishedVersions(this.db, datasetId);
+    this.versionsCache.set(datasetId, { at: Date.now(), ids });
+    return ids;
+  }
+
+  /** The current PCRS: the newest data wins wherever it exists. */
+  async currentTile(datasetId: string, z: number, col: number, row: number): Promise<StoredTile | null> {
+    const layers: StoredTile[] = [];
+    for (const versionId of await this.versionsOf(datasetId)) {
+      const tile = await this.versionTile(versionId, z, col, row);
+      if (!tile) continue;
+      layers.push(tile);
+      if (tile.mask === 'full') break;
+    }
+    if (layers.length === 0) return null;
+    if (layers.length === 1) return layers[0] as StoredTile;
+    return this.composite(layers);
+  }
+
+  /** Paints layers (highest priority first) bottom-up where each is covered. */
+  private async composite(layers: StoredTile[]): Promise<StoredTile> {
+    const out: RgbaImage = { data: Buffer.alloc(TILE * TILE * 4), size: TILE };
+    for (const layer of [...layers].reverse()) {
+      const img = await decodeTile(layer.jpeg, layer.mask);
+      for (let p = 0; p < TILE * TILE * 4; p += 4) {
+        if ((img.data[p + 3] as number) >= 128) img.data.copy(out.data, p, p, p + 4);
+      }
+    }
+    const { rgb, coverage } = extractTile(out, 0, 0);
+    const jpeg = await encodeTile(rgb, { quality: this.options.quality });
+    const etag = `"c${createHash('sha256').update(layers.map((l) => l.etag).join('|')).digest('hex').slice(0, 24)}"`;
+    return { jpeg, mask: coverage === 'empty' ? Buffer.alloc(TILE * TILE) : coverage, etag };
+  }
+
+  /**
+   * The ETag and coverage state of a version's tile from the cached file index only (no tile or
+   * mask bytes read): what a 304 needs. Null where the version has no data.
+   */
+  async versionTileState(versionId: number, z: number, col: number, row: number): Promise<{ etag: string; state: 'full' | 'partial' } | null> {
+    const where = locateTile(z, col, row);
+    if (!where) return null;
+    const fileRow = (await this.fileRows(versionId)).get(`${where.file.family}:${where.file.col}:${where.file.row}`);
+    if (!fileRow) return null;
+    const file = await this.open(fileRow.key, fileRow.bytes);
+    if (!file.tiff.tileRange(where.ifd, where.col, where.row)) return null;
+    const state = file.tiff.maskState(where.ifd, where.col, where.row);
+    if (state === 'empty' && file.tiff.levels[where.ifd]?.maskOffsets) return null;
+    return { etag: `"${fileRow.sha256.slice(0, 16)}-${where.ifd}-${where.col}-${where.row}"`, state: state === 'partial' ? 'partial' : 'full' };
+  }
+
+  /** Index-only ETag of the current layer's tile (same versions as `currentTile` combines); null when empty. */
+  async currentTileEtag(datasetId: string, z: number, col: number, row: number): Promise<string | null> {
+    const etags: string[] = [];
+    for (const versionId of await this.versionsOf(datasetId)) {
+      const s = await this.versionTileState(versionId, z, col, row);
+      if (!s) continue;
+      etags.push(s.etag);
+      if (s.state === 'full') break;
+    }
+    if (etags.length === 0) return null;
+    if (etags.length === 1) return etags[0] as string;
+    return `"c${createHash('sha256').update(etags.join('|')).digest('hex').slice(0, 24)}"`;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.files.values()];
+    this.files.clear();
+    await Promise.all(all.map((p) => p.then((f) => f.close()).catch(() => undefined)));
+  }
+}

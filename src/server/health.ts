@@ -1,0 +1,45 @@
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { errorMessage } from '../util/errors.js';
+import { PACKAGE_VERSION } from '../util/package-info.js';
+import type { AppContext } from './app.js';
+
+export interface HealthReport {
+  status: 'ok' | 'degraded';
+  version: string;
+  territory: { code: string; name: string };
+  db: { ok: boolean; engine: string; error?: string };
+  storage: { ok: boolean; dataDir: string; error?: string };
+  catalog?: { datasets: number; versions: number; dalles: number; assets: number; storedBytes: number };
+}
+
+export async function healthReport(ctx: AppContext): Promise<HealthReport> {
+  const report: HealthReport = {
+    status: 'ok',
+    version: PACKAGE_VERSION,
+    territory: { code: ctx.config.territory.code, name: ctx.config.territory.name },
+    db: { ok: true, engine: ctx.db.engine },
+    storage: { ok: true, dataDir: ctx.config.dataDir },
+  };
+  try {
+    report.catalog = await ctx.catalog.summary();
+  } catch (e) {
+    report.db = { ok: false, engine: ctx.db.engine, error: errorMessage(e) };
+  }
+  try {
+    accessSync(ctx.config.dataDir, constants.R_OK | constants.W_OK);
+    accessSync(path.join(ctx.config.dataDir, 'storage'), constants.R_OK | constants.W_OK);
+  } catch (e) {
+    report.storage = { ok: false, dataDir: ctx.config.dataDir, error: (e as NodeJS.ErrnoException).code ?? errorMessage(e) };
+  }
+  if (!report.db.ok || !report.storage.ok) report.status = 'degraded';
+  return report;
+}
+
+export function registerHealthRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/health', async (_request, reply) => {
+    const report = await healthReport(ctx);
+    return reply.code(report.status === 'ok' ? 200 : 503).header('cache-control', 'no-store').send(report);
+  });
+}

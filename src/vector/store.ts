@@ -1,0 +1,368 @@
+/**
+ * PostGIS store of the vector PCRS: one `vector_features` table (class column + typed common
+ * columns + all attributes in jsonb, geometry in EPSG:2154), see docs/vector-store.md.
+ *
+ * Reads go through `FeatureQuery`: a version (or the current PCRS: the latest published version
+ * per area), a class, a bbox, property filters, a date interval, paging; geometries come out as
+ * GeoJSON text transformed in SQL (same SQL on PostgreSQL and PGlite).
+ */
+import type { Queryable, SqlParam } from '../db/database.js';
+import type { Bbox } from '../grid/bbox.js';
+import { UserError } from '../util/errors.js';
+import type { PcrsFeature, PcrsValue } from './gml/pcrs-model.js';
+
+/** Typed columns filled from the attributes of the same name (queryable as `?name=value`). */
+export const TYPED_COLUMNS: Readonly<Record<string, string>> = {
+  idObjet: 'id_objet',
+  thematique: 'thematique',
+  qualiteCategorisation: 'qualite_categorisation',
+  precisionPlanimetrique: 'precision_planimetrique',
+  precisionAltimetrique: 'precision_altimetrique',
+  producteur: 'producteur',
+  dateLeve: 'date_leve',
+  gmlId: 'gml_id',
+};
+
+/** Rows per INSERT statement (one jsonb parameter per batch). */
+export const INSERT_BATCH = 500;
+
+const textOf = (v: PcrsValue | undefined): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
+
+function sridOf(crs: string | null): number | null {
+  if (!crs) return null;
+  const m = /^EPSG:(\d+)$/.exec(crs);
+  return m ? Number(m[1]) : null;
+}
+
+/** One row ready for insertion (JSON-serialised into the batch parameter). */
+interface FeatureRow {
+  class: string;
+  namespace: string;
+  gml_id: string | null;
+  id_objet: string | null;
+  thematique: string | null;
+  qualite_categorisation: string | null;
+  precision_planimetrique: string | null;
+  precision_altimetrique: string | null;
+  producteur: string | null;
+  date_leve: string | null;
+  attributes: Record<string, PcrsValue>;
+  /** GeoJSON geometry in the source CRS (an object: serialised once, with the batch). */
+  g: PcrsFeature['geometry'];
+  srid: number | null;
+  dimension: number | null;
+  curved: boolean;
+  source_crs: string | null;
+  srs_name: string | null;
+  source_line: number;
+}
+
+export function featureRow(f: PcrsFeature, fallbackCrs: string | null = null): FeatureRow {
+  const a = f.attributes;
+  const crs = f.sourceCrs ?? (f.geometry ? fallbackCrs : null);
+  return {
+    class: f.class,
+    namespace: f.namespace,
+    gml_id: f.gmlId,
+    id_objet: f.idObjet ?? textOf(a.idObjet),
+    thematique: textOf(a.thematique),
+    qualite_categorisation: textOf(a.qualiteCategorisation),
+    precision_planimetrique: textOf(a.precisionPlanimetrique),
+    precision_altimetrique: textOf(a.precisionAltimetrique),
+    producteur: textOf(a.producteur),
+    date_leve: textOf(a.dateLeve),
+    attributes: a,
+    g: f.geometry,
+    srid: sridOf(crs),
+    dimension: f.dimension,
+    curved: f.curved === true,
+    source_crs: crs,
+    srs_name: f.srsName,
+    source_line: f.line,
+  };
+}
+
+/**
+ * Buffers features and inserts them in multi-row batches inside the caller's transaction. One
+ * batch stays in flight while the caller goes on parsing the next one (PostgreSQL works in its
+ * own process meanwhile); an insert error surfaces at the next `add`/`flush`.
+ */
+export class FeatureWriter {
+  private batch: FeatureRow[] = [];
+  private inFlight: Promise<void> | null = null;
+  count = 0;
+  constructor(
+    private readonly tx: Queryable,
+    private readonly versionId: number,
+    private readonly importId: number,
+    private readonly batchSize = INSERT_BATCH,
+  ) {}
+
+  async add(row: FeatureRow): Promise<void> {
+    this.batch.push(row);
+    if (this.batch.length >= this.batchSize) await this.send();
+  }
+
+  /** Sends what is buffered and waits until every batch is inserted. */
+  async flush(): Promise<void> {
+    await this.send();
+    await this.settle();
+  }
+
+  /** Drops the buffer and waits for the batch in flight, ignoring its outcome (before a rollback). */
+  async abandon(): Promise<void> {
+    this.batch = [];
+    await this.inFlight?.catch(() => undefined);
+    this.inFlight = null;
+  }
+
+  private async settle(): Promise<void> {
+    const p = this.inFlight;
+    this.inFlight = null;
+    if (p) await p;
+  }
+
+  private async send(): Promise<void> {
+    await this.settle();
+    if (this.batch.length === 0) return;
+    const rows = this.batch;
+    this.batch = [];
+    const p = this.insert(rows);
+    // Observed at the next settle(); never an unhandled rejection in between.
+    p.catch(() => undefined);
+    this.inFlight = p;
+  }
+
+  private async insert(rows: FeatureRow[]): Promise<void> {
+    await this.tx.query(
+      `INSERT INTO vector_features (version_id, import_id, class, namespace, gml_id, id_objet, thematique, qualite_categorisation,
+         precision_planimetrique, precision_altimetrique, producteur, date_leve, attributes, geometry, dimension, curved,
+         source_crs, srs_name, source_line)
+       SELECT $1, $2, r.class, r.namespace, r.gml_id, r.id_objet, r.thematique, r.qualite_categorisation,
+         r.precision_planimetrique, r.precision_altimetrique, r.producteur, r.date_leve, r.attributes,
+         CASE WHEN r.g IS NULL THEN NULL
+              WHEN r.srid = 2154 THEN ST_SetSRID(ST_GeomFromGeoJSON(r.g::text), 2154)
+              ELSE ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(r.g::text), r.srid), 2154) END,
+         r.dimension, r.curved, r.source_crs, r.srs_name, r.source_line
+       FROM jsonb_to_recordset($3::jsonb) AS r(class text, namespace text, gml_id text, id_objet text, thematique text,
+         qualite_categorisation text, precision_planimetrique text, precision_altimetrique text, producteur text, date_leve text,
+         attributes jsonb, g jsonb, srid integer, dimension smallint, curved boolean, source_crs text, srs_name text, source_line integer)`,
+      [this.versionId, this.importId, JSON.stringify(rows)],
+    );
+    this.count += rows.length;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+export type OutputCrs = 2154 | 4326 | 3857;
+
+export interface FeatureQuery {
+  datasetId: string;
+  /** A version id; absent = the current PCRS (latest published version per area). */
+  versionId?: number;
+  class?: string;
+  /** One feature by store id. */
+  id?: number;
+  /** In EPSG:2154. */
+  bbox?: Bbox;
+  /** Or a polygon (GeoJSON geometry in EPSG:2154). */
+  polygon?: Record<string, unknown>;
+  /** Equality filters on typed columns (keys of TYPED_COLUMNS) or attributes (`attributes->>key`). */
+  filters?: Record<string, string>;
+  /** dateLeve interval (inclusive, YYYY-MM-DD; null = open). */
+  dateInterval?: [string | null, string | null];
+  limit?: number;
+  offset?: number;
+  outSrid?: OutputCrs;
+  /** Clip to this bbox (EPSG:2154) and transform, for tiles. */
+  clip?: Bbox;
+  /** Decimal digits of output coordinates (default 9 for 4326, 3 otherwise). */
+  decimals?: number;
+  /** Latitude first (EPSG:4326 authority axis order, for OGC API `crs=EPSG:4326` and WFS urn). */
+  latLon?: boolean;
+  /** Drop Z (vector tiles). */
+  force2d?: boolean;
+  /**
+   * With an area: also return the features without geometry (AffleurantPCRS,
+   * AffleurantGeometriquePCRS) of the imported files that have features in the area (exports).
+   */
+  withAttached?: boolean;
+}
+
+export interface StoredFeature {
+  id: number;
+  versionId: number;
+  class: string;
+  namespace: string;
+  gmlId: string | null;
+  idObjet: string | null;
+  thematique: string | null;
+  attributes: Record<string, PcrsValue>;
+  /** GeoJSON text in the requested CRS, or null. */
+  geometry: string | null;
+  dimension: number | null;
+  sourceCrs: string | null;
+  sourceLine: number;
+}
+
+class Params {
+  readonly values: SqlParam[] = [];
+  add(v: SqlParam): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+/** FROM + WHERE of a feature query (alias `f`). */
+function whereOf(q: FeatureQuery, p: Params): string {
+  const conds: string[] = [];
+  if (q.versionId !== undefined) {
+    conds.push(`f.version_id = ${p.add(q.versionId)}`);
+  } else {
+    const ds = p.add(q.datasetId);
+    conds.push(`f.version_id IN (SELECT id FROM versions WHERE dataset_id = ${ds} AND status = 'published')`);
+    conds.push(`NOT EXISTS (SELECT 1 FROM vector_areas a JOIN versions w ON w.id = a.version_id
+      WHERE w.dataset_id = ${ds} AND w.status = 'published'
+        AND w.priority > (SELECT priority FROM versions v WHERE v.id = f.version_id)
+        AND f.geometry IS NOT NULL AND a.footprint && f.geometry
+        AND ST_Covers(a.footprint, ST_PointOnSurface(f.geometry)))`);
+  }
+  if (q.class) conds.push(`f.class = ${p.add(q.class)}`);
+  if (q.id !== undefined) conds.push(`f.id = ${p.add(q.id)}`);
+  const areas: string[] = [];
+  if (q.bbox) {
+    const [x0, y0, x1, y1] = q.bbox;
+    areas.push(`ST_MakeEnvelope(${p.add(x0)}, ${p.add(y0)}, ${p.add(x1)}, ${p.add(y1)}, 2154)`);
+  }
+  if (q.polygon) areas.push(`ST_SetSRID(ST_GeomFromGeoJSON(${p.add(JSON.stringify(q.polygon))}), 2154)`);
+  for (const area of areas) {
+    const hit = (alias: string) => `(${alias}.geometry && ${area} AND ST_Intersects(${alias}.geometry, ${area}))`;
+    if (q.withAttached) {
+      conds.push(
+        `(${hit('f')} OR (f.geometry IS NULL AND f.import_id IN (SELECT g.import_id FROM vector_features g WHERE g.version_id = f.version_id AND ${hit('g')})))`,
+      );
+    } else {
+      conds.push(hit('f'));
+    }
+  }
+  for (const [key, value] of Object.entries(q.filters ?? {})) {
+    const col = TYPED_COLUMNS[key];
+    if (col) conds.push(`f.${col} = ${p.add(value)}`);
+    else conds.push(`f.attributes->>${p.add(key)} = ${p.add(value)}`);
+  }
+  if (q.dateInterval) {
+    const [a, b] = q.dateInterval;
+    if (a) conds.push(`f.date_leve >= ${p.add(a)}`);
+    if (b) conds.push(`f.date_leve <= ${p.add(b)}`);
+  }
+  return `FROM vector_features f WHERE ${conds.length ? conds.join(' AND ') : 'true'}`;
+}
+
+function geometryExpr(q: FeatureQuery, p: Params): string {
+  const srid = q.outSrid ?? 2154;
+  const digits = q.decimals ?? (srid === 4326 ? 9 : 3);
+  let g = 'f.geometry';
+  if (q.clip) {
+    const [x0, y0, x1, y1] = q.clip;
+    g = `ST_ClipByBox2D(${g}, ST_MakeEnvelope(${p.add(x0)}, ${p.add(y0)}, ${p.add(x1)}, ${p.add(y1)}, 2154))`;
+  }
+  if (q.force2d) g = `ST_Force2D(${g})`;
+  if (srid !== 2154) g = `ST_Transform(${g}, ${srid})`;
+  if (q.latLon) g = `ST_FlipCoordinates(${g})`;
+  return `ST_AsGeoJSON(${g}, ${digits}, 0)`;
+}
+
+interface FeatureDbRow {
+  id: number;
+  version_id: number;
+  class: string;
+  namespace: string;
+  gml_id: string | null;
+  id_objet: string | null;
+  thematique: string | null;
+  attributes: Record<string, PcrsValue> | string;
+  geom: string | null;
+  dimension: number | null;
+  source_crs: string | null;
+  source_line: number;
+}
+
+export async function queryFeatures(db: Queryable, q: FeatureQuery): Promise<StoredFeature[]> {
+  const p = new Params();
+  const geom = geometryExpr(q, p);
+  const where = whereOf(q, p);
+  const limit = q.limit !== undefined ? ` LIMIT ${p.add(q.limit)}` : '';
+  const offset = q.offset ? ` OFFSET ${p.add(q.offset)}` : '';
+  const { rows } = await db.query<FeatureDbRow>(
+    `SELECT f.id, f.version_id, f.class, f.namespace, f.gml_id, f.id_objet, f.thematique, f.attributes, ${geom} AS geom,
+       f.dimension, f.source_crs, f.source_line ${where} ORDER BY f.id${limit}${offset}`,
+    p.values,
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    versionId: Number(r.version_id),
+    class: r.class,
+    namespace: r.namespace,
+    gmlId: r.gml_id,
+    idObjet: r.id_objet,
+    thematique: r.thematique,
+    attributes: typeof r.attributes === 'string' ? (JSON.parse(r.attributes) as Record<string, PcrsValue>) : r.attributes,
+    geometry: r.geom,
+    dimension: r.dimension,
+    sourceCrs: r.source_crs,
+    sourceLine: r.source_line,
+  }));
+}
+
+export async function countFeatures(db: Queryable, q: FeatureQuery): Promise<number> {
+  const p = new Params();
+  const where = whereOf(q, p);
+  const { rows } = await db.query<{ n: number }>(`SELECT COUNT(*)::int AS n ${where}`, p.values);
+  return rows[0]?.n ?? 0;
+}
+
+export interface ClassSummary {
+  class: string;
+  count: number;
+  /** EPSG:2154 extent, null without geometry. */
+  bbox: Bbox | null;
+  minDate: string | null;
+  maxDate: string | null;
+}
+
+/** Classes present in a version (or the current PCRS) with counts and extents. */
+export async function classSummaries(db: Queryable, q: Pick<FeatureQuery, 'datasetId' | 'versionId'>): Promise<ClassSummary[]> {
+  const p = new Params();
+  const where = whereOf(q, p);
+  const { rows } = await db.query<{ class: string; n: number; xmin: number | null; ymin: number | null; xmax: number | null; ymax: number | null; d0: string | null; d1: string | null }>(
+    `SELECT f.class, COUNT(*)::int AS n, ST_XMin(ST_Extent(f.geometry)) AS xmin, ST_YMin(ST_Extent(f.geometry)) AS ymin,
+       ST_XMax(ST_Extent(f.geometry)) AS xmax, ST_YMax(ST_Extent(f.geometry)) AS ymax, MIN(f.date_leve) AS d0, MAX(f.date_leve) AS d1
+     ${where} GROUP BY f.class ORDER BY f.class`,
+    p.values,
+  );
+  return rows.map((r) => ({
+    class: r.class,
+    count: r.n,
+    bbox: r.xmin === null || r.ymin === null || r.xmax === null || r.ymax === null ? null : [r.xmin, r.ymin, r.xmax, r.ymax],
+    minDate: r.d0,
+    maxDate: r.d1,
+  }));
+}
+
+/** Counts per class of one import or version (what `ogrinfo -so -al` counts). */
+export async function countsByClass(db: Queryable, where: { versionId: number; importId?: number }): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ class: string; n: number }>(
+    `SELECT class, COUNT(*)::int AS n FROM vector_features WHERE version_id = $1 AND ($2::bigint IS NULL OR import_id = $2) GROUP BY class ORDER BY class`,
+    [where.versionId, where.importId ?? null],
+  );
+  return Object.fromEntries(rows.map((r) => [r.class, r.n]));
+}
+
+/** Property names safe to use as filters: typed ones, or attribute names (letters, digits, _). */
+export function assertFilterKey(key: string): void {
+  if (!TYPED_COLUMNS[key] && !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key)) {
+    throw new UserError('invalid-filter', `'${key}' is not a property that can be filtered.`, { status: 400 });
+  }
+}
