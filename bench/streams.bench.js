@@ -3,20 +3,25 @@
 //  (a) native 2154_5cm JPEG tiles from `pcrs serve` vs nginx serving the same tile bytes as static
 //      files (both one process/worker, keep-alive, autocannon on loopback) → throughput ratio, p99;
 //  (b) WebMercatorQuad tiles rendered on the fly with an empty PM cache → tiles/s;
-//  (c) RSS of the server under load.
-// Usage: npm run bench -- streams   [PCRS_BENCH_SECONDS=10] [PCRS_BENCH_CONNECTIONS=16]
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//  (c) WMS GetMap 256² and 1024² vs MapServer (Debian cgi-mapserver, FastCGI behind nginx) reading
+//      the source dalles through a tile index → throughput ratio, and PSNR between the two maps;
+//  (d) RSS of the server under load (PostgreSQL when DATABASE_URL is set, else embedded PGlite).
+// Usage: npm run bench -- streams   [PCRS_BENCH_SECONDS=10] [PCRS_BENCH_CONNECTIONS=16] [DATABASE_URL=…]
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import pg from 'pg';
+import sharp from 'sharp';
 import { Catalog } from '../dist/catalog/catalog.js';
 import { loadConfig } from '../dist/config/config.js';
 import { transformBbox } from '../dist/grid/crs.js';
 import { TMS_2154_5CM, TMS_WEB_MERCATOR_QUAD, tileRange } from '../dist/grid/tile-matrix-set.js';
 import { migrate } from '../dist/db/migrate.js';
 import { openPglite } from '../dist/db/pglite.js';
+import { openPostgres } from '../dist/db/postgres.js';
 import { generateDelivery } from '../dist/demo/delivery.js';
 import { ingestDelivery } from '../dist/ingest/ingest.js';
 import { ingestServices } from '../dist/ingest/services.js';
@@ -30,6 +35,7 @@ chmodSync(work, 0o755); // nginx workers run as an unprivileged user
 const cache = path.join(tmpdir(), 'pcrs-bench-cache', 'streams');
 const BBOX = [575000, 6373000, 575600, 6373600]; // 9 dalles of 200 m
 const children = [];
+let dropDb = async () => undefined;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** CPU time (user + system, ms) of a process so far. */
@@ -70,15 +76,126 @@ function summary(name, r) {
   return `${name}: ${r.requests.average.toFixed(0)} req/s, latency p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms max ${r.latency.max} ms, ${(r.throughput.average / 1e6).toFixed(1)} MB/s, non-2xx ${r.non2xx}, errors ${r.errors}`;
 }
 
+/** `amount` requests, timed to the last response (autocannon notices the end only on its 1 s tick). */
+async function timedLoad(base, paths, amount) {
+  const t0 = process.hrtime.bigint();
+  let tLast = t0;
+  const instance = load(base, paths, { amount });
+  instance.on('response', () => (tLast = process.hrtime.bigint()));
+  const result = await instance;
+  return { result, rate: amount / (Number(tLast - t0) / 1e9) };
+}
+
+async function fetchImage(url) {
+  const r = await fetch(url);
+  if (r.status !== 200 || r.headers.get('content-type') !== 'image/jpeg') throw new Error(`${url}: ${r.status} ${r.headers.get('content-type')} ${(await r.text()).slice(0, 300)}`);
+  return sharp(Buffer.from(await r.arrayBuffer())).removeAlpha().raw().toBuffer();
+}
+
+function psnr(a, b) {
+  if (a.length !== b.length) throw new Error(`images differ in size: ${a.length} vs ${b.length}`);
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+  return 10 * Math.log10((255 * 255) / (se / a.length));
+}
+
+/**
+ * MapServer as it is deployed for orthophotos: `mapserv` (Debian cgi-mapserver 8) as FastCGI
+ * processes, one per core (spawn-fcgi), behind nginx; one raster layer over a `gdaltindex` tile
+ * index of the source dalles, bilinear resampling, JPEG quality 90 as ours. Null (and a hint) when
+ * the packages are missing.
+ */
+async function startMapServer(httpPort) {
+  const mapserv = '/usr/lib/cgi-bin/mapserv';
+  const have = (cmd) => { try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); return true; } catch { return false; } };
+  if (!existsSync(mapserv) || !have('spawn-fcgi') || !have('nginx') || !have('gdaltindex')) {
+    console.log('(c) skipped: MapServer reference needs `apt-get install cgi-mapserver spawn-fcgi nginx-light gdal-bin`');
+    return null;
+  }
+  const dir = path.join(work, 'mapserver');
+  mkdirSync(dir, { recursive: true });
+  const sources = readdirSync(cache).filter((f) => f.endsWith('.tif')).map((f) => path.join(cache, f));
+  execFileSync('gdaltindex', [path.join(dir, 'index.shp'), ...sources], { stdio: 'ignore' });
+  writeFileSync(
+    path.join(dir, 'pcrs.map'),
+    `MAP
+  NAME "pcrs"
+  EXTENT ${BBOX.join(' ')}
+  SIZE 256 256
+  MAXSIZE 4096
+  PROJECTION "init=epsg:2154" END
+  OUTPUTFORMAT NAME "jpeg" DRIVER "AGG/JPEG" MIMETYPE "image/jpeg" IMAGEMODE RGB EXTENSION "jpg" FORMATOPTION "QUALITY=90" END
+  WEB METADATA "wms_enable_request" "*" "wms_srs" "EPSG:2154 EPSG:3857 EPSG:4326" "wms_title" "pcrs" "wms_onlineresource" "http://127.0.0.1:${httpPort}/mapserv?" END END
+  LAYER
+    NAME "ortho"
+    TYPE RASTER
+    STATUS ON
+    TILEINDEX "${path.join(dir, 'index.shp')}"
+    PROJECTION "init=epsg:2154" END
+    PROCESSING "RESAMPLE=BILINEAR"
+    METADATA "wms_title" "ortho" END
+  END
+END
+`,
+  );
+  // MapServer 8 reads its settings from a config file; MS_MAPFILE makes `map=` unnecessary.
+  writeFileSync(path.join(dir, 'mapserver.conf'), `CONFIG\n  ENV\n    MS_MAPFILE "${path.join(dir, 'pcrs.map')}"\n    MS_MAP_PATTERN "^${dir}/"\n  END\nEND\n`);
+  const sockets = [0, 1].map((i) => path.join(dir, `mapserv-${i}.sock`));
+  for (const sock of sockets) {
+    // -n: spawn-fcgi execs mapserv in the foreground (one process per socket), so we can stop it.
+    const p = spawn('spawn-fcgi', ['-n', '-s', sock, '-M', '0666', '--', mapserv], { env: { ...process.env, MAPSERVER_CONFIG_FILE: path.join(dir, 'mapserver.conf') }, stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(p);
+  }
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
+  events { worker_connections 1024; }
+  http { access_log off; keepalive_requests 100000;
+    client_body_temp_path ${dir}/ncb; proxy_temp_path ${dir}/np; fastcgi_temp_path ${dir}/nf; uwsgi_temp_path ${dir}/nu; scgi_temp_path ${dir}/ns;
+    upstream mapserv { ${sockets.map((s) => `server unix:${s};`).join(' ')} }
+    server { listen 127.0.0.1:${httpPort};
+      location /mapserv { fastcgi_pass mapserv; fastcgi_param QUERY_STRING $query_string; fastcgi_param REQUEST_METHOD $request_method;
+        fastcgi_param CONTENT_TYPE $content_type; fastcgi_param CONTENT_LENGTH $content_length; fastcgi_param SCRIPT_NAME $fastcgi_script_name;
+        fastcgi_param SERVER_NAME $server_name; fastcgi_param SERVER_PORT $server_port; fastcgi_param SERVER_PROTOCOL $server_protocol;
+        fastcgi_param REQUEST_URI $request_uri; fastcgi_param HTTP_HOST $http_host; } } }\n`,
+  );
+  const nginx = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(nginx);
+  const base = `http://127.0.0.1:${httpPort}`;
+  await waitFor(`${base}/mapserv?SERVICE=WMS&REQUEST=GetCapabilities`);
+  return { base };
+}
+
 try {
   mkdirSync(cache, { recursive: true });
   await generateDelivery({ outDir: cache, year: 2025, bbox: BBOX, dalleSize: 200, seed: 46 });
   const dataDir = path.join(work, 'data');
-  const db = await openPglite(path.join(dataDir, 'db'));
+  // The database the server runs on: a fresh PostgreSQL database when DATABASE_URL is set (as in
+  // production), else the embedded PGlite of the demo (which alone takes ~1 GB of RSS).
+  let serverDbUrl = null;
+  if (process.env.DATABASE_URL) {
+    const name = `pcrs_bench_streams_${process.pid}`;
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(process.env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    serverDbUrl = url.toString();
+    dropDb = async () => {
+      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+  }
+  console.log(`database: ${serverDbUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'}`);
+  const db = serverDbUrl ? await openPostgres(serverDbUrl) : await openPglite(path.join(dataDir, 'db'));
   await migrate(db);
   const catalog = new Catalog(db);
   await catalog.ensureStandardDatasets('46');
-  const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn' });
+  const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn', ...(serverDbUrl ? { DATABASE_URL: serverDbUrl } : {}) });
   const report = await ingestDelivery(ingestServices({ config, db, catalog, jobs: new JobStore(db) }), { dir: cache, datasetId: 'ortho', versionName: '2025', date: '2025-06-15', jobs: 2 });
   await db.close();
   console.log(`ingested ${report.summary.ok} dalles (${BBOX.join(', ')})`);
@@ -87,7 +204,7 @@ try {
   const port = 18000 + Math.floor(Math.random() * 1000);
   const nodeArgs = (process.env.PCRS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const server = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin', 'pcrs.js'), 'serve', '--port', String(port)], {
-    env: { ...process.env, PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn', PCRS_DEMO: 'false' },
+    env: { ...process.env, PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn', PCRS_DEMO: 'false', ...(serverDbUrl ? { DATABASE_URL: serverDbUrl } : {}) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(server);
@@ -184,18 +301,36 @@ try {
   // CPU per tile is what a quieter or bigger machine divides: 2 cores / (server + load generator CPU per tile).
   console.log(`    server CPU ${(serverCpu / pm.length).toFixed(2)} ms/tile (${(serverCpu / 10 / pmSeconds).toFixed(0)}% of one core), load generator ${((benchCpu.user + benchCpu.system) / 1000 / pm.length).toFixed(2)} ms/tile`);
   if (!onlyPm) {
-    // WMS GetMap in Lambert-93 at random places over the area, 256² and 1024² (no reference yet: MapServer not set up).
+    // (c) WMS GetMap in Lambert-93 at places spread over the area, 256² and 1024², 10 cm/px (pyramid
+    // level 21, bilinear), against MapServer reading the source dalles, in the same run.
+    const mapserver = await startMapServer(port + 2);
     for (const size of [256, 1024]) {
-      const span = size * 0.1; // 10 cm/px: level 21, bilinear
-      const urls = [];
+      const span = size * 0.1;
+      const places = [];
       for (let n = 0; n < 500; n++) {
         const x = BBOX[0] + ((n * 7919) % 1000) / 1000 * (BBOX[2] - BBOX[0] - span);
         const y = BBOX[1] + ((n * 104729) % 1000) / 1000 * (BBOX[3] - BBOX[1] - span);
-        urls.push(`/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=PCRS.ORTHO.2025&STYLES=&CRS=EPSG:2154&BBOX=${x},${y},${x + span},${y + span}&WIDTH=${size}&HEIGHT=${size}&FORMAT=image/jpeg`);
+        places.push(`SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&STYLES=&CRS=EPSG:2154&BBOX=${x},${y},${x + span},${y + span}&WIDTH=${size}&HEIGHT=${size}&FORMAT=image/jpeg`);
       }
-      const w = await load(base, urls, { amount: size === 256 ? 500 : 150 });
+      const ourUrls = places.map((q) => `/wms?${q}&LAYERS=PCRS.ORTHO.2025`);
+      const amount = size === 256 ? 500 : 150;
+      const w = await timedLoad(base, ourUrls, amount);
       peakRss = Math.max(peakRss, rssMb(server.pid));
-      console.log(summary(`pcrs WMS ${size}²`.padEnd(15), w));
+      console.log(summary(`pcrs WMS ${size}²`.padEnd(15), w.result) + `; ${w.rate.toFixed(1)} maps/s to the last response`);
+      if (!mapserver) continue;
+      const msUrls = places.map((q) => `/mapserv?${q}&LAYERS=ortho`);
+      const ms1 = await timedLoad(mapserver.base, msUrls, amount);
+      const ours2 = await timedLoad(base, ourUrls, amount);
+      const ms2 = await timedLoad(mapserver.base, msUrls, amount);
+      console.log(summary(`MapServer ${size}²`.padEnd(15), ms1.result) + `; ${ms1.rate.toFixed(1)} maps/s`);
+      console.log(summary(`pcrs again`.padEnd(15), ours2.result) + `; ${ours2.rate.toFixed(1)} maps/s`);
+      console.log(summary(`MapServer again`.padEnd(15), ms2.result) + `; ${ms2.rate.toFixed(1)} maps/s`);
+      // Same picture? PSNR between the two servers' maps of a few places (both bilinear from 5 cm data).
+      const psnrs = [];
+      for (const k of [0, 97, 251]) psnrs.push(await psnr(await fetchImage(base + ourUrls[k]), await fetchImage(mapserver.base + msUrls[k])));
+      const oursBest = Math.max(w.rate, ours2.rate);
+      const msBest = Math.max(ms1.rate, ms2.rate);
+      console.log(`(c) WMS GetMap ${size}²: ${(oursBest / msBest).toFixed(2)}× MapServer (goal ≥ 1×): ${oursBest.toFixed(1)} vs ${msBest.toFixed(1)} maps/s (best runs); PSNR ours vs MapServer ${psnrs.map((v) => v.toFixed(1)).join(', ')} dB`);
     }
     const pmCached = await load(base, pm);
     peakRss = Math.max(peakRss, rssMb(server.pid));
@@ -207,5 +342,6 @@ try {
 } finally {
   for (const c of children) c.kill('SIGTERM');
   await sleep(1500);
+  await dropDb().catch((e) => console.error(`could not drop the benchmark database: ${e.message}`));
   rmSync(work, { recursive: true, force: true });
 }

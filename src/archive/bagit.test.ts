@@ -31,7 +31,8 @@ describe('tar writer/reader', () => {
     expect(tar.length % 512).toBe(0);
     const file = path.join(work, 't.tar');
     writeFileSync(file, tar);
-    const listed = execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).trim().split('\n');
+    // A UTF-8 locale: in the C locale (CI may have no LANG) GNU tar lists non-ASCII bytes as octal escapes.
+    const listed = execFileSync('tar', ['-tf', file], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } }).trim().split('\n');
     expect(listed).toEqual(entries.map((e) => e.name));
     const out = path.join(work, 'x');
     mkdirSync(out);

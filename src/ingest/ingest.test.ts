@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -172,6 +172,31 @@ describe('ingest of a delivery with good and bad dalles (real GDAL, PGlite)', ()
     }
   });
 
+  it('a one-handle file cache serves concurrent reads across files correctly and keeps no handle open after close', async () => {
+    const version = await ctx.catalog.getVersion('ortho', '2025');
+    const small = new PyramidReader(ctx.db, new LocalObjectStore(path.join(t.env.PCRS_DATA_DIR as string, 'storage', 'hot')), { quality: 85, maxOpenFiles: 1 });
+    const fds = () => readdirSync('/proc/self/fd').length;
+    // Level 22 tiles live in per-level-15 files, level 10 ones in the level-6 file: reads alternate between files.
+    const wanted: Array<[number, number, number]> = [];
+    for (let i = 0; i < 24; i++) {
+      const x = 575_020 + (i % 6) * 60;
+      const y = 6_373_780 - Math.floor(i / 6) * 90;
+      wanted.push([22, Math.floor(x / 12.8), Math.floor((12_000_000 - y) / 12.8)]);
+      wanted.push([10, Math.floor(x / 3276.8), Math.floor((12_000_000 - y) / 3276.8)]);
+    }
+    const expected = await Promise.all(wanted.map(([z, c, r]) => reader.versionTile(version.id, z, c, r))); // (the shared reader keeps its handles)
+    const before = fds();
+    const got = await Promise.all(wanted.map(([z, c, r]) => small.versionTile(version.id, z, c, r)));
+    expect(got.filter((t) => t !== null).length).toBeGreaterThan(20);
+    got.forEach((t, i) => expect(t?.jpeg.equals(expected[i]?.jpeg as Buffer) ?? expected[i] === null, `tile ${wanted[i]?.join('/')}`).toBe(true));
+    const settled = () => new Promise((r) => setTimeout(r, 100)); // closes run after the reads return
+    await settled();
+    expect(fds()).toBeLessThanOrEqual(before + 1); // evicted handles were closed once their reads ended
+    await small.close();
+    await settled();
+    expect(fds()).toBeLessThanOrEqual(before);
+  });
+
   it('an update version replaces exactly its area in the current layer; the old version stays addressable', async () => {
     const updateDir = mkdtempSync(path.join(tmpdir(), 'pcrs-update-'));
     // Same place as GOOD[1], different scene (seed): new content.
@@ -205,6 +230,10 @@ describe('ingest of a delivery with good and bad dalles (real GDAL, PGlite)', ()
       sharp(img.data, { raw: { width: 256, height: 256, channels: 4 } }).extract({ left: x0, top: 0, width: x1 - x0, height: 256 }).removeAlpha().png().toBuffer();
     expect(await psnr(await half(composed, 0, splitAt - 4), await half(west, 0, splitAt - 4))).toBeGreaterThan(30);
     expect(await psnr(await half(composed, splitAt + 4, 256), await half(east, splitAt + 4, 256))).toBeGreaterThan(30);
+    // Composited once, then served from the reader's cache (same object, same ETag as the index says).
+    const first = await reader.currentTile('ortho', 22, edge.col, edge.row);
+    expect(await reader.currentTile('ortho', 22, edge.col, edge.row)).toBe(first);
+    expect(await reader.currentTileEtag('ortho', 22, edge.col, edge.row)).toBe(first?.etag);
     rmSync(updateDir, { recursive: true, force: true });
   });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 import type { TiffSource, TiledTiff } from '../raster/tiff/tiled-tiff-reader.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { Lru } from '../util/lru.js';
 import { locateTile, TILE } from './layout.js';
 import { PyramidCatalog, type PyramidFileRow } from './pyramid-catalog.js';
 import { openStoredTiff } from './stored-tiff.js';
@@ -21,6 +22,18 @@ interface OpenFile {
   close(): Promise<void>;
 }
 
+/** An open pyramid file in the handle cache: closed once evicted and no read uses it any more. */
+interface FileEntry {
+  file: Promise<OpenFile>;
+  users: number;
+  evicted: boolean;
+}
+
+const closeEntry = (e: FileEntry) => void e.file.then((f) => f.close()).catch(() => undefined);
+
+/** The ETag of a composited tile: a hash of its layers' ETags (immutable, so the composite is too). */
+const compositeEtag = (etags: string[]) => `"c${createHash('sha256').update(etags.join('|')).digest('hex').slice(0, 24)}"`;
+
 /** Published versions of a dataset, highest priority first. */
 async function publishedVersions(db: Queryable, datasetId: string): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(`SELECT id FROM versions WHERE dataset_id = $1 AND status = 'published' ORDER BY priority DESC`, [datasetId]);
@@ -34,7 +47,10 @@ async function publishedVersions(db: Queryable, datasetId: string): Promise<numb
  * (the edge of an update), it is composited with the versions below.
  */
 export class PyramidReader {
-  private readonly files = new Map<string, Promise<OpenFile>>();
+  /** Open files, least recently used evicted first (their indexes parsed once, handles reused). */
+  private readonly files: Lru<FileEntry>;
+  /** Composited tiles at the edges of updates, by the ETag of their combination. */
+  private readonly composites = new Lru<StoredTile>(256);
   private readonly rows = new Map<number, { at: number; byFile: Map<string, PyramidFileRow> }>();
   private readonly versionsCache = new Map<string, { at: number; ids: number[] }>();
 
@@ -42,7 +58,12 @@ export class PyramidReader {
     private readonly db: Queryable,
     private readonly hot: ObjectStore,
     private readonly options: { quality: number; catalogTtlMs?: number; maxOpenFiles?: number } = { quality: 85 },
-  ) {}
+  ) {
+    this.files = new Lru<FileEntry>(options.maxOpenFiles ?? 256, (_key, e) => {
+      e.evicted = true;
+      if (e.users === 0) closeEntry(e);
+    });
+  }
 
   private async fileRows(versionId: number): Promise<Map<string, PyramidFileRow>> {
     const cached = this.rows.get(versionId);
@@ -53,22 +74,24 @@ export class PyramidReader {
     return byFile;
   }
 
-  private open(key: string, bytes: number): Promise<OpenFile> {
-    let p = this.files.get(key);
-    if (!p) {
-      if (this.files.size >= (this.options.maxOpenFiles ?? 256)) {
-        const [oldest] = this.files.keys();
-        if (oldest !== undefined) {
-          const evicted = this.files.get(oldest);
-          this.files.delete(oldest);
-          void evicted?.then((f) => f.close()).catch(() => undefined);
-        }
-      }
-      p = openStoredTiff(this.hot, key, bytes).then((tiff) => ({ tiff, source: tiff.source, close: () => tiff.close() }));
-      this.files.set(key, p);
-      p.catch(() => this.files.delete(key));
+  /** Runs `use` on an open pyramid file; the handle stays open while any caller uses it, even if evicted meanwhile. */
+  private async withFile<T>(key: string, bytes: number, use: (file: OpenFile) => Promise<T>): Promise<T> {
+    let e = this.files.get(key);
+    if (!e) {
+      const entry: FileEntry = { file: openStoredTiff(this.hot, key, bytes).then((tiff) => ({ tiff, source: tiff.source, close: () => tiff.close() })), users: 0, evicted: false };
+      entry.file.catch(() => {
+        if (this.files.get(key) === entry) this.files.delete(key);
+      });
+      this.files.set(key, entry);
+      e = entry;
     }
-    return p;
+    e.users++;
+    try {
+      return await use(await e.file);
+    } finally {
+      e.users--;
+      if (e.evicted && e.users === 0) closeEntry(e);
+    }
   }
 
   /** The stored tile of one version, or null where the version has no data. */
@@ -77,13 +100,14 @@ export class PyramidReader {
     if (!where) return null;
     const fileRow = (await this.fileRows(versionId)).get(`${where.file.family}:${where.file.col}:${where.file.row}`);
     if (!fileRow) return null;
-    const file = await this.open(fileRow.key, fileRow.bytes);
-    const range = file.tiff.tileRange(where.ifd, where.col, where.row);
-    if (!range) return null;
-    const mask = await file.tiff.readMask(where.ifd, where.col, where.row);
-    if (mask === null) return null;
-    const jpeg = Buffer.from(await file.source.read(range.offset, range.length));
-    return { jpeg, mask, etag: `"${fileRow.sha256.slice(0, 16)}-${where.ifd}-${where.col}-${where.row}"` };
+    return this.withFile(fileRow.key, fileRow.bytes, async (file) => {
+      const range = file.tiff.tileRange(where.ifd, where.col, where.row);
+      if (!range) return null;
+      const mask = await file.tiff.readMask(where.ifd, where.col, where.row);
+      if (mask === null) return null;
+      const jpeg = Buffer.from(await file.source.read(range.offset, range.length));
+      return { jpeg, mask, etag: `"${fileRow.sha256.slice(0, 16)}-${where.ifd}-${where.col}-${where.row}"` };
+    });
   }
 
   private async versionsOf(datasetId: string): Promise<number[]> {
@@ -108,8 +132,11 @@ export class PyramidReader {
     return this.composite(layers);
   }
 
-  /** Paints layers (highest priority first) bottom-up where each is covered. */
+  /** Paints layers (highest priority first) bottom-up where each is covered; cached by their combined ETag. */
   private async composite(layers: StoredTile[]): Promise<StoredTile> {
+    const etag = compositeEtag(layers.map((l) => l.etag));
+    const hit = this.composites.get(etag);
+    if (hit) return hit;
     const out: RgbaImage = { data: Buffer.alloc(TILE * TILE * 4), size: TILE };
     for (const layer of [...layers].reverse()) {
       const img = await decodeTile(layer.jpeg, layer.mask);
@@ -119,8 +146,9 @@ export class PyramidReader {
     }
     const { rgb, coverage } = extractTile(out, 0, 0);
     const jpeg = await encodeTile(rgb, { quality: this.options.quality });
-    const etag = `"c${createHash('sha256').update(layers.map((l) => l.etag).join('|')).digest('hex').slice(0, 24)}"`;
-    return { jpeg, mask: coverage === 'empty' ? Buffer.alloc(TILE * TILE) : coverage, etag };
+    const tile: StoredTile = { jpeg, mask: coverage === 'empty' ? Buffer.alloc(TILE * TILE) : coverage, etag };
+    this.composites.set(etag, tile);
+    return tile;
   }
 
   /**
@@ -132,11 +160,12 @@ export class PyramidReader {
     if (!where) return null;
     const fileRow = (await this.fileRows(versionId)).get(`${where.file.family}:${where.file.col}:${where.file.row}`);
     if (!fileRow) return null;
-    const file = await this.open(fileRow.key, fileRow.bytes);
-    if (!file.tiff.tileRange(where.ifd, where.col, where.row)) return null;
-    const state = file.tiff.maskState(where.ifd, where.col, where.row);
-    if (state === 'empty' && file.tiff.levels[where.ifd]?.maskOffsets) return null;
-    return { etag: `"${fileRow.sha256.slice(0, 16)}-${where.ifd}-${where.col}-${where.row}"`, state: state === 'partial' ? 'partial' : 'full' };
+    return this.withFile(fileRow.key, fileRow.bytes, async (file) => {
+      if (!file.tiff.tileRange(where.ifd, where.col, where.row)) return null;
+      const state = file.tiff.maskState(where.ifd, where.col, where.row);
+      if (state === 'empty' && file.tiff.levels[where.ifd]?.maskOffsets) return null;
+      return { etag: `"${fileRow.sha256.slice(0, 16)}-${where.ifd}-${where.col}-${where.row}"`, state: state === 'partial' ? ('partial' as const) : ('full' as const) };
+    });
   }
 
   /** Index-only ETag of the current layer's tile (same versions as `currentTile` combines); null when empty. */
@@ -150,12 +179,10 @@ export class PyramidReader {
     }
     if (etags.length === 0) return null;
     if (etags.length === 1) return etags[0] as string;
-    return `"c${createHash('sha256').update(etags.join('|')).digest('hex').slice(0, 24)}"`;
+    return compositeEtag(etags);
   }
 
   async close(): Promise<void> {
-    const all = [...this.files.values()];
-    this.files.clear();
-    await Promise.all(all.map((p) => p.then((f) => f.close()).catch(() => undefined)));
+    await Promise.all(this.files.drain().map((e) => e.file.then((f) => f.close()).catch(() => undefined)));
   }
 }

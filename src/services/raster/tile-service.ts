@@ -6,6 +6,7 @@ import { transformPoint } from '../../grid/crs.js';
 import { tileBbox, type TileMatrixSet } from '../../grid/tile-matrix-set.js';
 import type { PyramidReader, StoredTile } from '../../pyramid/pyramid-reader.js';
 import { decodeTile } from '../../pyramid/tiles.js';
+import { Lru } from '../../util/lru.js';
 import type { RasterLayer } from './layers.js';
 import { affineJob, mosaicRgb, planRender, renderPlan, resampleAffineRgb, type RenderPlan } from './render.js';
 
@@ -27,29 +28,6 @@ export interface TileAnswer {
   body: Buffer;
   contentType: string;
   etag: string;
-}
-
-/** A small LRU map (Map keeps insertion order; a hit re-inserts). */
-class Lru<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(k: string): V | undefined {
-    const v = this.map.get(k);
-    if (v !== undefined) {
-      this.map.delete(k);
-      this.map.set(k, v);
-    }
-    return v;
-  }
-  set(k: string, v: V): void {
-    this.map.delete(k);
-    this.map.set(k, v);
-    while (this.map.size > this.max) {
-      const [oldest] = this.map.keys();
-      if (oldest === undefined) break;
-      this.map.delete(oldest);
-    }
-  }
 }
 
 /**
