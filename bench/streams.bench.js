@@ -212,10 +212,12 @@ try {
   await waitFor(`${base}/health`);
   const idleRss = rssMb(server.pid);
 
-  const onlyPm = process.env.PCRS_BENCH_ONLY === 'pm'; // PCRS_BENCH_ONLY=pm: phase (b) alone
+  // PCRS_BENCH_ONLY=pm: phase (b) alone; =wms: phase (c) alone (after `npm run build`).
+  const only = process.env.PCRS_BENCH_ONLY;
+  const run = (phase) => !only || only === phase;
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(server.pid))), 200);
-  if (!onlyPm) {
+  if (!only) {
     // Native tiles: every stored tile of levels 22–15 over the area, fetched once to feed nginx the same bytes.
     const paths = [];
     const www = path.join(work, 'www');
@@ -276,31 +278,33 @@ try {
     console.log(summary('pcrs 304s      ', nm));
   }
 
-  // (b) PM tiles, uncached: every PM tile of z19–21 over the area, each requested once, empty PM cache.
-  rmSync(path.join(dataDir, 'cache', 'pm'), { recursive: true, force: true });
   const pm = [];
-  const merc = transformBbox('EPSG:2154', 'EPSG:3857', [BBOX[0] + 20, BBOX[1] + 20, BBOX[2] - 20, BBOX[3] - 20]);
-  for (const z of [21, 20, 19]) {
-    const r = tileRange(TMS_WEB_MERCATOR_QUAD, z, merc);
-    for (let row = r.minRow; row <= r.maxRow; row++) for (let col = r.minCol; col <= r.maxCol; col++) pm.push(`/tiles/PCRS.ORTHO.2025/WebMercatorQuad/${z}/${col}/${row}.jpeg`);
+  if (run('pm')) {
+    // (b) PM tiles, uncached: every PM tile of z19–21 over the area, each requested once, empty PM cache.
+    rmSync(path.join(dataDir, 'cache', 'pm'), { recursive: true, force: true });
+    const merc = transformBbox('EPSG:2154', 'EPSG:3857', [BBOX[0] + 20, BBOX[1] + 20, BBOX[2] - 20, BBOX[3] - 20]);
+    for (const z of [21, 20, 19]) {
+      const r = tileRange(TMS_WEB_MERCATOR_QUAD, z, merc);
+      for (let row = r.minRow; row <= r.maxRow; row++) for (let col = r.minCol; col <= r.maxCol; col++) pm.push(`/tiles/PCRS.ORTHO.2025/WebMercatorQuad/${z}/${col}/${row}.jpeg`);
+    }
+    const t0 = process.hrtime.bigint();
+    const cpu0 = cpuMs(server.pid);
+    const benchCpu0 = process.cpuUsage();
+    // Timed to the last response: autocannon only notices the end of an `amount` run on its 1 s tick.
+    let tLast = t0;
+    const pmInstance = load(base, pm, { amount: pm.length });
+    pmInstance.on('response', () => (tLast = process.hrtime.bigint()));
+    const pmRun = await pmInstance;
+    const pmSeconds = Number(tLast - t0) / 1e9;
+    const serverCpu = cpuMs(server.pid) - cpu0;
+    const benchCpu = process.cpuUsage(benchCpu0);
+    peakRss = Math.max(peakRss, rssMb(server.pid));
+    console.log(summary('pcrs PM render ', pmRun));
+    console.log(`(b) PM tiles uncached: ${pm.length} distinct tiles z19–21 in ${pmSeconds.toFixed(2)} s = ${(pm.length / pmSeconds).toFixed(0)} tiles/s (target ≥ 300 on 2 cores)`);
+    // CPU per tile is what a quieter or bigger machine divides: 2 cores / (server + load generator CPU per tile).
+    console.log(`    server CPU ${(serverCpu / pm.length).toFixed(2)} ms/tile (${(serverCpu / 10 / pmSeconds).toFixed(0)}% of one core), load generator ${((benchCpu.user + benchCpu.system) / 1000 / pm.length).toFixed(2)} ms/tile`);
   }
-  const t0 = process.hrtime.bigint();
-  const cpu0 = cpuMs(server.pid);
-  const benchCpu0 = process.cpuUsage();
-  // Timed to the last response: autocannon only notices the end of an `amount` run on its 1 s tick.
-  let tLast = t0;
-  const pmInstance = load(base, pm, { amount: pm.length });
-  pmInstance.on('response', () => (tLast = process.hrtime.bigint()));
-  const pmRun = await pmInstance;
-  const pmSeconds = Number(tLast - t0) / 1e9;
-  const serverCpu = cpuMs(server.pid) - cpu0;
-  const benchCpu = process.cpuUsage(benchCpu0);
-  peakRss = Math.max(peakRss, rssMb(server.pid));
-  console.log(summary('pcrs PM render ', pmRun));
-  console.log(`(b) PM tiles uncached: ${pm.length} distinct tiles z19–21 in ${pmSeconds.toFixed(2)} s = ${(pm.length / pmSeconds).toFixed(0)} tiles/s (target ≥ 300 on 2 cores)`);
-  // CPU per tile is what a quieter or bigger machine divides: 2 cores / (server + load generator CPU per tile).
-  console.log(`    server CPU ${(serverCpu / pm.length).toFixed(2)} ms/tile (${(serverCpu / 10 / pmSeconds).toFixed(0)}% of one core), load generator ${((benchCpu.user + benchCpu.system) / 1000 / pm.length).toFixed(2)} ms/tile`);
-  if (!onlyPm) {
+  if (run('wms')) {
     // (c) WMS GetMap in Lambert-93 at places spread over the area, 256² and 1024², 10 cm/px (pyramid
     // level 21, bilinear), against MapServer reading the source dalles, in the same run.
     const mapserver = await startMapServer(port + 2);
@@ -332,13 +336,15 @@ try {
       const msBest = Math.max(ms1.rate, ms2.rate);
       console.log(`(c) WMS GetMap ${size}²: ${(oursBest / msBest).toFixed(2)}× MapServer (goal ≥ 1×): ${oursBest.toFixed(1)} vs ${msBest.toFixed(1)} maps/s (best runs); PSNR ours vs MapServer ${psnrs.map((v) => v.toFixed(1)).join(', ')} dB`);
     }
+  }
+  if (!only) {
     const pmCached = await load(base, pm);
     peakRss = Math.max(peakRss, rssMb(server.pid));
-    clearInterval(sampler);
     console.log(summary('pcrs PM cached ', pmCached));
-    console.log(`(d) server RSS peak under load: ${peakRss.toFixed(0)} MB (target < 400 MB); ${idleRss.toFixed(0)} MB idle after start`);
   }
   clearInterval(sampler);
+  peakRss = Math.max(peakRss, rssMb(server.pid));
+  console.log(`(d) server RSS peak under load: ${peakRss.toFixed(0)} MB (target < 400 MB); ${idleRss.toFixed(0)} MB idle after start`);
 } finally {
   for (const c of children) c.kill('SIGTERM');
   await sleep(1500);

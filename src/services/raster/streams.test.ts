@@ -206,6 +206,21 @@ describe('WMS 1.3.0', () => {
     expect((await sharp(ccr.rawPayload).metadata()).width).toBe(512);
   });
 
+  it('GetMap renders inside the coverage by one affine resampling, at its edge per pixel, and both agree', async () => {
+    // 10 cm/px (level 21), not aligned on the pyramid's pixels. A lies inside the 2025 coverage;
+    // B is twice as wide and starts 1.25 m west of the coverage edge (x = 575 000): A is B's columns 128–383.
+    const y: [number, number] = [6_373_650.7, 6_373_676.3];
+    const a = await get(map({ BBOX: [575_010.3, y[0], 575_035.9, y[1]].join(','), TRANSPARENT: 'TRUE' }));
+    const b = await get(map({ BBOX: [574_997.5, y[0], 575_048.7, y[1]].join(','), WIDTH: 512, TRANSPARENT: 'TRUE' }));
+    expect(a.headers['server-timing']).toMatch(/^render;desc="affine";dur=/);
+    expect(b.headers['server-timing']).toMatch(/^render;desc="per-pixel";dur=/);
+    const middle = await sharp(b.rawPayload).extract({ left: 128, top: 0, width: 256, height: 256 }).png().toBuffer();
+    expect(await psnr(a.rawPayload, middle)).toBeGreaterThan(45);
+    const west = await sharp(await sharp(b.rawPayload).extract({ left: 0, top: 0, width: 24, height: 256 }).png().toBuffer()).stats();
+    expect(west.channels[3]!.max).toBe(0); // outside the coverage: transparent
+    expect((await sharp(a.rawPayload).stats()).channels[3]?.min ?? 255).toBe(255); // opaque (RGB, or RGBA all 255)
+  });
+
   it('GetFeatureInfo returns the dalle under the pixel', async () => {
     const r = await get(map({ REQUEST: 'GetFeatureInfo', QUERY_LAYERS: 'PCRS.ORTHO.2025', I: 1, J: 1, INFO_FORMAT: 'application/json' }));
     expect(r.statusCode).toBe(200);

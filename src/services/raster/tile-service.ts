@@ -125,6 +125,9 @@ async function decodeRgba(jpeg: Buffer, mask: 'full' | Buffer): Promise<Buffer> 
   return data;
 }
 
+/** Largest mosaic (bytes) kept between renders as a scratch buffer. */
+const MOSAIC_SCRATCH_MAX = 8 << 20;
+
 const withSuffix = (etag: string, suffix: string) => `${etag.slice(0, -1)}-${suffix}"`;
 
 /**
@@ -209,13 +212,12 @@ export class RasterTileService {
   }
 
   /**
-   * A PM tile resampled as one affine map of the mosaic of its source tiles, when the plan is
-   * affine and every source tile is present and fully covered; null otherwise (the caller falls
-   * back to `renderArea`). RGB only (no coverage checks per pixel); decode and encode run in the
-   * libuv threadpool, in parallel with the resampling of other tiles on the event loop.
+   * RGB (plan.width × plan.height × 3) of a plan resampled as one affine map of the mosaic of its
+   * source tiles, when the plan is affine and every source tile it needs is present and fully
+   * covered; null otherwise (the caller falls back to `renderArea`, which checks coverage per pixel).
+   * Decoding runs in the libuv threadpool, in parallel with the resampling of other requests.
    */
-  async renderAffine(layer: RasterLayer, plan: RenderPlan, etags: Array<string | null>, format: TileFormat): Promise<Buffer | null> {
-    if (etags.some((e) => e === null)) return null;
+  async affineRgb(layer: RasterLayer, plan: RenderPlan, etags?: Array<string | null>): Promise<Buffer | null> {
     const job = affineJob(plan);
     if (!job) return null;
     const needed = (i: number) => {
@@ -224,12 +226,24 @@ export class RasterTileService {
       const r = (t.row - plan.minRow) * 256;
       return c + 256 > job.crop.left && c < job.crop.left + job.crop.width && r + 256 > job.crop.top && r < job.crop.top + job.crop.height;
     };
-    const tiles = await Promise.all(plan.tiles.map((t, i) => (needed(i) ? this.nativeRgbFull(layer, plan.level, t.col, t.row, etags[i] as string) : Promise.resolve(null))));
+    const tags = etags ?? (await this.planEtags(layer, plan));
+    if (tags.some((e, i) => e === null && needed(i))) return null;
+    const tiles = await Promise.all(plan.tiles.map((t, i) => (needed(i) ? this.nativeRgbFull(layer, plan.level, t.col, t.row, tags[i] as string) : Promise.resolve(null))));
     if (tiles.some((t, i) => t === null && needed(i))) return null;
-    // One scratch mosaic for all renders: filled and resampled synchronously, never across an await.
-    const mosaic = mosaicRgb(plan, job.crop, tiles, this.mosaicScratch);
-    if (mosaic.buffer !== this.mosaicScratch.buffer) this.mosaicScratch = Buffer.allocUnsafe(mosaic.length * 2);
-    const img = sharp(resampleAffineRgb(job, mosaic, 256, 256), { raw: { width: 256, height: 256, channels: 3 } });
+    // One scratch mosaic for the usual sizes (PM tiles, maps up to ~1 Mpx), filled and resampled
+    // synchronously, never across an await; larger maps get their own buffer (no RSS kept for them).
+    const size = job.crop.width * job.crop.height * 3;
+    const scratch = size <= MOSAIC_SCRATCH_MAX ? this.mosaicScratch : undefined;
+    const mosaic = mosaicRgb(plan, job.crop, tiles, scratch);
+    if (scratch && mosaic.buffer !== scratch.buffer) this.mosaicScratch = Buffer.allocUnsafe(Math.min(MOSAIC_SCRATCH_MAX, size * 2));
+    return resampleAffineRgb(job, mosaic, plan.width, plan.height);
+  }
+
+  /** A PM tile by the affine path (see `affineRgb`), encoded; null when that path does not apply. */
+  async renderAffine(layer: RasterLayer, plan: RenderPlan, etags: Array<string | null>, format: TileFormat): Promise<Buffer | null> {
+    const rgb = await this.affineRgb(layer, plan, etags);
+    if (!rgb) return null;
+    const img = sharp(rgb, { raw: { width: plan.width, height: plan.height, channels: 3 } });
     if (format === 'jpeg') return img.jpeg({ quality: this.options.quality, chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer();
     if (format === 'png') return img.png({ compressionLevel: 4 }).toBuffer();
     return img.webp({ quality: this.options.quality }).toBuffer();
