@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { transformPoint } from '../../grid/crs.js';
@@ -7,6 +8,7 @@ import { tileBbox, type TileMatrixSet } from '../../grid/tile-matrix-set.js';
 import type { PyramidReader, StoredTile } from '../../pyramid/pyramid-reader.js';
 import { decodeTile } from '../../pyramid/tiles.js';
 import { Lru } from '../../util/lru.js';
+import { Semaphore } from '../../util/pool.js';
 import type { RasterLayer } from './layers.js';
 import { affineJob, mosaicRgb, planRender, renderPlan, resampleAffineRgb, type RenderPlan } from './render.js';
 
@@ -146,6 +148,12 @@ export class RasterTileService {
   private readonly pmPlans = new Lru<RenderPlan | null>(2048);
   private emptyPngPromise: Promise<Buffer> | null = null;
   readonly pmCache: DiskTileCache;
+  /**
+   * Renders (PM tiles, WMS maps) in progress at once: a few more than the cores, so decoding in the
+   * threadpool overlaps resampling on the event loop, while the buffers of a burst of requests stay
+   * bounded (the others wait their turn).
+   */
+  readonly renders = new Semaphore(availableParallelism() + 2);
 
   constructor(
     private readonly reader: PyramidReader,
@@ -335,12 +343,13 @@ export class RasterTileService {
     return this.once(`p:${k.key}`, async () => {
       const cached = await this.pmCache.get(k.key);
       if (cached) return { body: cached, contentType: FORMAT_MIME[format], etag };
-      let body = await this.renderAffine(layer, k.plan, k.etags, format);
-      if (!body) {
+      const body = await this.renders.run(async () => {
+        const affine = await this.renderAffine(layer, k.plan, k.etags, format);
+        if (affine) return affine;
         const r = await this.renderArea(layer, k.plan, k.etags);
-        if (!r) return null;
-        body = await this.encode(r.rgba, 256, 256, format, r.covered === 256 * 256);
-      }
+        return r ? this.encode(r.rgba, 256, 256, format, r.covered === 256 * 256) : null;
+      });
+      if (!body) return null;
       // Written behind the response: a failed or slow cache write never delays or fails a tile.
       void this.pmCache.put(k.key, body);
       return { body, contentType: FORMAT_MIME[format], etag };

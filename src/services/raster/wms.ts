@@ -134,40 +134,43 @@ async function getMap(s: StreamsContext, request: FastifyRequest, reply: Fastify
   const sy = (ymax - ymin) / m.height;
   const toL93 = (px: number, py: number) => transformPoint(m.crs, 'EPSG:2154', [xmin + px * sx, ymax - py * sy]);
   const quality = 90;
-  const started = performance.now();
-  let body: Buffer | null = null;
-  let path: 'affine' | 'per-pixel' = 'affine';
-  // One layer over an area it fully covers, in a CRS that is affine over the map (always for
-  // EPSG:2154, for the others over street-scale maps): one affine resampling of the source mosaic.
-  const coarse = m.layers.length === 1 ? planRender(m.width, m.height, toL93, 'closest', Math.ceil(Math.max(m.width, m.height) / 2)) : null;
-  if (coarse && affineJob(coarse)) {
-    const rgb = await s.tiles.affineRgb(m.layers[0] as RasterLayer, coarse);
-    if (rgb) {
-      const img = sharp(rgb, { raw: { width: m.width, height: m.height, channels: 3 } });
-      body = format === 'image/jpeg' ? await img.jpeg({ quality }).toBuffer() : await img.png({ compressionLevel: 4 }).toBuffer();
-    }
-  }
-  if (!body) {
-    // General path: per-pixel sampling with coverage, layers painted in order.
-    path = 'per-pixel';
-    const plan = planRender(m.width, m.height, toL93, 'closest');
-    let out: Buffer | null = null;
-    if (plan) {
-      for (const layer of m.layers) {
-        const r = await s.tiles.renderArea(layer, plan);
-        if (!r) continue;
-        if (!out) out = r.rgba;
-        else for (let p = 3; p < out.length; p += 4) if ((r.rgba[p] as number) === 255) r.rgba.copy(out, p - 3, p - 3, p + 1);
+  const { body, path, ms } = await s.tiles.renders.run(async () => {
+    const started = performance.now();
+    let body: Buffer | null = null;
+    let path: 'affine' | 'per-pixel' = 'affine';
+    // One layer over an area it fully covers, in a CRS that is affine over the map (always for
+    // EPSG:2154, for the others over street-scale maps): one affine resampling of the source mosaic.
+    const coarse = m.layers.length === 1 ? planRender(m.width, m.height, toL93, 'closest', Math.ceil(Math.max(m.width, m.height) / 2)) : null;
+    if (coarse && affineJob(coarse)) {
+      const rgb = await s.tiles.affineRgb(m.layers[0] as RasterLayer, coarse);
+      if (rgb) {
+        const img = sharp(rgb, { raw: { width: m.width, height: m.height, channels: 3 } });
+        body = format === 'image/jpeg' ? await img.jpeg({ quality }).toBuffer() : await img.png({ compressionLevel: 4 }).toBuffer();
       }
     }
-    let img = sharp(out ?? Buffer.alloc(m.width * m.height * 4), { raw: { width: m.width, height: m.height, channels: 4 } });
-    if (format === 'image/jpeg' || transparentText === 'FALSE') img = img.flatten({ background: bg });
-    body = format === 'image/jpeg' ? await img.jpeg({ quality }).toBuffer() : await img.png({ compressionLevel: 4 }).toBuffer();
-  }
+    if (!body) {
+      // General path: per-pixel sampling with coverage, layers painted in order.
+      path = 'per-pixel';
+      const plan = planRender(m.width, m.height, toL93, 'closest');
+      let out: Buffer | null = null;
+      if (plan) {
+        for (const layer of m.layers) {
+          const r = await s.tiles.renderArea(layer, plan);
+          if (!r) continue;
+          if (!out) out = r.rgba;
+          else for (let p = 3; p < out.length; p += 4) if ((r.rgba[p] as number) === 255) r.rgba.copy(out, p - 3, p - 3, p + 1);
+        }
+      }
+      let img = sharp(out ?? Buffer.alloc(m.width * m.height * 4), { raw: { width: m.width, height: m.height, channels: 4 } });
+      if (format === 'image/jpeg' || transparentText === 'FALSE') img = img.flatten({ background: bg });
+      body = format === 'image/jpeg' ? await img.jpeg({ quality }).toBuffer() : await img.png({ compressionLevel: 4 }).toBuffer();
+    }
+    return { body: body as Buffer, path, ms: performance.now() - started };
+  });
   return reply
     .header('access-control-allow-origin', '*')
     .header('cache-control', m.layers.every(isVersioned) ? cacheControl(m.layers[0] as RasterLayer) : 'public, max-age=300')
-    .header('server-timing', `render;desc="${path}";dur=${(performance.now() - started).toFixed(1)}`)
+    .header('server-timing', `render;desc="${path}";dur=${ms.toFixed(1)}`)
     .type(format === 'image/jpeg' ? FORMAT_MIME.jpeg : FORMAT_MIME.png)
     .send(body);
 }
