@@ -1,10 +1,14 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProgressReporter } from '../cli/progress.js';
 import type { Bbox } from '../grid/bbox.js';
 import { ingestDelivery } from '../ingest/ingest.js';
 import { ingestServices } from '../ingest/services.js';
 import type { AppContext } from '../server/app.js';
+import { importGmlFile } from '../vector/import.js';
 import { DEMO_DELIVERY, generateDelivery } from './delivery.js';
+import { CAHORS_CENTRE, getScene } from './synthetic-scene.js';
+import { writeDemoGml } from './vector.js';
 
 export const DEMO_VERSION_PREFIX = 'demo';
 
@@ -30,6 +34,40 @@ function areaCentre(b: Bbox): [number, number] {
  * ingest path as version `demo-<year>`. Later starts find the version published and return at once.
  */
 export async function ensureDemo(ctx: AppContext, options: { progress?: ProgressReporter; signal?: AbortSignal } = {}): Promise<{ message: string; created: boolean }> {
+  const ortho = await ensureDemoOrtho(ctx, options);
+  const vector = await ensureDemoVector(ctx);
+  return { message: `${ortho.message}\n${vector.message}`, created: ortho.created || vector.created };
+}
+
+/** The synthetic town is drawn around this point (Cahors for the Lot). */
+function sceneCentre(ctx: AppContext) {
+  return ctx.config.territory.code === DEMO_DELIVERY.dep ? CAHORS_CENTRE : areaCentre(demoArea(ctx));
+}
+
+/**
+ * The demo's vector PCRS (kerbs, building outlines, trees of the same synthetic town), written as
+ * CNIG GML and imported through the normal import path (XSD + CNIG rules) as version `demo-<year>`.
+ */
+async function ensureDemoVector(ctx: AppContext): Promise<{ message: string; created: boolean }> {
+  const year = ctx.config.demo.year;
+  const versionName = `${DEMO_VERSION_PREFIX}-${year}`;
+  const existing = (await ctx.catalog.listVersions('vector')).find((v) => v.name === versionName);
+  if (existing && existing.status === 'published') return { message: `Demo vector PCRS ready (version ${versionName}).`, created: false };
+  const file = path.join(ctx.config.dataDir, 'demo', 'pcrs-demo.gml');
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeDemoGml(getScene({ seed: DEMO_DELIVERY.seed, centre: sceneCentre(ctx) }), demoArea(ctx), file);
+  const version = await ctx.catalog.ensureVersion({ datasetId: 'vector', name: versionName, kind: 'full', acquisitionDate: `${year}-06-15` });
+  const r = await importGmlFile(ctx.db, file, {
+    versionId: version.id,
+    territoryBbox: ctx.config.territory.extent as [number, number, number, number],
+    territoryName: `${ctx.config.territory.name} (${ctx.config.territory.code})`,
+  });
+  if (r.status === 'rejected') throw new Error(`the demo GML ${file} was rejected: ${r.reason ?? ''} ${r.report?.findings.slice(0, 3).map((f) => f.message).join('; ') ?? ''}`);
+  await ctx.catalog.setVersionStatus(version.id, 'published');
+  return { message: `Demo vector PCRS imported as version ${versionName}: ${r.features} objects (kerbs, buildings, trees).`, created: true };
+}
+
+async function ensureDemoOrtho(ctx: AppContext, options: { progress?: ProgressReporter; signal?: AbortSignal }): Promise<{ message: string; created: boolean }> {
   const year = ctx.config.demo.year;
   const versionName = `${DEMO_VERSION_PREFIX}-${year}`;
   const existing = (await ctx.catalog.listVersions('ortho')).find((v) => v.name === versionName);
@@ -42,8 +80,7 @@ export async function ensureDemo(ctx: AppContext, options: { progress?: Progress
     dep: ctx.config.territory.code,
     year,
     bbox: demoArea(ctx),
-    // The synthetic town is drawn around this point (Cahors for the Lot).
-    ...(ctx.config.territory.code === DEMO_DELIVERY.dep ? {} : { centre: areaCentre(demoArea(ctx)) }),
+    centre: sceneCentre(ctx),
     dalleSize: DEMO_DELIVERY.dalleSize,
     seed: DEMO_DELIVERY.seed,
     format: DEMO_DELIVERY.format,

@@ -49,8 +49,8 @@ export type Rgb = readonly [number, number, number];
 
 /** Drawing primitives, in world coordinates (metres). */
 export type Primitive =
-  /** Filled polygon. */
-  | { readonly t: 'poly'; readonly pts: readonly Pt[]; readonly fill: Rgb; readonly opacity?: number }
+  /** Filled polygon; a building's first roof face also carries the building's footprint (for the demo's vector PCRS). */
+  | { readonly t: 'poly'; readonly pts: readonly Pt[]; readonly fill: Rgb; readonly opacity?: number; readonly footprint?: readonly Pt[] }
   /** Stroked polyline (round joins; round caps unless `butt`). */
   | {
       readonly t: 'line';
@@ -892,7 +892,7 @@ export class SyntheticScene {
     const segs: Array<readonly [Pt, Pt]> = [];
     const at = (s: number, w: number): Pt => add(c, add(scale(u, s), scale(v, w)));
     if (b.roof === 'flat') {
-      out.add('roof', { t: 'poly', pts: fp, fill: b.colour });
+      out.add('roof', { t: 'poly', pts: fp, fill: b.colour, footprint: fp });
       out.add('roofDetail', { t: 'line', pts: [...fp, c0], width: 0.35, colour: shadeRgb(b.colour, 1.15) });
       const boxes = rng.int(0, 3);
       for (let k = 0; k < boxes; k++) {
@@ -907,7 +907,7 @@ export class SyntheticScene {
     const r0 = at(-half, 0);
     const r1 = at(half, 0);
     // Faces with their horizontal outward normal.
-    out.add('roof', { t: 'poly', pts: [c0, c1, r1, r0], fill: lit(scale(v, -1)) });
+    out.add('roof', { t: 'poly', pts: [c0, c1, r1, r0], fill: lit(scale(v, -1)), footprint: fp });
     out.add('roof', { t: 'poly', pts: [r0, r1, c2, c3], fill: lit(v) });
     if (b.roof === 'hip') {
       out.add('roof', { t: 'poly', pts: [c3, c0, r0], fill: lit(scale(u, -1)) });

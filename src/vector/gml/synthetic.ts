@@ -70,6 +70,16 @@ export function limiteVoirie(o: ObjetOptions & { posList: string; srsName?: stri
   );
 }
 
+/** A FacadePCRS (building outline, thematique Bâti) along the given posList (3D). */
+export function facade(o: ObjetOptions & { posList: string }): string {
+  return (
+    `    <FacadePCRS gml:id="${o.gmlId}">\n${objetProps(o, '02')}` +
+    `      <geometrie><gml:Curve gml:id="${o.gmlId}-g" srsName="EPSG:2154" srsDimension="3">` +
+    `<gml:segments><gml:LineStringSegment><gml:posList>${o.posList}</gml:posList></gml:LineStringSegment></gml:segments></gml:Curve></geometrie>\n` +
+    `    </FacadePCRS>`
+  );
+}
+
 /** An ArbrePCRS at (x, y, z). */
 export function arbre(o: ObjetOptions & { pos: string; srsName?: string }): string {
   return (
