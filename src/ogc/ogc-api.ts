@@ -32,9 +32,17 @@ export interface OgcCollection {
   [extra: string]: unknown;
 }
 
+/** Part of the OpenAPI 3.0 definition a provider contributes (paths relative to /ogc, shared parameters). */
+export interface OpenApiPart {
+  paths: Record<string, unknown>;
+  parameters?: Record<string, unknown>;
+}
+
 export interface OgcProvider {
   /** Conformance class URIs this provider implements. */
   conformance: string[];
+  /** Its operations in the API definition at /ogc/api. */
+  openapi?(): OpenApiPart;
   /** Its collections, with absolute links built from `base`. */
   collections(request: FastifyRequest, base: string): Promise<OgcCollection[]>;
   /** Extra links on the landing page (e.g. /ogc/tileMatrixSets). */
@@ -45,6 +53,7 @@ export const CORE_CONFORMANCE = [
   'http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core',
   'http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/landing-page',
   'http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/json',
+  'http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/oas30',
   'http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections',
 ];
 
@@ -62,6 +71,52 @@ export class OgcRegistry {
   landingLinks(base: string): OgcLink[] {
     return this.providers.flatMap((p) => p.landingLinks?.(base) ?? []);
   }
+  openapiParts(): OpenApiPart[] {
+    return this.providers.flatMap((p) => (p.openapi ? [p.openapi()] : []));
+  }
+}
+
+/** Media type of the API definition; QGIS' OAPIF provider looks for exactly this `service-desc` type. */
+export const OPENAPI_JSON = 'application/vnd.oai.openapi+json;version=3.0';
+
+const ok = (description: string, type = 'application/json') => ({ responses: { '200': { description, content: { [type]: {} } } } });
+
+/**
+ * The API definition (OpenAPI 3.0) of everything under /ogc: the common operations here, the
+ * providers' operations and shared parameters from them. Clients read it for the paging limits
+ * (QGIS: `components.parameters.limit.schema.maximum`) and the queryable properties.
+ */
+export function openApiDocument(ctx: AppContext, registry: OgcRegistry, base: string): Record<string, unknown> {
+  const paths: Record<string, unknown> = {
+    '/': { get: { summary: 'Landing page', operationId: 'getLandingPage', ...ok('Links to the API definition, the conformance classes and the collections') } },
+    '/api': { get: { summary: 'This API definition', operationId: 'getApi', ...ok('OpenAPI 3.0 document', OPENAPI_JSON) } },
+    '/conformance': { get: { summary: 'Conformance classes', operationId: 'getConformance', ...ok('The conformance classes implemented') } },
+    '/collections': { get: { summary: 'Collections', operationId: 'getCollections', ...ok('The feature and raster collections') } },
+    '/collections/{collectionId}': {
+      get: { summary: 'One collection', operationId: 'describeCollection', parameters: [{ $ref: '#/components/parameters/collectionId' }], ...ok('The collection'), 'x-404': 'unknown collection' },
+    },
+  };
+  const parameters: Record<string, unknown> = {
+    collectionId: { name: 'collectionId', in: 'path', required: true, description: 'Identifier of a collection', schema: { type: 'string' } },
+  };
+  for (const part of registry.openapiParts()) {
+    Object.assign(paths, part.paths);
+    Object.assign(parameters, part.parameters ?? {});
+  }
+  const t = ctx.config.territory;
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: `PCRS — ${t.name} (${t.code})`,
+      description: 'Plan de Corps de Rue Simplifié: orthophotographie 5 cm et levé vectoriel CNIG, en OGC API (Features, Tiles).',
+      version: PACKAGE_VERSION,
+      license: { name: 'Licence Ouverte / Etalab 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+      contact: { name: `PCRS ${t.name}` },
+    },
+    servers: [{ url: base }],
+    paths,
+    components: { parameters },
+  };
 }
 
 export function registerOgcCommonRoutes(app: FastifyInstance, ctx: AppContext, registry: OgcRegistry): void {
@@ -75,6 +130,7 @@ export function registerOgcCommonRoutes(app: FastifyInstance, ctx: AppContext, r
       version: PACKAGE_VERSION,
       links: [
         { href: base, rel: 'self', type: json, title: 'This document' },
+        { href: `${base}/api`, rel: 'service-desc', type: OPENAPI_JSON, title: 'API definition (OpenAPI 3.0)' },
         { href: `${base}/conformance`, rel: 'conformance', type: json, title: 'Conformance classes' },
         { href: `${base}/conformance`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/conformance', type: json, title: 'Conformance classes' },
         { href: `${base}/collections`, rel: 'data', type: json, title: 'Collections' },
@@ -82,6 +138,10 @@ export function registerOgcCommonRoutes(app: FastifyInstance, ctx: AppContext, r
         ...registry.landingLinks(base),
       ],
     };
+  });
+  app.get('/ogc/api', async (request, reply) => {
+    const base = `${baseUrl(request, ctx.config)}/ogc`;
+    return reply.type(OPENAPI_JSON).send(JSON.stringify(openApiDocument(ctx, registry, base)));
   });
   app.get('/ogc/conformance', async () => ({ conformsTo: registry.conformance() }));
   app.get('/ogc/collections', async (request) => {

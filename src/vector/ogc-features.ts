@@ -7,11 +7,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { crsUri, parseCrs, transformBbox, type CrsCode } from '../grid/crs.js';
 import type { Bbox } from '../grid/bbox.js';
-import type { OgcCollection, OgcProvider, OgcRegistry } from '../ogc/ogc-api.js';
+import type { OgcCollection, OgcProvider, OgcRegistry, OpenApiPart } from '../ogc/ogc-api.js';
 import type { AppContext } from '../server/app.js';
 import { baseUrl } from '../server/base-url.js';
 import { UserError } from '../util/errors.js';
-import { pcrsClass } from './gml/pcrs-model.js';
+import { PCRS_CLASSES, pcrsClass } from './gml/pcrs-model.js';
 import { featureMemberXml, GML_FOOTER, GML_HEADER } from './gml-writer.js';
 import { assertFilterKey, classSummaries, countFeatures, queryFeatures, type OutputCrs, type StoredFeature } from './store.js';
 
@@ -21,6 +21,7 @@ export const FEATURES_CONFORMANCE = [
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
   'http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs',
+  'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30',
 ];
 
 const CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84';
@@ -92,9 +93,46 @@ async function versionIdOf(ctx: AppContext, q: Record<string, string | undefined
   return q.version ? (await ctx.catalog.getVersion(VECTOR_DATASET, q.version)).id : undefined;
 }
 
+/** Most features one items page returns (a larger `limit` is capped; the `next` link pages on). */
+export const MAX_ITEMS_LIMIT = 10_000;
+
+const queryParam = (name: string, description: string, schema: Record<string, unknown>) => ({ name, in: 'query', required: false, style: 'form', explode: false, description, schema });
+
+/** The feature operations in the API definition: shared parameters, and one items path per class with its attributes as filters. */
+function featuresOpenApi(): OpenApiPart {
+  const parameters = {
+    limit: queryParam('limit', `Features per page (at most ${MAX_ITEMS_LIMIT}; follow the 'next' link for more).`, { type: 'integer', minimum: 1, maximum: MAX_ITEMS_LIMIT, default: 10 }),
+    offset: queryParam('offset', 'Index of the first feature of the page.', { type: 'integer', minimum: 0, default: 0 }),
+    bbox: { ...queryParam('bbox', 'minx,miny,maxx,maxy in bbox-crs (default CRS84).', { type: 'array', minItems: 4, maxItems: 4, items: { type: 'number' } }) },
+    'bbox-crs': queryParam('bbox-crs', 'CRS of bbox.', { type: 'string', format: 'uri', enum: SERVED_CRS.map(crsUri) }),
+    crs: queryParam('crs', 'CRS of the returned geometries.', { type: 'string', format: 'uri', enum: SERVED_CRS.map(crsUri) }),
+    datetime: queryParam('datetime', 'Survey date (dateLeve): an instant or an interval a/b, open ends with ..', { type: 'string' }),
+    version: queryParam('version', 'A version (millésime or update) instead of the current PCRS.', { type: 'string' }),
+    f: queryParam('f', 'Encoding: json (GeoJSON) or gml (CNIG PCRS GML 3.2).', { type: 'string', enum: ['json', 'gml'] }),
+    featureId: { name: 'featureId', in: 'path', required: true, schema: { type: 'string' } },
+  };
+  const common = ['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'datetime', 'version', 'f'].map((n) => ({ $ref: `#/components/parameters/${n}` }));
+  const items = (summary: string, extra: unknown[] = []) => ({
+    get: { summary, parameters: [...common, ...extra], responses: { '200': { description: 'Features', content: { [GEOJSON]: {}, [GML]: {} } }, '400': { description: 'Bad parameter' } } },
+  });
+  const paths: Record<string, unknown> = {
+    '/collections/{collectionId}/items': items('Features of a class', [{ $ref: '#/components/parameters/collectionId' }]),
+    '/collections/{collectionId}/items/{featureId}': {
+      get: { summary: 'One feature', parameters: [{ $ref: '#/components/parameters/collectionId' }, { $ref: '#/components/parameters/featureId' }, { $ref: '#/components/parameters/crs' }], responses: { '200': { description: 'The feature' }, '404': { description: 'No such feature' } } },
+    },
+  };
+  for (const c of PCRS_CLASSES) {
+    if (c.abstract || !c.geometry) continue;
+    const filters = c.properties.filter((d) => !RESERVED.has(d.name)).map((d) => queryParam(d.name, `Equal to this ${d.name} (CNIG attribute).`, { type: 'string' }));
+    paths[`/collections/${c.name}/items`] = items(`${c.name} features`, filters);
+  }
+  return { paths, parameters };
+}
+
 export function vectorFeaturesProvider(ctx: AppContext): OgcProvider {
   return {
     conformance: FEATURES_CONFORMANCE,
+    openapi: featuresOpenApi,
     async collections(request: FastifyRequest, base: string): Promise<OgcCollection[]> {
       const q = request.query as Record<string, string | undefined>;
       const versionId = await versionIdOf(ctx, q).catch(() => undefined);
@@ -137,7 +175,7 @@ export function registerOgcFeatureRoutes(app: FastifyInstance, ctx: AppContext, 
     const offset = q.offset === undefined ? 0 : Number(q.offset);
     if (!Number.isInteger(limit) || limit < 1) throw new UserError('invalid-limit', 'limit must be a positive integer.');
     if (!Number.isInteger(offset) || offset < 0) throw new UserError('invalid-offset', 'offset must be a non-negative integer.');
-    const effLimit = Math.min(limit, 10_000);
+    const effLimit = Math.min(limit, MAX_ITEMS_LIMIT);
     const gml = wantsGml(request, q);
     const crs = gml ? 'EPSG:2154' : servedCrs(q.crs, 'crs');
     if (gml && q.crs && servedCrs(q.crs, 'crs') !== 'EPSG:2154') throw new UserError('invalid-crs', 'GML items (CNIG PCRS) are served in EPSG:2154 only.');

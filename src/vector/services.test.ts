@@ -46,6 +46,34 @@ describe.each(ENGINES)('vector services ($engine)', ({ open }) => {
     await t?.dispose();
   });
 
+  it('OGC API: the landing page links an OpenAPI 3.0 definition whose paging limit and filters match the service', async () => {
+    const landing = (await app.inject('/ogc')).json() as { links: Array<{ rel: string; type?: string; href: string }> };
+    // QGIS' OAPIF provider refuses a landing page without exactly this link.
+    const desc = landing.links.find((l) => l.rel === 'service-desc');
+    expect(desc?.type).toBe('application/vnd.oai.openapi+json;version=3.0');
+    const res = await app.inject(new URL(desc!.href).pathname);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/vnd\.oai\.openapi\+json; ?version="?3\.0/);
+    const api = res.json() as { openapi: string; paths: Record<string, { get: { parameters: Array<Record<string, unknown>> } }>; components: { parameters: Record<string, { schema: { maximum?: number } }> } };
+    expect(api.openapi).toMatch(/^3\.0\./);
+    expect(api.components.parameters.limit?.schema.maximum).toBe(10_000);
+    // Every $ref resolves inside the document.
+    const refs = JSON.stringify(api).match(/"\$ref":"#\/[^"]+"/g) ?? [];
+    expect(refs.length).toBeGreaterThan(10);
+    for (const r of new Set(refs)) {
+      const target = (r.slice(10, -1).split('/') as string[]).reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], api);
+      expect(target, r).toBeDefined();
+    }
+    // The CNIG attributes of a class are its filters, and a filter given there works.
+    const lvPath = api.paths['/collections/LimiteVoiriePCRS/items'];
+    expect(lvPath?.get.parameters.some((p) => p.name === 'thematique')).toBe(true);
+    const filtered = (await app.inject('/ogc/collections/LimiteVoiriePCRS/items?limit=1&thematique=99')).json() as { numberMatched: number };
+    expect(filtered.numberMatched).toBe(0);
+    for (const p of ['/', '/conformance', '/collections', '/collections/{collectionId}/items', '/tileMatrixSets']) expect(api.paths[p], p).toBeDefined();
+    const conf = (await app.inject('/ogc/conformance')).json() as { conformsTo: string[] };
+    expect(conf.conformsTo).toContain('http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30');
+  });
+
   it('OGC API Features: conformance, collections with extents, items with bbox, paging, filters, CRS', async () => {
     const conf = (await app.inject('/ogc/conformance')).json() as { conformsTo: string[] };
     expect(conf.conformsTo).toEqual(expect.arrayContaining(['http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core', 'http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs']));

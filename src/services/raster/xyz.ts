@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { crsUri, transformBbox } from '../../grid/crs.js';
 import { tileMatrixSetToOgcJson, TMS_WEB_MERCATOR_QUAD } from '../../grid/tile-matrix-set.js';
-import type { OgcCollection, OgcProvider, OgcRegistry } from '../../ogc/ogc-api.js';
+import type { OgcCollection, OgcProvider, OgcRegistry, OpenApiPart } from '../../ogc/ogc-api.js';
 import { baseUrl } from '../../server/base-url.js';
 import { UserError } from '../../util/errors.js';
 import { coverageRange, sendEmpty, sendTile, type StreamsContext } from './http.js';
@@ -99,9 +99,38 @@ function tilesetMetadata(s: StreamsContext, layer: RasterLayer, st: StreamTms, b
   };
 }
 
+/** The tile operations in the API definition at /ogc/api. */
+function tilesOpenApi(): OpenApiPart {
+  const path = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+  const ref = (n: string) => ({ $ref: `#/components/parameters/${n}` });
+  const get = (summary: string, parameters: unknown[], content: string[] = ['application/json']) => ({
+    get: { summary, parameters, responses: { '200': { description: summary, content: Object.fromEntries(content.map((c) => [c, {}])) }, '404': { description: 'Not found' } } },
+  });
+  return {
+    parameters: {
+      tileMatrixSetId: path('tileMatrixSetId', '2154_5cm or WebMercatorQuad'),
+      tileMatrix: path('tileMatrix', 'Zoom level'),
+      tileRow: path('tileRow', 'Row, from the top'),
+      tileCol: path('tileCol', 'Column, from the left'),
+    },
+    paths: {
+      '/tileMatrixSets': get('Tile matrix sets', []),
+      '/tileMatrixSets/{tileMatrixSetId}': get('A tile matrix set', [ref('tileMatrixSetId')]),
+      '/collections/{collectionId}/map/tiles': get('Tilesets of a raster layer', [ref('collectionId')]),
+      '/collections/{collectionId}/map/tiles/{tileMatrixSetId}': get('A tileset (TileJSON-like metadata)', [ref('collectionId'), ref('tileMatrixSetId')]),
+      '/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}': get(
+        'A tile',
+        [ref('collectionId'), ref('tileMatrixSetId'), ref('tileMatrix'), ref('tileRow'), ref('tileCol'), { name: 'f', in: 'query', required: false, style: 'form', explode: false, schema: { type: 'string', enum: ['jpeg', 'png', 'webp'] } }],
+        ['image/jpeg', 'image/png', 'image/webp'],
+      ),
+    },
+  };
+}
+
 export function rasterOgcProvider(s: StreamsContext): OgcProvider {
   return {
     conformance: TILES_CONFORMANCE,
+    openapi: tilesOpenApi,
     landingLinks: (base) => [{ href: `${base}/tileMatrixSets`, rel: REL_TILING_SCHEMES, type: json, title: 'Tile matrix sets' }],
     async collections(_request, base): Promise<OgcCollection[]> {
       return (await s.layers.list()).map((layer) => ({
