@@ -145,7 +145,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     const cold = new S3ObjectStore({ endpoint: s3.url, region: 'us-east-1', bucket: 'cold', forcePathStyle: true, accessKeyId: 'k', secretAccessKey: 's', maxAttempts: 1 });
     const local = (n: string) => new LocalObjectStore({ root: path.join(dataDir, n), create: true });
     services = { config, db: t.db, catalog, jobs: new JobStore(t.db), stores: { cold, intermediate: local('i'), nas: local('n'), hot: local('h') } };
-    for (const name of ['2019', '2020', '2021']) {
+    for (const name of ['2019', '2020', '2021', '2022']) {
       const key = `raw-at/${name}/raw-at-${name}.bag.tar`;
       s3.objects.set(key, { body, meta: { sha256: sha(body) }, storageClass: 'DEEP_ARCHIVE' });
       const a = await catalog.addPendingAsset({ kind: 'archive-package', datasetId: 'raw-at', tier: 'cold', location: key, bytes: body.length, sha256: sha(body), storageClass: 'DEEP_ARCHIVE' });
@@ -217,6 +217,15 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     expect(r.state).toBe('in-progress');
   });
 
+  it('simultaneous requests for one package make one request and one RestoreObject', async () => {
+    const key = 'raw-at/2022/raw-at-2022.bag.tar';
+    const all = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((who) => requestRestore(services, { package: packages['2022']!, requester: `${who}@example.fr` })));
+    expect(new Set(all.map((r) => r.id)).size).toBe(1);
+    const rows = await t.db.query('SELECT id FROM restore_requests WHERE asset_id = $1', [packages['2022']!]);
+    expect(rows.rows).toHaveLength(1);
+    expect(s3.log.filter((l) => l === `POST ${key}?restore`)).toHaveLength(1);
+  });
+
   it('an expired restored copy is reported as expired and no longer downloadable', async () => {
     const key = 'raw-at/2021/raw-at-2021.bag.tar';
     const r = await requestRestore(services, { package: packages['2021']!, days: 1, requester: 'x@example.fr' });
@@ -229,7 +238,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
 
   it('fixity of archived packages without a restore: size and stored SHA-256 by HEAD', async () => {
     const r = await runVerify(services, { tiers: ['cold'] });
-    expect(r).toMatchObject({ checked: 3, ok: 3, clean: true });
+    expect(r).toMatchObject({ checked: 4, ok: 4, clean: true });
     s3.objects.get('raw-at/2020/raw-at-2020.bag.tar')!.body = body.subarray(0, 10);
     const bad = await runVerify(services, { tiers: ['cold'] });
     expect(bad.findings).toEqual([expect.objectContaining({ outcome: 'corrupted', location: 'raw-at/2020/raw-at-2020.bag.tar' })]);
@@ -240,7 +249,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     expect((await app.inject({ method: 'GET', url: '/api/archive/packages', headers: { 'x-pcrs-admin-token': 'wrong-token-wrong-token' } })).statusCode).toBe(403);
     const ok = await app.inject({ method: 'GET', url: '/api/archive/packages', headers: { 'x-pcrs-admin-token': TOKEN } });
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toHaveLength(3);
+    expect(ok.json()).toHaveLength(4);
     // a fixity run through the API: 202 + a job, whose result is the report
     const started = await app.inject({ method: 'POST', url: '/api/storage/verify', headers: { 'x-pcrs-admin-token': TOKEN }, payload: { tiers: ['cold'] } });
     expect(started.statusCode).toBe(202);
@@ -251,7 +260,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
       job = await services.jobs.get(jobId);
     }
     expect(job.state).toBe('succeeded');
-    expect(job.result).toMatchObject({ ok: 2, corrupted: 1 }); // the package truncated above
+    expect(job.result).toMatchObject({ ok: 3, corrupted: 1 }); // the package truncated above
     const log = await app.inject({ method: 'GET', url: '/api/storage/fixity?outcome=corrupted', headers: { 'x-pcrs-admin-token': TOKEN } });
     expect(log.json<Array<{ location: string }>>()[0]?.location).toBe('raw-at/2020/raw-at-2020.bag.tar');
     // and the real server has them, with usage measured from the configured (local) tiers

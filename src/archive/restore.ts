@@ -146,10 +146,23 @@ export async function requestRestore(services: StorageServices, input: { package
   if (!Number.isInteger(days) || days < 1 || days > 365) throw new UserError('usage', `--days must be a whole number of days between 1 and 365, got ${input.days}.`, { exitCode: 64 });
   if (!input.requester.trim()) throw new UserError('usage', 'A requester (who is notified) is required.', { exitCode: 64 });
   const asset = await findPackage(services, input.package);
-  const open = (await listRestoreRequests(services.db, { assetId: asset.id })).find((r) => r.state === 'requested' || r.state === 'in-progress' || (r.state === 'available' && (!r.expiresAt || r.expiresAt > new Date())));
+  const openOne = async () =>
+    (await listRestoreRequests(services.db, { assetId: asset.id })).find((r) => r.state === 'requested' || r.state === 'in-progress' || (r.state === 'available' && (!r.expiresAt || r.expiresAt > new Date())));
+  const open = await openOne();
   if (open) return open;
-  const { rows } = await services.db.query<{ id: number | string }>('INSERT INTO restore_requests (asset_id, requester, days) VALUES ($1, $2, $3) RETURNING id', [asset.id, input.requester.trim(), days]);
-  const id = Number(rows[0]!.id);
+  // The partial unique index admits one open request per package: a simultaneous request that
+  // lost the race gets the winner's.
+  const { rows } = await services.db.query<{ id: number | string }>(
+    `INSERT INTO restore_requests (asset_id, requester, days) VALUES ($1, $2, $3)
+     ON CONFLICT (asset_id) WHERE state IN ('requested', 'in-progress') DO NOTHING RETURNING id`,
+    [asset.id, input.requester.trim(), days],
+  );
+  if (!rows[0]) {
+    const winner = await openOne();
+    if (winner) return winner;
+    throw new UserError('restore-conflict', `Another restore request for ${asset.location} was being made at the same time; ask again.`, { status: 409 });
+  }
+  const id = Number(rows[0].id);
   const store = services.stores.cold;
   const head = await store.head(asset.location);
   if (!head) {
