@@ -1,4 +1,5 @@
 import { MESSAGES, pickLanguage, type MessageKey } from './i18n.js';
+import { createMap, type PcrsMap } from './map.js';
 
 const lang = pickLanguage(navigator.languages);
 const t = (key: MessageKey): string => MESSAGES[lang][key];
@@ -6,6 +7,76 @@ document.documentElement.lang = lang;
 document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => {
   el.textContent = t(el.dataset.i18n as MessageKey);
 });
+document.querySelectorAll<HTMLElement>('[data-i18n-label]').forEach((el) => {
+  el.setAttribute('aria-label', t(el.dataset.i18nLabel as MessageKey));
+});
+
+const el = <T extends HTMLElement>(tag: string, text?: string): T => {
+  const e = document.createElement(tag) as T;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+/** The stream addresses a GIS user pastes (absolute, from this page's origin). */
+function showStreams(): void {
+  const o = location.origin;
+  const list: Array<[string, string]> = [
+    ['WMTS', `${o}/wmts/1.0.0/WMTSCapabilities.xml`],
+    ['WMS', `${o}/wms`],
+    ['XYZ', `${o}/tiles/PCRS.ORTHO/WebMercatorQuad/{z}/{x}/{y}.jpeg`],
+    ['WFS', `${o}/wfs`],
+    ['OGC API', `${o}/ogc`],
+  ];
+  (document.querySelector('#streams') as HTMLElement).replaceChildren(
+    ...list.flatMap(([name, url]) => {
+      const dd = el<HTMLElement>('dd');
+      dd.append(el<HTMLElement>('code', url));
+      return [el<HTMLElement>('dt', name), dd];
+    }),
+  );
+}
+
+async function startMap(): Promise<void> {
+  const info = document.querySelector('#info') as HTMLElement;
+  let m: PcrsMap;
+  try {
+    m = await createMap(document.querySelector('#map') as HTMLElement);
+  } catch {
+    info.textContent = t('mapError');
+    return;
+  }
+  // For scripts and tests driving the page (window.pcrsMap.map is the OpenLayers map).
+  Object.assign(window, { pcrsMap: m });
+  const select = document.querySelector('#layer') as HTMLSelectElement;
+  select.replaceChildren(...m.layers.map((id) => Object.assign(el<HTMLOptionElement>('option', id), { value: id })));
+  select.value = m.settings.layer;
+  select.addEventListener('change', () => m.apply({ layer: select.value }));
+  const opacity = document.querySelector('#opacity') as HTMLInputElement;
+  opacity.value = String(m.settings.opacity);
+  opacity.addEventListener('input', () => m.apply({ opacity: Number(opacity.value) }));
+  const vector = document.querySelector('#vector') as HTMLInputElement;
+  vector.checked = m.settings.vector;
+  vector.addEventListener('change', () => m.apply({ vector: vector.checked }));
+  m.map.on('singleclick', (e) => {
+    const [x, y] = e.coordinate as [number, number];
+    void Promise.all([m.dallesAt(x, y), m.objectsAt(e.pixel)]).then(([dalles, objects]) => {
+      const parts: HTMLElement[] = [el('p', `x ${x.toFixed(2)} · y ${y.toFixed(2)} (Lambert-93)`)];
+      if (dalles.length === 0) parts.push(el('p', t('noDalle')));
+      for (const d of dalles) {
+        const p = el<HTMLElement>('p');
+        p.className = 'dalle';
+        const a = Object.assign(el<HTMLAnchorElement>('a', t('download')), { href: d.download });
+        p.append(el('strong', d.name), ` — ${d.version}${d.date ? ` (${d.date})` : ''} · `, a);
+        parts.push(p);
+      }
+      if (objects.length) {
+        parts.push(el('h3', `${t('objects')} (${objects.length})`));
+        for (const o of objects.slice(0, 5)) parts.push(el('p', `${String(o['class'] ?? '')} · ${String(o['idObjet'] ?? '')} · thématique ${String(o['thematique'] ?? '')}`));
+      }
+      info.replaceChildren(...parts);
+    });
+  });
+}
 
 interface Health {
   status: 'ok' | 'degraded';
@@ -49,3 +120,5 @@ async function load(): Promise<void> {
 }
 
 void load();
+showStreams();
+void startMap();

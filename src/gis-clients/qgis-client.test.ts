@@ -6,10 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAHORS_CENTRE, getScene } from '../demo/synthetic-scene.js';
-import { writeDemoGml } from '../demo/vector.js';
 import { BASE_BBOX, streamsFixture, type StreamsFixture } from '../services/raster/test-fixture.js';
-import { importVersion } from '../vector/test-helpers.js';
 
 /**
  * QGIS itself (Debian's QGIS 3.22 Python bindings, headless) as the client of every stream: the
@@ -44,13 +41,10 @@ describe.skipIf(!hasQgis)('QGIS 3 reads every stream unmodified', () => {
   let imported: Record<string, number>;
 
   beforeAll(async () => {
-    f = await streamsFixture();
+    // The orthophoto, and the vector PCRS of the same synthetic town over it.
+    f = await streamsFixture({}, { vector: true });
     work = mkdtempSync(path.join(tmpdir(), 'pcrs-qgis-'));
-    // Vector PCRS of the same synthetic town over the fixture's orthophoto.
-    const gml = path.join(work, 'demo.gml');
-    await writeDemoGml(getScene({ seed: 46, centre: CAHORS_CENTRE }), [...BASE_BBOX], gml);
-    const { results } = await importVersion(f.t.db, 'demo', [gml], { territoryBbox: [539_000, 6_346_000, 637_000, 6_439_000] });
-    imported = results[0]?.byClass ?? {};
+    imported = f.vectorCounts;
     app = f.app;
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();

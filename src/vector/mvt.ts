@@ -28,11 +28,17 @@ export const MVT_MIN_ZOOM: Record<string, number> = { '2154_5cm': 12, WebMercato
 const MAX_FEATURES_PER_TILE = 50_000;
 
 type Pos = number[];
-type Geo = { type: string; coordinates: unknown };
+type Geo = { type: string; coordinates?: unknown; geometries?: Geo[] };
 
 function mapCoords(c: unknown, f: (p: Pos) => Pos): unknown {
   if (Array.isArray(c) && typeof c[0] === 'number') return f(c as Pos);
-  return (c as unknown[]).map((x) => mapCoords(x, f));
+  return Array.isArray(c) ? c.map((x) => mapCoords(x, f)) : [];
+}
+
+/** A geometry in tile coordinates; clipping can turn a feature into a GeometryCollection (or an empty one). */
+function mapGeometry(g: Geo, f: (p: Pos) => Pos): Geo {
+  if (g.type === 'GeometryCollection') return { type: g.type, geometries: (g.geometries ?? []).map((m) => mapGeometry(m, f)) };
+  return { type: g.type, coordinates: mapCoords(g.coordinates, f) };
 }
 
 /** Encodes one tile from features in the set's CRS. */
@@ -45,7 +51,7 @@ export function encodeTile(bbox: Bbox, features: Array<{ geometry: Geo; properti
   };
   const fc = {
     type: 'FeatureCollection' as const,
-    features: features.map((f) => ({ type: 'Feature' as const, id: f.id, properties: f.properties, geometry: { type: f.geometry.type, coordinates: mapCoords(f.geometry.coordinates, toLonLat) } })),
+    features: features.map((f) => ({ type: 'Feature' as const, id: f.id, properties: f.properties, geometry: mapGeometry(f.geometry, toLonLat) })),
   };
   const index = new GeoJSONVT(fc as never, { maxZoom: 0, indexMaxZoom: 0, extent: MVT_EXTENT, buffer: 64, tolerance: 2 });
   const tile = index.getTile(0, 0, 0) ?? { features: [] };

@@ -10,6 +10,9 @@ import { JobStore } from '../../jobs/jobs.js';
 import { buildServer, type AppContext } from '../../server/app.js';
 import { freshPglite, type TestDatabase } from '../../test-support/db.js';
 import { validDalle } from '../../test-support/imagery.js';
+import { CAHORS_CENTRE, getScene } from '../../demo/synthetic-scene.js';
+import { writeDemoGml } from '../../demo/vector.js';
+import { importVersion } from '../../vector/test-helpers.js';
 
 /** 2×2 dalles of 200 m (version 2025) and one update dalle (maj-2026) over the north-east one. */
 export const BASE_DALLES = [
@@ -30,11 +33,17 @@ export interface StreamsFixture {
   /** The 2025 dalle files (for gdalwarp references). */
   baseFiles: string[];
   delivery: string;
+  /** Features per class of the vector version, when asked for. */
+  vectorCounts: Record<string, number>;
   dispose(): Promise<void>;
 }
 
-/** A fresh PGlite + data dir with the two versions ingested through the real ingest path, and a server. */
-export async function streamsFixture(env: Record<string, string> = {}): Promise<StreamsFixture> {
+/**
+ * A fresh PGlite + data dir with the two versions ingested through the real ingest path, and a
+ * server. `vector`: also the demo's vector PCRS of the same synthetic town over the base area
+ * (version `demo`, published), its counts per class in `vectorCounts`.
+ */
+export async function streamsFixture(env: Record<string, string> = {}, options: { vector?: boolean } = {}): Promise<StreamsFixture> {
   const t = await freshPglite();
   const dataDir = t.env.PCRS_DATA_DIR as string;
   const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'silent', ...env });
@@ -52,6 +61,13 @@ export async function streamsFixture(env: Record<string, string> = {}): Promise<
   const services = ingestServices(ctx, { concurrency: 2 });
   await ingestDelivery(services, { dir: baseDir, datasetId: 'ortho', versionName: '2025', date: '2025-06-15', jobs: 2 });
   await ingestDelivery(services, { dir: updDir, datasetId: 'ortho', versionName: 'maj-2026', date: '2026-04-01', kind: 'update', jobs: 2 });
+  let vectorCounts: Record<string, number> = {};
+  if (options.vector) {
+    const gml = path.join(delivery, 'demo.gml');
+    await writeDemoGml(getScene({ seed: 46, centre: CAHORS_CENTRE }), [...BASE_BBOX], gml);
+    const { results } = await importVersion(t.db, 'demo', [gml], { territoryBbox: config.territory.extent as [number, number, number, number] });
+    vectorCounts = results[0]?.byClass ?? {};
+  }
   const app = await buildServer(ctx, { logger: false });
   await app.ready();
   return {
@@ -61,6 +77,7 @@ export async function streamsFixture(env: Record<string, string> = {}): Promise<
     app,
     baseFiles,
     delivery,
+    vectorCounts,
     async dispose() {
       await app.close();
       await t.dispose();

@@ -1,0 +1,196 @@
+import OlMap from 'ol/Map.js';
+import View from 'ol/View.js';
+import WMTSCapabilities from 'ol/format/WMTSCapabilities.js';
+import MVT from 'ol/format/MVT.js';
+import TileLayer from 'ol/layer/Tile.js';
+import VectorTileLayer from 'ol/layer/VectorTile.js';
+import { register } from 'ol/proj/proj4.js';
+import { transformExtent } from 'ol/proj.js';
+import VectorTileSource from 'ol/source/VectorTile.js';
+import WMTS, { optionsFromCapabilities } from 'ol/source/WMTS.js';
+import { Circle, Fill, Stroke, Style } from 'ol/style.js';
+import type { FeatureLike } from 'ol/Feature.js';
+import TileGrid from 'ol/tilegrid/TileGrid.js';
+import proj4 from 'proj4';
+
+/**
+ * The portal's map: the orthophoto from our own WMTS in Lambert-93 (the 2154_5cm tiles, served as
+ * stored), the vector PCRS from our vector tiles with the server's colours per thématique, and a
+ * click that tells which dalle (and which object) is there. The view and the settings are kept in
+ * the URL hash and in localStorage, so a view can be shared and the portal remembers the user's map.
+ */
+
+const L93 = '+proj=lcc +lat_0=46.5 +lon_0=3 +lat_1=49 +lat_2=44 +x_0=700000 +y_0=6600000 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs +type=crs';
+proj4.defs('EPSG:2154', L93);
+proj4.defs('urn:ogc:def:crs:EPSG::2154', L93);
+register(proj4);
+
+/** The 2154_5cm tile matrix set (origin, 5 cm at level 22, 256 px tiles). */
+const RESOLUTIONS = Array.from({ length: 23 }, (_, z) => 0.05 * 2 ** (22 - z));
+const GRID_2154 = new TileGrid({ origin: [0, 12_000_000], resolutions: RESOLUTIONS, tileSize: 256 });
+/** Vector tiles exist from level 12 in 2154_5cm. */
+const VECTOR_MIN_LEVEL = 12;
+
+export interface MapSettings {
+  layer: string;
+  opacity: number;
+  vector: boolean;
+}
+
+export interface DalleInfo {
+  name: string;
+  version: string;
+  date: string | null;
+  download: string;
+  shown: boolean;
+}
+
+export interface PcrsMap {
+  map: OlMap;
+  layers: string[];
+  settings: MapSettings;
+  apply(settings: Partial<MapSettings>): void;
+  /** Dalles under a Lambert-93 point (WMS GetFeatureInfo of the shown layer). */
+  dallesAt(x: number, y: number): Promise<DalleInfo[]>;
+  /** Vector objects drawn under a pixel (or within 4 px of it). */
+  objectsAt(pixel: number[]): Promise<Array<Record<string, unknown>>>;
+}
+
+const STORAGE_KEY = 'pcrs.map.settings';
+
+function loadSettings(): MapSettings {
+  const fallback: MapSettings = { layer: 'PCRS.ORTHO', opacity: 1, vector: true };
+  try {
+    const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? '{}') as Partial<MapSettings>;
+    return {
+      layer: typeof saved.layer === 'string' ? saved.layer : fallback.layer,
+      opacity: typeof saved.opacity === 'number' && saved.opacity >= 0 && saved.opacity <= 1 ? saved.opacity : fallback.opacity,
+      vector: typeof saved.vector === 'boolean' ? saved.vector : fallback.vector,
+    };
+  } catch {
+    return fallback;
+  }
+}
+
+/** Colours per thématique from the server's vector style (a Mapbox-GL `match` expression). */
+async function thematiqueColours(): Promise<Map<string, string>> {
+  const colours = new Map<string, string>();
+  try {
+    const style = (await (await fetch('/tiles/vector/style.json?tms=2154_5cm')).json()) as { layers: Array<{ paint?: Record<string, unknown> }> };
+    const expr = style.layers[0]?.paint?.['fill-color'];
+    if (Array.isArray(expr) && expr[0] === 'match') for (let i = 2; i + 1 < expr.length; i += 2) colours.set(String(expr[i]), String(expr[i + 1]));
+  } catch {
+    // default colour below
+  }
+  return colours;
+}
+
+function vectorStyle(colours: Map<string, string>): (f: FeatureLike) => Style {
+  const cache = new Map<string, Style>();
+  return (f) => {
+    const them = String(f.get('thematique') ?? '');
+    const type = f.getGeometry()?.getType() ?? 'Point';
+    const key = `${them}|${type}`;
+    let s = cache.get(key);
+    if (!s) {
+      const colour = colours.get(them) ?? '#555555';
+      s =
+        type === 'Point' || type === 'MultiPoint'
+          ? new Style({ image: new Circle({ radius: 4, fill: new Fill({ color: colour }), stroke: new Stroke({ color: '#ffffff', width: 1 }) }) })
+          : type.includes('Polygon')
+            ? new Style({ fill: new Fill({ color: `${colour}55` }), stroke: new Stroke({ color: colour, width: 1.5 }) })
+            : new Style({ stroke: new Stroke({ color: colour, width: 2 }) });
+      cache.set(key, s);
+    }
+    return s;
+  };
+}
+
+function viewFromHash(): { center: [number, number]; zoom: number } | null {
+  const m = /^#(\d+(?:\.\d+)?),(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/.exec(location.hash);
+  return m ? { center: [Number(m[1]), Number(m[2])], zoom: Number(m[3]) } : null;
+}
+
+export async function createMap(target: HTMLElement): Promise<PcrsMap> {
+  const caps = new WMTSCapabilities().read(await (await fetch('/wmts/1.0.0/WMTSCapabilities.xml')).text()) as {
+    Contents: { Layer: Array<{ Identifier: string; WGS84BoundingBox?: number[] }> };
+  };
+  const layerIds = caps.Contents.Layer.map((l) => l.Identifier);
+  const settings = loadSettings();
+  if (!layerIds.includes(settings.layer)) settings.layer = layerIds[0] ?? 'PCRS.ORTHO';
+
+  const orthoSource = (id: string) => {
+    // REST: immutable tile URLs that any HTTP cache keeps.
+    const options = optionsFromCapabilities(caps, { layer: id, matrixSet: '2154_5cm', format: 'image/jpeg', requestEncoding: 'REST' });
+    if (!options) throw new Error(`layer ${id} has no 2154_5cm tiles`);
+    // OpenLayers takes every tile ResourceURL as a mirror of the others, whatever its format: keep
+    // the JPEG one (the tiles as stored, no re-encoding).
+    const urls = (options.urls ?? []).filter((u) => u.endsWith('.jpeg'));
+    return new WMTS({ ...options, urls, crossOrigin: 'anonymous', attributions: 'PCRS — Licence Ouverte / Etalab 2.0' });
+  };
+  const ortho = new TileLayer({ source: orthoSource(settings.layer), opacity: settings.opacity });
+  const vector = new VectorTileLayer({
+    source: new VectorTileSource({ format: new MVT(), tileGrid: GRID_2154, projection: 'EPSG:2154', url: '/tiles/vector/2154_5cm/{z}/{x}/{y}.mvt' }),
+    style: vectorStyle(await thematiqueColours()),
+    maxResolution: RESOLUTIONS[VECTOR_MIN_LEVEL],
+    visible: settings.vector,
+    declutter: false,
+  });
+
+  const coverage = caps.Contents.Layer.find((l) => l.Identifier === settings.layer)?.WGS84BoundingBox;
+  const view = new View({ projection: 'EPSG:2154', resolutions: RESOLUTIONS, constrainResolution: true });
+  const map = new OlMap({ target, layers: [ortho, vector], view });
+  const fromHash = viewFromHash();
+  if (fromHash) {
+    view.setCenter(fromHash.center);
+    view.setZoom(fromHash.zoom);
+  } else if (coverage) {
+    view.fit(transformExtent(coverage, 'EPSG:4326', 'EPSG:2154'), { size: map.getSize() ?? [800, 600] });
+  } else {
+    view.setCenter([575_000, 6_373_800]);
+    view.setZoom(14);
+  }
+  map.on('moveend', () => {
+    const c = view.getCenter();
+    if (c) history.replaceState(null, '', `#${c[0]?.toFixed(1)},${c[1]?.toFixed(1)},${view.getZoom()?.toFixed(0)}`);
+  });
+
+  const pcrsMap: PcrsMap = {
+    map,
+    layers: layerIds,
+    settings,
+    apply(change) {
+      Object.assign(settings, change);
+      if (change.layer) ortho.setSource(orthoSource(change.layer));
+      ortho.setOpacity(settings.opacity);
+      vector.setVisible(settings.vector);
+      localStorage.setItem(STORAGE_KEY, JSON.stringify(settings));
+    },
+    async dallesAt(x, y) {
+      const d = 0.5;
+      const q = new URLSearchParams({
+        SERVICE: 'WMS', VERSION: '1.3.0', REQUEST: 'GetFeatureInfo', LAYERS: settings.layer, QUERY_LAYERS: settings.layer, STYLES: '',
+        CRS: 'EPSG:2154', BBOX: [x - d, y - d, x + d, y + d].join(','), WIDTH: '11', HEIGHT: '11', I: '5', J: '5', INFO_FORMAT: 'application/json',
+      });
+      const res = await fetch(`/wms?${q.toString()}`);
+      if (!res.ok) return [];
+      const json = (await res.json()) as { features: Array<{ properties: DalleInfo }> };
+      return json.features.map((f) => f.properties);
+    },
+    async objectsAt(pixel) {
+      // The layer's own hit detection (map.getFeaturesAtPixel misses vector-tile points); a small
+      // neighbourhood so that thin lines and small symbols are easy to hit.
+      if (!vector.getVisible()) return [];
+      const [px, py] = pixel as [number, number];
+      const found = new Map<string, Record<string, unknown>>();
+      for (const [dx, dy] of [[0, 0], [-3, 0], [3, 0], [0, -3], [0, 3], [-3, -3], [3, 3], [-3, 3], [3, -3]] as const) {
+        for (const f of await vector.getFeatures([px + dx, py + dy])) {
+          const props = f.getProperties();
+          found.set(String(props['gmlId'] ?? props['idObjet'] ?? found.size), props);
+        }
+      }
+      return [...found.values()];
+    },
+  };
+  return pcrsMap;
+}
