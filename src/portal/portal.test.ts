@@ -49,16 +49,17 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
     await page.waitForTimeout(500);
 
     // The map canvas is drawn (the orthophoto's colours, not a blank map).
-    const colours = await page.evaluate(() => {
-      const seen = new Set<number>();
-      for (const c of Array.from(document.querySelectorAll<HTMLCanvasElement>('#map canvas'))) {
+    // (a string: this file is type-checked without the DOM library)
+    const colours = (await page.evaluate(`(() => {
+      const seen = new Set();
+      for (const c of document.querySelectorAll('#map canvas')) {
         const ctx = c.getContext('2d');
         if (!ctx || c.width === 0) continue;
         const d = ctx.getImageData(0, 0, c.width, c.height).data;
-        for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+        for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
       }
       return seen.size;
-    });
+    })()`)) as number;
     expect(colours).toBeGreaterThan(200);
 
     // A click in the middle: the dalle (IGN name), its version, a download link.
@@ -73,10 +74,7 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
 
     // Customisation: another layer, an opacity, no vector — kept after a reload.
     await page.selectOption('#layer', 'PCRS.ORTHO.maj-2026');
-    await page.locator('#opacity').evaluate((e: HTMLInputElement) => {
-      e.value = '0.5';
-      e.dispatchEvent(new Event('input'));
-    });
+    await page.evaluate(`(() => { const e = document.querySelector('#opacity'); e.value = '0.5'; e.dispatchEvent(new Event('input')); })()`);
     await page.locator('#vector').uncheck();
     await page.reload();
     await expect.poll(() => page.locator('#layer').inputValue(), { timeout: 10_000 }).toBe('PCRS.ORTHO.maj-2026');
