@@ -69,8 +69,10 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
     await expect.poll(() => info.innerText(), { timeout: 10_000 }).toMatch(/46-2025-05750-63738-LA93-0M05-RVB/);
     expect(await info.innerText()).toMatch(/2025/);
     const href = await info.locator('a').first().getAttribute('href');
-    expect(href).toMatch(/\/api\/datasets\/ortho\/versions\/2025\/dalles\?bbox=/);
-    expect((await page.request.get(href!)).status()).toBe(200);
+    expect(href).toMatch(/\/api\/datasets\/ortho\/versions\/2025\/dalles\/46-2025-05750-63738-LA93-0M05-RVB\/download$/);
+    const file = await page.request.get(href!);
+    expect(file.status()).toBe(200);
+    expect(file.headers()['content-type']).toBe('image/tiff');
 
     // Customisation: another layer, an opacity, no vector — kept after a reload.
     await page.selectOption('#layer', 'PCRS.ORTHO.maj-2026');

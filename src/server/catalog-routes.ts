@@ -1,6 +1,11 @@
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Dalle } from '../catalog/catalog.js';
+import type { Asset, Dalle } from '../catalog/catalog.js';
+import { LocalObjectStore } from '../storage/local-store.js';
+import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.js';
+import { openTier } from '../tiers/tiers.js';
 import { UserError } from '../util/errors.js';
 import type { AppContext } from './app.js';
 
@@ -68,6 +73,35 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: AppContext): vo
     });
   });
 
+  // The delivered dalle, byte for byte (the master), from object storage — or from its NAS copy
+  // when the object storage has lost it. ETag = its SHA-256; a single byte range for resumed downloads.
+  app.get('/api/datasets/:dataset/versions/:version/dalles/:name/download', async (request, reply) => {
+    const p = parseInput(z.object({ dataset: z.string(), version: z.string(), name: z.string().min(1).max(200) }), request.params, 'path');
+    await ctx.access?.checkRead(request, { datasetId: p.dataset, version: p.version });
+    const version = await ctx.catalog.getVersion(p.dataset, p.version);
+    const dalle = (await ctx.catalog.listDalles({ versionId: version.id, limit: 100_000 })).find((d) => d.name === p.name);
+    if (!dalle) throw new UserError('unknown-dalle', `No dalle '${p.name}' in version ${p.version} of ${p.dataset}.`, { status: 404, hint: `List them: GET /api/datasets/${p.dataset}/versions/${p.version}/dalles?bbox=…` });
+    const master = (await ctx.catalog.listAssets({ dalleId: dalle.id, kind: 'master', state: 'stored' }))[0];
+    if (!master?.sha256) throw new UserError('dalle-not-stored', `The dalle ${p.name} has no verified master to download yet.`, { status: 404 });
+    const etag = `"${master.sha256}"`;
+    const filename = master.location.split('/').pop() ?? `${p.name}.tif`;
+    reply
+      .header('etag', etag)
+      .header('cache-control', 'public, max-age=86400')
+      .header('accept-ranges', 'bytes')
+      .header('content-disposition', `attachment; filename="${filename.replace(/[^\w.\-]/g, '_')}"`)
+      .header('repr-digest', `sha-256=:${Buffer.from(master.sha256, 'hex').toString('base64')}:`)
+      .type(filename.toLowerCase().endsWith('.jp2') ? 'image/jp2' : 'image/tiff');
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    let range = parseRange(request.headers.range, master.bytes);
+    // Object storage answers ranges as buffers: large ones get the whole file instead (allowed by HTTP).
+    if (range && range !== 'unsatisfiable' && !(openTier(ctx.config, master.tier) instanceof LocalObjectStore) && range.end - range.start >= 16 << 20) range = null;
+    if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${master.bytes}`).send();
+    const body = await openMaster(ctx, master, range ?? undefined);
+    if (range) return reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${master.bytes}`).header('content-length', String(range.end - range.start + 1)).send(body);
+    return reply.header('content-length', String(master.bytes)).send(body);
+  });
+
   app.get('/api/jobs', async (request) => {
     const q = parseInput(
       z.object({
@@ -84,4 +118,41 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: AppContext): vo
     const p = parseInput(z.object({ id: z.coerce.number().int().positive() }), request.params, 'path');
     return ctx.jobs.get(p.id);
   });
+}
+
+/** A single `bytes=a-b` / `a-` / `-n` range, null without (or with an ignored multi-range) header. */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  return start > end || start >= size ? 'unsatisfiable' : { start, end };
+}
+
+/** The master's bytes from its tier, else from the tier that keeps its copy (the NAS). */
+async function openMaster(ctx: AppContext, master: Asset, range?: { start: number; end: number }): Promise<Readable> {
+  const open = async (store: ObjectStore): Promise<Readable> => {
+    if (!range) return store.get(master.location);
+    if (store instanceof LocalObjectStore) {
+      const path = store.pathOf(master.location);
+      const stream = createReadStream(path, { start: range.start, end: range.end });
+      await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new ObjectNotFoundError(master.location, store.describe()) : e)));
+      return stream;
+    }
+    const { Readable: R } = await import('node:stream');
+    return R.from([await store.getRange(master.location, range.start, range.end - range.start + 1)]);
+  };
+  try {
+    return await open(openTier(ctx.config, master.tier));
+  } catch (e) {
+    if (!(e instanceof ObjectNotFoundError)) throw e;
+    return open(openTier(ctx.config, 'nas'));
+  }
 }

@@ -25,7 +25,7 @@ export async function dallesAt(s: StreamsContext, layer: RasterLayer, x: number,
         version: v.name,
         date: d.acquisitionDate ?? v.acquisitionDate,
         bbox: d.bbox,
-        download: `${base}/api/datasets/${encodeURIComponent(v.datasetId)}/versions/${encodeURIComponent(v.name)}/dalles?bbox=${d.bbox.join(',')}`,
+        download: `${base}/api/datasets/${encodeURIComponent(v.datasetId)}/versions/${encodeURIComponent(v.name)}/dalles/${encodeURIComponent(d.name)}/download`,
         shown: out.length === 0,
       });
     }

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transformBbox, transformPoint } from '../../grid/crs.js';
 import { tileAt, tileBbox, TMS_2154_5CM, TMS_WEB_MERCATOR_QUAD } from '../../grid/tile-matrix-set.js';
 import { PyramidReader } from '../../pyramid/pyramid-reader.js';
+import { LocalObjectStore } from '../../storage/local-store.js';
 import { openTier } from '../../tiers/tiers.js';
 import { psnr } from '../../test-support/gdal.js';
 import { BASE_BBOX, streamsFixture, type StreamsFixture } from './test-fixture.js';
@@ -132,6 +134,43 @@ describe('WMTS', () => {
     const html = await get(`/wmts/1.0.0/PCRS.ORTHO.2025/normal/2154_5cm/${IN.z}/${IN.row}/${IN.col}/5/5.html`);
     expect(html.headers['content-type']).toMatch(/text\/html/);
     expect(html.body).toContain('46-2025-');
+  });
+
+  it('the download link gives the delivered dalle byte for byte (ETag, ranges), from the NAS copy if object storage lost it', async () => {
+    const r = await get(kvpTile({ REQUEST: 'GetFeatureInfo', I: 10, J: 10, INFOFORMAT: 'application/json', LAYER: 'PCRS.ORTHO.2025' }));
+    const info = (r.json() as { features: Array<{ properties: { name: string; download: string } }> }).features[0]!.properties;
+    const url = new URL(info.download);
+    const original = readFileSync(f.baseFiles.find((p) => path.basename(p) === `${info.name}.tif`)!);
+    const dl = await get(url.pathname);
+    expect(dl.statusCode).toBe(200);
+    expect(dl.headers['content-type']).toBe('image/tiff');
+    expect(dl.headers['content-disposition']).toBe(`attachment; filename="${info.name}.tif"`);
+    expect(dl.rawPayload.equals(original)).toBe(true);
+    const sha = createHash('sha256').update(original).digest();
+    expect(dl.headers.etag).toBe(`"${sha.toString('hex')}"`);
+    expect(dl.headers['repr-digest']).toBe(`sha-256=:${sha.toString('base64')}:`);
+    expect((await get(url.pathname, { 'if-none-match': dl.headers.etag as string })).statusCode).toBe(304);
+    const part = await get(url.pathname, { range: 'bytes=100-199' });
+    expect(part.statusCode).toBe(206);
+    expect(part.headers['content-range']).toBe(`bytes 100-199/${original.length}`);
+    expect(part.rawPayload.equals(original.subarray(100, 200))).toBe(true);
+    expect((await get(url.pathname, { range: `bytes=${original.length}-` })).statusCode).toBe(416);
+    const unknown = await get(url.pathname.replace(info.name, '46-2025-09999-69999-LA93-0M05-RVB'));
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.headers['content-type']).toMatch(/problem\+json/);
+    // Object storage lost it, the NAS copy answers.
+    const master = (await f.ctx.catalog.listAssets({ kind: 'master', state: 'stored' })).find((a) => a.location.endsWith(`${info.name}.tif`))!;
+    const intermediate = openTier(f.config, 'intermediate') as LocalObjectStore;
+    const nas = openTier(f.config, 'nas') as LocalObjectStore;
+    mkdirSync(path.dirname(nas.pathOf(master.location)), { recursive: true });
+    renameSync(intermediate.pathOf(master.location), nas.pathOf(master.location));
+    try {
+      const fromNas = await get(url.pathname);
+      expect(fromNas.statusCode).toBe(200);
+      expect(fromNas.rawPayload.equals(original)).toBe(true);
+    } finally {
+      renameSync(nas.pathOf(master.location), intermediate.pathOf(master.location));
+    }
   });
 });
 
