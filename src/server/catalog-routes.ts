@@ -89,7 +89,7 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: AppContext): vo
       .header('etag', etag)
       .header('cache-control', 'public, max-age=86400')
       .header('accept-ranges', 'bytes')
-      .header('content-disposition', `attachment; filename="${filename.replace(/[^\w.\-]/g, '_')}"`)
+      .header('content-disposition', `attachment; filename="${filename.replace(/[^\w.-]/g, '_')}"`)
       .header('repr-digest', `sha-256=:${Buffer.from(master.sha256, 'hex').toString('base64')}:`)
       .type(filename.toLowerCase().endsWith('.jp2') ? 'image/jp2' : 'image/tiff');
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
