@@ -12,7 +12,7 @@
  * class names counted are capped (`MAX_CLASSES`).
  */
 import type { Bbox, PointTransform } from './srs-name.js';
-import { crsDef, parseSrsName, pointTransform, transformBboxWith } from './srs-name.js';
+import { crsDef, innerAreaOfUse, parseSrsName, pointTransform, transformBboxWith } from './srs-name.js';
 import type { GmlHeader } from './gml-reader.js';
 import type { GmlGeometryKind, PcrsFeature, PcrsGeometry, PcrsGeometryType, PcrsValue, Position } from './pcrs-model.js';
 import { CODE_LISTS, PCRS_NS, PCRS_ROOT, PCRS_VERSION, isValidCode, pcrsClass } from './pcrs-model.js';
@@ -364,12 +364,14 @@ export class CnigRuleChecker {
     // Location
     const bbox = geometryBbox(g);
     if (!bbox) return;
-    const toLonLat = def.geographic ? null : pointTransform(def.code, 'EPSG:4326');
+    const margin = 0.05;
+    const inner = innerAreaOfUse(def.code, margin);
+    const surelyInside = inner !== null && bbox[0] >= inner[0] && bbox[1] >= inner[1] && bbox[2] <= inner[2] && bbox[3] <= inner[3];
+    const toLonLat = def.geographic || surelyInside ? null : pointTransform(def.code, 'EPSG:4326');
     // Feature bboxes are small: their corners are enough at this tolerance.
     const ll = toLonLat ? transformBboxWith(toLonLat, bbox, 0) : bbox;
     const a = def.areaOfUse;
-    const margin = 0.05;
-    if (!(ll[0] >= a[0] - margin && ll[1] >= a[1] - margin && ll[2] <= a[2] + margin && ll[3] <= a[3] + margin)) {
+    if (!surelyInside && !(ll[0] >= a[0] - margin && ll[1] >= a[1] - margin && ll[2] <= a[2] + margin && ll[3] <= a[3] + margin)) {
       this.out.report(
         'outside-crs-area',
         gline(f),

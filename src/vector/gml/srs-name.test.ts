@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crsDef, parseSrsName, pointTransform, transformBboxWith } from './srs-name.js';
+import { crsDef, innerAreaOfUse, parseSrsName, pointTransform, transformBboxWith } from './srs-name.js';
 import { parseXmllintLine, schemaForRoot } from './xsd.js';
 
 describe('parseSrsName', () => {
@@ -85,5 +85,29 @@ describe('xmllint output parsing', () => {
   it('picks the INFO schema only for a root in the PCRS-INFO namespace', () => {
     expect(schemaForRoot('http://cnig.gouv.fr/pcrs')).toBe('CNIG_PCRS_v2.0.xsd');
     expect(schemaForRoot('http://cnig.gouv.fr/pcrs-information')).toBe('CNIG_PCRS-INFO_v2.0.xsd');
+  });
+});
+
+describe('innerAreaOfUse', () => {
+  it('is a box of projected coordinates whose points all lie inside the widened area of use', () => {
+    for (const code of ['EPSG:2154', 'EPSG:3942', 'EPSG:3945', 'EPSG:3950', 'EPSG:3857']) {
+      const def = crsDef(code);
+      if (!def) continue;
+      const inner = innerAreaOfUse(code, 0.05);
+      expect(inner, code).not.toBeNull();
+      const [x0, y0, x1, y1] = inner!;
+      const toLonLat = pointTransform(code, 'EPSG:4326');
+      const [w, s, e, n] = def.areaOfUse;
+      // A 41 × 41 grid over the box, its edges included.
+      for (let i = 0; i <= 40; i++) {
+        for (let j = 0; j <= 40; j++) {
+          const [lon, lat] = toLonLat(x0 + ((x1 - x0) * i) / 40, y0 + ((y1 - y0) * j) / 40);
+          expect(lon >= w - 0.05 - 1e-9 && lon <= e + 0.05 + 1e-9 && lat >= s - 0.05 - 1e-9 && lat <= n + 0.05 + 1e-9, `${code} ${i},${j}: ${lon},${lat}`).toBe(true);
+        }
+      }
+      // And it is most of the area: the Lot (Lambert-93 or CC45) lies inside it.
+      if (code === 'EPSG:2154') expect(x0 < 539_000 && y0 < 6_346_000 && x1 > 637_000 && y1 > 6_439_000).toBe(true);
+    }
+    expect(innerAreaOfUse('EPSG:4326', 0.05)).toBeNull();
   });
 });

@@ -215,3 +215,35 @@ export function transformBboxWith(t: PointTransform, b: Bbox, densify = 4): Bbox
   }
   return out;
 }
+
+const innerAreas = new Map<string, Bbox | null>();
+
+/**
+ * A box in the CRS's own coordinates all of whose points lie inside its area of use widened by
+ * `margin` degrees — null for geographic CRSs or when it cannot be derived. The edges of the area
+ * are projected (256 points each) and the box keeps the innermost of each side, less 1 %: for the conic and
+ * cylindrical projections used here a lon/lat rectangle becomes a convex-sided shape that contains
+ * that box. Most features lie well inside it and need no projection to pass the area check.
+ */
+export function innerAreaOfUse(code: string, margin: number): Bbox | null {
+  const key = `${code}|${margin}`;
+  if (innerAreas.has(key)) return innerAreas.get(key) ?? null;
+  const def = DEF_BY_CODE.get(code);
+  let inner: Bbox | null = null;
+  if (def && !def.geographic) {
+    const t = pointTransform('EPSG:4326', code);
+    const [w, s, e, n] = [def.areaOfUse[0] - margin, def.areaOfUse[1] - margin, def.areaOfUse[2] + margin, def.areaOfUse[3] + margin];
+    const edge = (f: (u: number) => [number, number]) => Array.from({ length: 257 }, (_, i) => t(...f(i / 256)));
+    const left = edge((u) => [w, s + (n - s) * u]);
+    const right = edge((u) => [e, s + (n - s) * u]);
+    const bottom = edge((u) => [w + (e - w) * u, s]);
+    const top = edge((u) => [w + (e - w) * u, n]);
+    const box: Bbox = [Math.max(...left.map((p) => p[0])), Math.max(...bottom.map((p) => p[1])), Math.min(...right.map((p) => p[0])), Math.min(...top.map((p) => p[1]))];
+    // 1 % in from each side: what falls between two sampled points of a curved edge stays outside.
+    const [dx, dy] = [(box[2] - box[0]) * 0.01, (box[3] - box[1]) * 0.01];
+    const shrunk: Bbox = [box[0] + dx, box[1] + dy, box[2] - dx, box[3] - dy];
+    if (shrunk.every(Number.isFinite) && shrunk[0] < shrunk[2] && shrunk[1] < shrunk[3]) inner = shrunk;
+  }
+  innerAreas.set(key, inner);
+  return inner;
+}
