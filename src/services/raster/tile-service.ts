@@ -141,7 +141,7 @@ const withSuffix = (etag: string, suffix: string) => `${etag.slice(0, -1)}-${suf
  */
 export class RasterTileService {
   private readonly inflight = new Map<string, Promise<unknown>>();
-  private readonly decoded = new Lru<Buffer>(192);
+  private readonly decoded = new Lru<Buffer>(96);
   /** Decoded RGB of fully covered stored tiles (the affine PM path), by ETag. */
   private readonly decodedRgb = new Lru<Buffer>(192);
   private mosaicScratch = Buffer.allocUnsafe(0);
