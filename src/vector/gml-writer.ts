@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SaxesParser } from 'saxes';
 import { DEFAULT_SCHEMAS_DIR } from './gml/xsd.js';
+import { XmlTokenizer } from './gml/xml-tokenizer.js';
 import { PCRS_INFO_NS, PCRS_NS, type PcrsValue } from './gml/pcrs-model.js';
 
 const XSDS = ['CNIG_PCRS_v2.0.xsd', 'CNIG_PCRS-INFO_v2.0.xsd'];
@@ -27,31 +27,41 @@ function loadOrder(): Map<string, string[]> {
   const types = new Map<string, TypeDef>();
   for (const file of XSDS) {
     const text = readFileSync(path.join(DEFAULT_SCHEMAS_DIR, file), 'utf8');
-    const parser = new SaxesParser({ xmlns: false });
     // Stack of open elements; a named complexType collects the element names of its sequence at depth 0 of nesting.
     const stack: Array<{ name: string; typeName?: string }> = [];
     let current: { name: string; def: TypeDef; depth: number } | null = null;
-    parser.on('opentag', (tag) => {
-      const local = tag.name.replace(/^.*:/, '');
-      const attrs = tag.attributes as Record<string, string>;
-      if (local === 'element' && stack.length === 1 && attrs.name && attrs.type) elementType.set(attrs.name, attrs.type.replace(/^.*:/, ''));
-      if (local === 'complexType' && attrs.name && stack.length === 1) {
-        current = { name: attrs.name, def: { base: null, elements: [] }, depth: stack.length };
-        types.set(attrs.name, current.def);
-      } else if (current && local === 'extension' && attrs.base) {
-        current.def.base = attrs.base.startsWith('gml:') ? null : attrs.base.replace(/^.*:/, '');
-      } else if (current && local === 'element' && attrs.name) {
-        // Only direct members of the type's sequence: no enclosing element between the type and this one.
-        const inner = stack.slice(current.depth + 1).some((s) => s.name === 'element');
-        if (!inner) current.def.elements.push(attrs.name);
-      }
-      stack.push({ name: local });
+    let failure: string | null = null;
+    const parser = new XmlTokenizer({
+      openTag: (tag) => {
+        const local = tag.local;
+        const attr = (n: string) => tag.attributes[n]?.value;
+        const name = attr('name');
+        const type = attr('type');
+        const base = attr('base');
+        if (local === 'element' && stack.length === 1 && name && type) elementType.set(name, type.replace(/^.*:/, ''));
+        if (local === 'complexType' && name && stack.length === 1) {
+          current = { name, def: { base: null, elements: [] }, depth: stack.length };
+          types.set(name, current.def);
+        } else if (current && local === 'extension' && base) {
+          current.def.base = base.startsWith('gml:') ? null : base.replace(/^.*:/, '');
+        } else if (current && local === 'element' && name) {
+          // Only direct members of the type's sequence: no enclosing element between the type and this one.
+          const inner = stack.slice(current.depth + 1).some((s) => s.name === 'element');
+          if (!inner) current.def.elements.push(name);
+        }
+        stack.push({ name: local });
+      },
+      closeTag: () => {
+        stack.pop();
+        if (current && stack.length === current.depth) current = null;
+      },
+      text: () => undefined,
+      doctype: () => (failure = 'DOCTYPE'),
+      error: (m) => (failure = m),
     });
-    parser.on('closetag', () => {
-      stack.pop();
-      if (current && stack.length === current.depth) current = null;
-    });
-    parser.write(text).close();
+    parser.write(text);
+    parser.close();
+    if (failure) throw new Error(`cannot read the shipped schema ${file}: ${failure}`);
   }
   const full = (type: string, seen = 0): string[] => {
     const d = types.get(type);

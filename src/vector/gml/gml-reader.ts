@@ -1,12 +1,12 @@
 /**
- * Streaming reader of CNIG PCRS v2.0 GML files: fs read stream → text decoder → saxes → one small
+ * Streaming reader of CNIG PCRS v2.0 GML files: fs read stream → text decoder → XmlTokenizer → one small
  * element tree per feature → `PcrsFeature`, yielded one by one by an async generator.
  *
  * Memory is bounded by the largest single feature (plus one read chunk), whatever the file size:
  * only the feature being read is held, and the consumer pulls features (back-pressure).
  *
  * XML safety: a DOCTYPE (hence any entity declaration — billion laughs, external entities) is
- * rejected before anything is expanded or fetched; saxes never resolves external entities and knows
+ * rejected before anything is expanded or fetched; the tokenizer never resolves entities and knows
  * only the five predefined ones. Malformed XML stops the reader with a `GmlReadError` (rule, line).
  * Problems inside a feature (bad coordinates, unknown geometry element, …) do not stop it: they are
  * reported through `onIssue` (and in `feature.issues`) with the line and object id, and the feature
@@ -15,9 +15,9 @@
 import { createReadStream } from 'node:fs';
 import { TextDecoder } from 'node:util';
 import type { Readable } from 'node:stream';
-import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
 import { UserError } from '../../util/errors.js';
 import { parseSrsName } from './srs-name.js';
+import { XmlTokenizer, type XmlAttribute, type XmlTag } from './xml-tokenizer.js';
 import { GML_GEOMETRY_ELEMENTS, GeometryError, gmlAttr, isGmlNs, parseGmlGeometry, attr, type XAttr, type XNode } from './gml-geometry.js';
 import type { GmlIssue, PcrsFeature, PcrsGeometry, PcrsValue } from './pcrs-model.js';
 import { PCRS_INFO_NS, PCRS_NS, XLINK_NS, XSI_NS, pcrsClass, pcrsProperty } from './pcrs-model.js';
@@ -147,7 +147,7 @@ function openError(e: unknown, source: string | Readable): unknown {
 }
 
 class ReaderState {
-  private readonly parser: SaxesParser<{ xmlns: true; position: true }>;
+  private readonly parser: XmlTokenizer;
   private readonly queue: PcrsFeature[] = [];
   private fatal: GmlReadError | null = null;
   private readonly frames: Frame[] = [];
@@ -165,17 +165,16 @@ class ReaderState {
   private prologLines = 0;
 
   constructor(private readonly options: GmlReadOptions) {
-    this.parser = new SaxesParser({ xmlns: true, position: true });
-    const p = this.parser;
-    p.on('error', (e) => this.fail('xml-malformed', this.describeError(e.message)));
-    p.on('doctype', () => this.fail('xml-doctype', DOCTYPE_MESSAGE));
-    p.on('opentagstart', () => {
-      this.tagLine = p.line;
+    this.parser = new XmlTokenizer({
+      error: (message) => this.fail('xml-malformed', this.describeError(message)),
+      doctype: () => this.fail('xml-doctype', DOCTYPE_MESSAGE),
+      openTag: (tag, line) => {
+        this.tagLine = line;
+        this.open(tag);
+      },
+      closeTag: () => this.close1(),
+      text: (t) => this.text(t),
     });
-    p.on('opentag', (tag) => this.open(tag));
-    p.on('closetag', () => this.close1());
-    p.on('text', (t) => this.text(t));
-    p.on('cdata', (t) => this.text(t));
   }
 
   makeDecoder(head: Buffer): TextDecoder {
@@ -220,7 +219,7 @@ class ReaderState {
 
   /**
    * Rejects a DOCTYPE before the XML parser even sees it (so that a huge internal subset is
-   * never buffered), with the line where it starts. saxes' own doctype event is the backstop.
+   * never buffered), with the line where it starts. the tokenizer's own doctype stop is the backstop.
    * Only the prolog (before the first start tag) is searched.
    */
   private findDoctype(text: string): GmlReadError | null {
@@ -257,7 +256,7 @@ class ReaderState {
   }
 
   private describeError(message: string): string {
-    // saxes prefixes "line:column: "; we report the line separately.
+    // (A "line:column: " prefix, as some parsers write, is dropped: we report the line separately.)
     const m = /^\d+:\d+: (.*)$/s.exec(message);
     const msg = m?.[1] ?? message;
     if (!this.sawRoot) return `not a well-formed XML document: ${msg}`;
@@ -277,7 +276,7 @@ class ReaderState {
 
   // --- SAX events -----------------------------------------------------------------------------
 
-  private open(tag: SaxesTagNS): void {
+  private open(tag: XmlTag): void {
     if (this.fatal) return;
     const line = this.tagLine;
     const uri = tag.uri;
@@ -555,10 +554,10 @@ function countNewlines(s: string): number {
 /** Pseudo-namespace marking the attributes the reader adds for inline nested features. */
 const INLINE = 'urn:pcrs-platform:inline';
 
-function toAttrs(attributes: Record<string, SaxesAttributeNS>): XAttr[] {
+function toAttrs(attributes: Record<string, XmlAttribute>): XAttr[] {
   const out: XAttr[] = [];
   for (const k in attributes) {
-    const a = attributes[k] as SaxesAttributeNS;
+    const a = attributes[k] as XmlAttribute;
     if (a.prefix === 'xmlns' || a.name === 'xmlns') continue;
     out.push({ uri: a.uri, local: a.local, value: a.value });
   }

@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import {
   ABSTRACT_CLASSES,
@@ -19,6 +18,7 @@ import {
   pcrsClass,
   type GmlGeometryKind,
 } from './pcrs-model.js';
+import { XmlTokenizer } from './xml-tokenizer.js';
 
 interface El {
   name: string;
@@ -28,17 +28,24 @@ interface El {
 
 function parseXsd(file: string): El {
   const text = readFileSync(fileURLToPath(new URL(`../../../resources/pcrs/schemas/${file}`, import.meta.url)), 'utf8');
-  const parser = new SaxesParser();
   const stack: El[] = [];
   let root: El | null = null;
-  parser.on('opentag', (t) => {
-    const el: El = { name: t.name.replace(/^\w+:/, ''), attrs: t.attributes as Record<string, string>, children: [] };
-    if (stack.length === 0) root = el;
-    else stack[stack.length - 1]?.children.push(el);
-    stack.push(el);
+  let failure: string | null = null;
+  const parser = new XmlTokenizer({
+    openTag: (t) => {
+      const el: El = { name: t.local, attrs: Object.fromEntries(Object.values(t.attributes).map((a) => [a.name, a.value])), children: [] };
+      if (stack.length === 0) root = el;
+      else stack[stack.length - 1]?.children.push(el);
+      stack.push(el);
+    },
+    closeTag: () => void stack.pop(),
+    text: () => undefined,
+    doctype: () => (failure = 'doctype'),
+    error: (m) => (failure = m),
   });
-  parser.on('closetag', () => void stack.pop());
-  parser.write(text).close();
+  parser.write(text);
+  parser.close();
+  if (failure) throw new Error(`${file}: ${failure}`);
   return root as unknown as El;
 }
 
