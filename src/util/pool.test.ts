@@ -42,4 +42,27 @@ describe('Semaphore', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
     expect(s.load).toEqual({ active: 0, waiting: 0 });
   });
+
+  it('weighs tasks: a heavy one waits for room and runs alone, nobody overtakes it', async () => {
+    const s = new Semaphore(4);
+    const log: string[] = [];
+    let units = 0;
+    let peakUnits = 0;
+    const task = (name: string, weight: number, ms: number) =>
+      s.run(async () => {
+        units += Math.min(4, weight);
+        peakUnits = Math.max(peakUnits, units);
+        log.push(`start ${name}`);
+        await tick(ms);
+        log.push(`end ${name}`);
+        units -= Math.min(4, weight);
+      }, weight);
+    await Promise.all([task('a', 1, 20), task('b', 1, 20), task('big', 16, 5), task('c', 1, 5)]);
+    expect(peakUnits).toBeLessThanOrEqual(4);
+    // big waits for a and b to finish, and c (arrived after big) does not start before big.
+    expect(log.indexOf('start big')).toBeGreaterThan(log.indexOf('end a'));
+    expect(log.indexOf('start big')).toBeGreaterThan(log.indexOf('end b'));
+    expect(log.indexOf('start c')).toBeGreaterThan(log.indexOf('start big'));
+    expect(s.load).toEqual({ active: 0, waiting: 0 });
+  });
 });

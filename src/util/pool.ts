@@ -22,29 +22,38 @@ export async function mapPool<T, R>(items: readonly T[], concurrency: number, fn
 }
 
 /**
- * At most `limit` tasks at once, the others waiting in arrival order: bounds the memory of work
- * whose buffers scale with concurrency (map rendering) without refusing anyone.
+ * At most `limit` units of work at once, the others waiting in arrival order: bounds the memory
+ * of work whose buffers scale with concurrency (map rendering) without refusing anyone. A task
+ * may weigh more than one unit (a large map); its weight is capped at `limit`, so it then runs alone.
  */
 export class Semaphore {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  private used = 0;
+  private running = 0;
+  private readonly waiting: Array<{ weight: number; start: () => void }> = [];
 
   constructor(private readonly limit: number) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active < this.limit) this.active++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // the releaser hands its slot over
+  async run<T>(task: () => Promise<T>, weight = 1): Promise<T> {
+    const w = Math.max(1, Math.min(this.limit, Math.ceil(weight)));
+    if (this.waiting.length === 0 && this.used + w <= this.limit) this.used += w;
+    else await new Promise<void>((start) => this.waiting.push({ weight: w, start })); // `used` is counted by the releaser
+    this.running++;
     try {
       return await task();
     } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
+      this.running--;
+      this.used -= w;
+      // Start waiters in order while they fit (no overtaking: a heavy task is not starved).
+      while (this.waiting.length > 0 && this.used + (this.waiting[0] as { weight: number }).weight <= this.limit) {
+        const next = this.waiting.shift() as { weight: number; start: () => void };
+        this.used += next.weight;
+        next.start();
+      }
     }
   }
 
-  /** Tasks running now and waiting for a slot. */
+  /** Tasks running now and waiting for their turn. */
   get load(): { active: number; waiting: number } {
-    return { active: this.active, waiting: this.waiting.length };
+    return { active: this.running, waiting: this.waiting.length };
   }
 }

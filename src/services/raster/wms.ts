@@ -12,6 +12,8 @@ import { FORMAT_MIME } from './tile-service.js';
 /** WMS 1.3.0 (and 1.1.1 for old clients) over the pyramid: GetCapabilities, GetMap, GetFeatureInfo. */
 
 const MAP_FORMATS = ['image/jpeg', 'image/png'] as const;
+/** A map of this many pixels counts as one render (a PM tile is far less): a 4096² map takes them all and runs alone. */
+const MAP_PIXELS_PER_RENDER_UNIT = 1024 * 1024;
 const INFO_FORMATS = ['application/json', 'text/html'];
 
 const wmsCrsName = (c: CrsCode) => (c === 'OGC:CRS84' ? 'CRS:84' : c);
@@ -166,7 +168,7 @@ async function getMap(s: StreamsContext, request: FastifyRequest, reply: Fastify
       body = format === 'image/jpeg' ? await img.jpeg({ quality }).toBuffer() : await img.png({ compressionLevel: 4 }).toBuffer();
     }
     return { body: body as Buffer, path, ms: performance.now() - started };
-  });
+  }, (m.width * m.height) / MAP_PIXELS_PER_RENDER_UNIT);
   return reply
     .header('access-control-allow-origin', '*')
     .header('cache-control', m.layers.every(isVersioned) ? cacheControl(m.layers[0] as RasterLayer) : 'public, max-age=300')
