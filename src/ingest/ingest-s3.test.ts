@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -7,6 +7,7 @@ import { Catalog } from '../catalog/catalog.js';
 import { loadConfig } from '../config/config.js';
 import { JobStore } from '../jobs/jobs.js';
 import { PyramidCatalog } from '../pyramid/pyramid-catalog.js';
+import { buildServer } from '../server/app.js';
 import { PyramidReader } from '../pyramid/pyramid-reader.js';
 import type { AppContext } from '../server/app.js';
 import { freshPglite, type TestDatabase } from '../test-support/db.js';
@@ -78,5 +79,22 @@ describe.skipIf(!haveS3)(`ingest with masters and pyramid on a real S3${haveS3 ?
     const span8 = 12.8 * 2 ** (22 - 8); // level-8 tile size in metres: from the overview file
     expect(await reader.versionTile(version.id, 8, Math.floor(575_100 / span8), Math.floor((12_000_000 - 6_373_900) / span8))).not.toBeNull();
     await reader.close();
+
+    // The dalle download streams the master from S3 (whole, and a small range).
+    const app = await buildServer(ctx, { logger: false });
+    try {
+      const d = report.dalles[0]!;
+      const original = readFileSync(path.join(delivery, d.file));
+      const name = path.basename(d.file).replace(/\.tif$/, '');
+      const url = `/api/datasets/ortho/versions/s3/dalles/${name}/download`;
+      const whole = await app.inject(url);
+      expect(whole.statusCode).toBe(200);
+      expect(whole.rawPayload.equals(original)).toBe(true);
+      const part = await app.inject({ url, headers: { range: 'bytes=10-19' } });
+      expect(part.statusCode).toBe(206);
+      expect(part.rawPayload.equals(original.subarray(10, 20))).toBe(true);
+    } finally {
+      await app.close();
+    }
   }, 300_000);
 });
