@@ -129,22 +129,19 @@ export function ewkbHex(g: PcrsGeometry, srid: number | null): string {
         for (const r of x.coordinates) points(r);
         return;
       case 'MultiPoint':
-        o = buf.writeUInt32LE(x.coordinates.length, o);
-        for (const p of x.coordinates) write({ type: 'Point', coordinates: p }, false);
-        return;
+        return members(x.coordinates.map((coordinates) => ({ type: 'Point', coordinates })));
       case 'MultiLineString':
-        o = buf.writeUInt32LE(x.coordinates.length, o);
-        for (const l of x.coordinates) write({ type: 'LineString', coordinates: l }, false);
-        return;
+        return members(x.coordinates.map((coordinates) => ({ type: 'LineString', coordinates })));
       case 'MultiPolygon':
-        o = buf.writeUInt32LE(x.coordinates.length, o);
-        for (const p of x.coordinates) write({ type: 'Polygon', coordinates: p }, false);
-        return;
+        return members(x.coordinates.map((coordinates) => ({ type: 'Polygon', coordinates })));
       case 'GeometryCollection':
-        o = buf.writeUInt32LE(x.geometries.length, o);
-        for (const m of x.geometries) write(m, false);
-        return;
+        return members(x.geometries);
     }
+  };
+  /** A multi-geometry's or collection's parts: a count, then each as plain (SRID-less) WKB. */
+  const members = (parts: PcrsGeometry[]) => {
+    o = buf.writeUInt32LE(parts.length, o);
+    for (const m of parts) write(m, false);
   };
   write(g, true);
   return buf.toString('hex');
