@@ -45,8 +45,6 @@ async function startMap(): Promise<void> {
     info.textContent = t('mapError');
     return;
   }
-  // For scripts and tests driving the page (window.pcrsMap.map is the OpenLayers map).
-  Object.assign(window, { pcrsMap: m });
   const select = document.querySelector('#layer') as HTMLSelectElement;
   select.replaceChildren(...m.layers.map((id) => Object.assign(el<HTMLOptionElement>('option', id), { value: id })));
   select.value = m.settings.layer;

@@ -300,6 +300,12 @@ export class Catalog {
     return rows[0] ? dalleOf(rows[0]) : null;
   }
 
+  /** A dalle of a version by its name (IGN pattern), or null. */
+  async getDalleByName(versionId: number, name: string): Promise<Dalle | null> {
+    const { rows } = await this.db.query<DalleRow>(`SELECT ${DALLE_COLUMNS} FROM dalles WHERE version_id = $1 AND name = $2 ORDER BY id LIMIT 1`, [versionId, name]);
+    return rows[0] ? dalleOf(rows[0]) : null;
+  }
+
   /** Dalles of a version, optionally intersecting a Lambert-93 bbox (uses the spatial index). */
   async listDalles(options: { versionId?: number; bbox?: Bbox; limit?: number; offset?: number } = {}): Promise<Dalle[]> {
     const bbox = options.bbox ?? null;

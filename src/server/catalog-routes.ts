@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Asset, Dalle } from '../catalog/catalog.js';
 import { LocalObjectStore } from '../storage/local-store.js';
 import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.js';
-import { openTier } from '../tiers/tiers.js';
+import { openTiers, type TierStores } from '../tiers/tiers.js';
 import { UserError } from '../util/errors.js';
 import type { AppContext } from './app.js';
 
@@ -44,6 +44,10 @@ export function dalleFeature(d: Dalle): Record<string, unknown> {
 }
 
 export function registerCatalogRoutes(app: FastifyInstance, ctx: AppContext): void {
+  // Stores of the tiers, opened on the first download and reused (an S3 client per request would
+  // cost a connection pool each time).
+  let tiers: TierStores | undefined;
+  const stores = () => (tiers ??= openTiers(ctx.config));
   app.get('/api/datasets', async () => ({ datasets: await ctx.catalog.listDatasets() }));
 
   app.get('/api/versions', async (request) => {
@@ -79,7 +83,7 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: AppContext): vo
     const p = parseInput(z.object({ dataset: z.string(), version: z.string(), name: z.string().min(1).max(200) }), request.params, 'path');
     await ctx.access?.checkRead(request, { datasetId: p.dataset, version: p.version });
     const version = await ctx.catalog.getVersion(p.dataset, p.version);
-    const dalle = (await ctx.catalog.listDalles({ versionId: version.id, limit: 100_000 })).find((d) => d.name === p.name);
+    const dalle = await ctx.catalog.getDalleByName(version.id, p.name);
     if (!dalle) throw new UserError('unknown-dalle', `No dalle '${p.name}' in version ${p.version} of ${p.dataset}.`, { status: 404, hint: `List them: GET /api/datasets/${p.dataset}/versions/${p.version}/dalles?bbox=…` });
     const master = (await ctx.catalog.listAssets({ dalleId: dalle.id, kind: 'master', state: 'stored' }))[0];
     if (!master?.sha256) throw new UserError('dalle-not-stored', `The dalle ${p.name} has no verified master to download yet.`, { status: 404 });
@@ -95,9 +99,9 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: AppContext): vo
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     let range = parseRange(request.headers.range, master.bytes);
     // Object storage answers ranges as buffers: large ones get the whole file instead (allowed by HTTP).
-    if (range && range !== 'unsatisfiable' && !(openTier(ctx.config, master.tier) instanceof LocalObjectStore) && range.end - range.start >= 16 << 20) range = null;
+    if (range && range !== 'unsatisfiable' && !(stores()[master.tier] instanceof LocalObjectStore) && range.end - range.start >= 16 << 20) range = null;
     if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${master.bytes}`).send();
-    const body = await openMaster(ctx, master, range ?? undefined);
+    const body = await openMaster(stores(), master, range ?? undefined);
     if (range) return reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${master.bytes}`).header('content-length', String(range.end - range.start + 1)).send(body);
     return reply.header('content-length', String(master.bytes)).send(body);
   });
@@ -137,7 +141,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 }
 
 /** The master's bytes from its tier, else from the tier that keeps its copy (the NAS). */
-async function openMaster(ctx: AppContext, master: Asset, range?: { start: number; end: number }): Promise<Readable> {
+async function openMaster(tiers: TierStores, master: Asset, range?: { start: number; end: number }): Promise<Readable> {
   const open = async (store: ObjectStore): Promise<Readable> => {
     if (!range) return store.get(master.location);
     if (store instanceof LocalObjectStore) {
@@ -146,13 +150,12 @@ async function openMaster(ctx: AppContext, master: Asset, range?: { start: numbe
       await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new ObjectNotFoundError(master.location, store.describe()) : e)));
       return stream;
     }
-    const { Readable: R } = await import('node:stream');
-    return R.from([await store.getRange(master.location, range.start, range.end - range.start + 1)]);
+    return Readable.from([await store.getRange(master.location, range.start, range.end - range.start + 1)]);
   };
   try {
-    return await open(openTier(ctx.config, master.tier));
+    return await open(tiers[master.tier]);
   } catch (e) {
     if (!(e instanceof ObjectNotFoundError)) throw e;
-    return open(openTier(ctx.config, 'nas'));
+    return open(tiers.nas);
   }
 }

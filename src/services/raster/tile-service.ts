@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { transformPoint } from '../../grid/crs.js';
 import { tileBbox, type TileMatrixSet } from '../../grid/tile-matrix-set.js';
 import type { PyramidReader, StoredTile } from '../../pyramid/pyramid-reader.js';
@@ -251,17 +251,19 @@ export class RasterTileService {
   async renderAffine(layer: RasterLayer, plan: RenderPlan, etags: Array<string | null>, format: TileFormat): Promise<Buffer | null> {
     const rgb = await this.affineRgb(layer, plan, etags);
     if (!rgb) return null;
-    const img = sharp(rgb, { raw: { width: plan.width, height: plan.height, channels: 3 } });
-    if (format === 'jpeg') return img.jpeg({ quality: this.options.quality, chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer();
-    if (format === 'png') return img.png({ compressionLevel: 4 }).toBuffer();
-    return img.webp({ quality: this.options.quality }).toBuffer();
+    return this.encodeImage(sharp(rgb, { raw: { width: plan.width, height: plan.height, channels: 3 } }), format);
   }
 
   async encode(rgba: Buffer, width: number, height: number, format: TileFormat, opaque: boolean): Promise<Buffer> {
     const img = sharp(rgba, { raw: { width, height, channels: 4 } });
+    return this.encodeImage(opaque ? img.removeAlpha() : img, format);
+  }
+
+  /** The one encoding of rendered tiles: JPEG (alpha flattened on white), PNG, or WebP (alpha kept). */
+  private encodeImage(img: Sharp, format: TileFormat): Promise<Buffer> {
     if (format === 'jpeg') return img.flatten({ background: '#ffffff' }).jpeg({ quality: this.options.quality, chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer();
-    if (format === 'png') return (opaque ? img.removeAlpha() : img).png({ compressionLevel: 4 }).toBuffer();
-    return (opaque ? img.removeAlpha() : img).webp({ quality: this.options.quality, alphaQuality: 100 }).toBuffer();
+    if (format === 'png') return img.png({ compressionLevel: 4 }).toBuffer();
+    return img.webp({ quality: this.options.quality, alphaQuality: 100 }).toBuffer();
   }
 
   /** The rendering plan of a WebMercatorQuad tile over the 2154 pyramid. */

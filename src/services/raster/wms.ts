@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { hasLatLonAxisOrder, parseCrs, SUPPORTED_CRS, transformBbox, transformPoint, type CrsCode } from '../../grid/crs.js';
 import { baseUrl } from '../../server/base-url.js';
 import { dallesAt, featureInfoHtml, featureInfoJson } from './feature-info.js';
@@ -135,7 +135,7 @@ async function getMap(s: StreamsContext, request: FastifyRequest, reply: Fastify
   const sx = (xmax - xmin) / m.width;
   const sy = (ymax - ymin) / m.height;
   const toL93 = (px: number, py: number) => transformPoint(m.crs, 'EPSG:2154', [xmin + px * sx, ymax - py * sy]);
-  const quality = 90;
+  const encode = (img: Sharp) => (format === 'image/jpeg' ? img.jpeg({ quality: 90 }) : img.png({ compressionLevel: 4 })).toBuffer();
   const { body, path, ms } = await s.tiles.renders.run(async () => {
     const started = performance.now();
     let body: Buffer | null = null;
@@ -146,8 +146,7 @@ async function getMap(s: StreamsContext, request: FastifyRequest, reply: Fastify
     if (coarse && affineJob(coarse)) {
       const rgb = await s.tiles.affineRgb(m.layers[0] as RasterLayer, coarse);
       if (rgb) {
-        const img = sharp(rgb, { raw: { width: m.width, height: m.height, channels: 3 } });
-        body = format === 'image/jpeg' ? await img.jpeg({ quality }).toBuffer() : await img.png({ compressionLevel: 4 }).toBuffer();
+        body = await encode(sharp(rgb, { raw: { width: m.width, height: m.height, channels: 3 } }));
       }
     }
     if (!body) {
@@ -165,7 +164,7 @@ async function getMap(s: StreamsContext, request: FastifyRequest, reply: Fastify
       }
       let img = sharp(out ?? Buffer.alloc(m.width * m.height * 4), { raw: { width: m.width, height: m.height, channels: 4 } });
       if (format === 'image/jpeg' || transparentText === 'FALSE') img = img.flatten({ background: bg });
-      body = format === 'image/jpeg' ? await img.jpeg({ quality }).toBuffer() : await img.png({ compressionLevel: 4 }).toBuffer();
+      body = await encode(img);
     }
     return { body: body as Buffer, path, ms: performance.now() - started };
   }, (m.width * m.height) / MAP_PIXELS_PER_RENDER_UNIT);

@@ -435,7 +435,9 @@ describe('readPcrsGml XML safety and malformed files', () => {
     expect(e.rule).toBe('not-xml');
     expect(e.message).toMatch(/not an XML file/);
     expect((await readError('')).rule).toBe('not-xml');
-    expect((await readError('<html><body>oops</html>')).rule).toBe('xml-malformed');
+    const mismatched = await readError('<html><body>oops</html>');
+    expect(mismatched.rule).toBe('xml-malformed');
+    expect(mismatched.message).toMatch(/^malformed XML: unexpected end tag <\/html>: <body> is open/); // not "truncated"
   });
 
   it('truncated XML: features before the cut are read, then a clear error with the last line', async () => {

@@ -58,7 +58,6 @@ export class GmlReadError extends UserError {
   constructor(
     readonly rule: string,
     readonly line: number,
-    readonly column: number,
     message: string,
   ) {
     super(rule, message, { status: 422 });
@@ -190,7 +189,7 @@ class ReaderState {
       this.encoding = d.encoding;
       return d;
     } catch {
-      throw new GmlReadError('xml-encoding', 1, 1, `unsupported character encoding '${label}' declared in the XML declaration`);
+      throw new GmlReadError('xml-encoding', 1, `unsupported character encoding '${label}' declared in the XML declaration`);
     }
   }
 
@@ -202,7 +201,7 @@ class ReaderState {
       if (t.length > 0) {
         this.sawText = true;
         if (!t.startsWith('<')) {
-          this.fatal = new GmlReadError('not-xml', 1, 1, `not an XML file: it starts with '${t.slice(0, 20).replace(/\s+/g, ' ')}' instead of '<'`);
+          this.fatal = new GmlReadError('not-xml', 1, `not an XML file: it starts with '${t.slice(0, 20).replace(/\s+/g, ' ')}' instead of '<'`);
           return;
         }
       }
@@ -229,7 +228,7 @@ class ReaderState {
     const i = prolog.indexOf('<!DOCTYPE');
     if (i >= 0) {
       const line = this.prologLines - countNewlines(this.prologTail) + countNewlines(hay.slice(0, i)) + 1;
-      return new GmlReadError('xml-doctype', line, 1, DOCTYPE_MESSAGE);
+      return new GmlReadError('xml-doctype', line, DOCTYPE_MESSAGE);
     }
     this.prologLines += countNewlines(text);
     this.prologTail = hay.slice(-8);
@@ -239,7 +238,7 @@ class ReaderState {
   close(): void {
     if (this.fatal) return;
     if (!this.sawText) {
-      this.fatal = new GmlReadError('not-xml', 1, 1, 'the file is empty');
+      this.fatal = new GmlReadError('not-xml', 1, 'the file is empty');
       return;
     }
     this.parser.close();
@@ -255,18 +254,15 @@ class ReaderState {
     this.queue.length = 0;
   }
 
-  private describeError(message: string): string {
-    // (A "line:column: " prefix, as some parsers write, is dropped: we report the line separately.)
-    const m = /^\d+:\d+: (.*)$/s.exec(message);
-    const msg = m?.[1] ?? message;
+  private describeError(msg: string): string {
     if (!this.sawRoot) return `not a well-formed XML document: ${msg}`;
-    if (/unclosed tag|unexpected end/i.test(msg)) return `the XML is truncated or not closed: ${msg}`;
+    if (/unexpected end of document/.test(msg)) return `the XML is truncated or not closed: ${msg}`;
     return `malformed XML: ${msg}`;
   }
 
   private fail(rule: string, message: string): void {
     if (this.fatal) return;
-    this.fatal = new GmlReadError(rule, this.parser.line, this.parser.column, message);
+    this.fatal = new GmlReadError(rule, this.parser.line, message);
   }
 
   private issue(i: GmlIssue, into?: GmlIssue[]): void {

@@ -83,11 +83,6 @@ export class XmlTokenizer {
 
   constructor(private readonly handlers: XmlHandlers) {}
 
-  /** The column is not tracked (lines are what reports give); kept for callers that print one. */
-  get column(): number {
-    return 0;
-  }
-
   write(chunk: string): void {
     if (this.stopped) return;
     this.buf += chunk;
