@@ -5,7 +5,7 @@ import type { Bbox } from '../grid/bbox.js';
 import { ingestDelivery } from '../ingest/ingest.js';
 import { ingestServices } from '../ingest/services.js';
 import type { AppContext } from '../server/app.js';
-import { importGmlFile } from '../vector/import.js';
+import { importIntoVersion, type FileImportResult } from '../vector/import.js';
 import { DEMO_DELIVERY, generateDelivery } from './delivery.js';
 import { CAHORS_CENTRE, getScene } from './synthetic-scene.js';
 import { writeDemoGml } from './vector.js';
@@ -56,14 +56,9 @@ async function ensureDemoVector(ctx: AppContext): Promise<{ message: string; cre
   const file = path.join(ctx.config.dataDir, 'demo', 'pcrs-demo.gml');
   await mkdir(path.dirname(file), { recursive: true });
   await writeDemoGml(getScene({ seed: DEMO_DELIVERY.seed, centre: sceneCentre(ctx) }), demoArea(ctx), file);
-  const version = await ctx.catalog.ensureVersion({ datasetId: 'vector', name: versionName, kind: 'full', acquisitionDate: `${year}-06-15` });
-  const r = await importGmlFile(ctx.db, file, {
-    versionId: version.id,
-    territoryBbox: ctx.config.territory.extent as [number, number, number, number],
-    territoryName: `${ctx.config.territory.name} (${ctx.config.territory.code})`,
-  });
+  const { results } = await importIntoVersion(ctx, [file], { versionName, date: `${year}-06-15` });
+  const r = results[0] as FileImportResult;
   if (r.status === 'rejected') throw new Error(`the demo GML ${file} was rejected: ${r.reason ?? ''} ${r.report?.findings.slice(0, 3).map((f) => f.message).join('; ') ?? ''}`);
-  await ctx.catalog.setVersionStatus(version.id, 'published');
   return { message: `Demo vector PCRS imported as version ${versionName}: ${r.features} objects (kerbs, buildings, trees).`, created: true };
 }
 

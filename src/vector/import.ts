@@ -7,6 +7,8 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { Catalog, Version } from '../catalog/catalog.js';
+import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import type { Bbox } from '../grid/bbox.js';
 import { sha256File } from '../util/hash.js';
@@ -172,4 +174,36 @@ export async function listGmlFiles(target: string): Promise<string[]> {
   await walk(target);
   if (out.length === 0) throw new UserError('delivery-empty', `${target} holds no .gml file.`, { exitCode: 66 });
   return out;
+}
+
+/**
+ * Imports GML files into a version of a vector dataset (created if needed), one transaction per
+ * file, checked against the configured territory; publishes the version when at least one file
+ * went in (unless `publish: false`). What `pcrs gml import` and the demo do.
+ */
+export async function importIntoVersion(
+  ctx: { config: Config; db: Database; catalog: Catalog },
+  files: string[],
+  options: { datasetId?: string; versionName: string; kind?: 'full' | 'update'; date?: string; defaultSrsName?: string; publish?: boolean; onFile?: (r: FileImportResult) => void },
+): Promise<{ version: Version; results: FileImportResult[] }> {
+  const version = await ctx.catalog.ensureVersion({
+    datasetId: options.datasetId ?? 'vector',
+    name: options.versionName,
+    kind: options.kind ?? 'full',
+    ...(options.date ? { acquisitionDate: options.date } : {}),
+  });
+  const t = ctx.config.territory;
+  const results: FileImportResult[] = [];
+  for (const file of files) {
+    const r = await importGmlFile(ctx.db, file, {
+      versionId: version.id,
+      territoryBbox: t.extent as Bbox,
+      territoryName: `${t.name} (${t.code})`,
+      ...(options.defaultSrsName ? { defaultSrsName: options.defaultSrsName } : {}),
+    });
+    results.push(r);
+    options.onFile?.(r);
+  }
+  if (options.publish !== false && results.some((r) => r.status !== 'rejected')) await ctx.catalog.setVersionStatus(version.id, 'published');
+  return { version, results };
 }

@@ -2,7 +2,7 @@ import { createAppContext } from '../../app-context.js';
 import { UserError } from '../../util/errors.js';
 import { formatReportJson, formatReportText } from '../../vector/gml/report.js';
 import { validateGmlFile } from '../../vector/gml/validate.js';
-import { importGmlFile, listGmlFiles } from '../../vector/import.js';
+import { importIntoVersion, listGmlFiles } from '../../vector/import.js';
 import { exportVector, parseExportFormat } from '../../vector/export.js';
 import { commandConfig, formatTable, parseCommandArgs, print, type Command } from '../command.js';
 import { parseBboxFlag } from './catalog.js';
@@ -47,28 +47,19 @@ async function importCmd(argv: string[]): Promise<number> {
   const files = await listGmlFiles(target);
   const ctx = await createAppContext(commandConfig());
   try {
-    const version = await ctx.catalog.ensureVersion({
+    const { version, results } = await importIntoVersion(ctx, files, {
       datasetId: values.dataset ?? 'vector',
-      name: values.version,
+      versionName: values.version,
       kind: values.update ? 'update' : 'full',
-      ...(values.date ? { acquisitionDate: values.date } : {}),
-    });
-    const results = [];
-    for (const file of files) {
-      const r = await importGmlFile(ctx.db, file, {
-        versionId: version.id,
-        territoryBbox: ctx.config.territory.extent as [number, number, number, number],
-        territoryName: `${ctx.config.territory.name} (${ctx.config.territory.code})`,
-        ...(values['default-srs'] ? { defaultSrsName: values['default-srs'] } : {}),
-      });
-      results.push(r);
-      if (!values.json) {
-        print(`${r.status.padEnd(8)} ${file}: ${r.features} feature(s) in ${(r.durationMs / 1000).toFixed(1)} s${r.reason ? ` — ${r.reason}` : ''}`);
+      ...(values.date ? { date: values.date } : {}),
+      ...(values['default-srs'] ? { defaultSrsName: values['default-srs'] } : {}),
+      publish: !values['no-publish'],
+      onFile: (r) => {
+        if (values.json) return;
+        print(`${r.status.padEnd(8)} ${r.file}: ${r.features} feature(s) in ${(r.durationMs / 1000).toFixed(1)} s${r.reason ? ` — ${r.reason}` : ''}`);
         if (r.status === 'rejected' && r.report) print(formatReportText({ ...r.report, findings: r.report.findings.slice(0, 20) }));
-      }
-    }
-    const ok = results.some((r) => r.status !== 'rejected');
-    if (ok && !values['no-publish']) await ctx.catalog.setVersionStatus(version.id, 'published');
+      },
+    });
     const rejected = results.filter((r) => r.status === 'rejected').length;
     if (values.json) {
       print(JSON.stringify({ version: version.name, results: results.map((r) => ({ ...r, report: r.status === 'rejected' ? r.report : r.report?.summary })) }, null, 2));
