@@ -10,6 +10,7 @@ import VectorTileSource from 'ol/source/VectorTile.js';
 import WMTS, { optionsFromCapabilities } from 'ol/source/WMTS.js';
 import { Circle, Fill, Stroke, Style } from 'ol/style.js';
 import type { FeatureLike } from 'ol/Feature.js';
+import type ImageTile from 'ol/ImageTile.js';
 import TileGrid from 'ol/tilegrid/TileGrid.js';
 import proj4 from 'proj4';
 
@@ -28,8 +29,14 @@ register(proj4);
 /** The 2154_5cm tile matrix set (origin, 5 cm at level 22, 256 px tiles). */
 const RESOLUTIONS = Array.from({ length: 23 }, (_, z) => 0.05 * 2 ** (22 - z));
 const GRID_2154 = new TileGrid({ origin: [0, 12_000_000], resolutions: RESOLUTIONS, tileSize: 256 });
-/** Vector tiles exist from level 12 in 2154_5cm. */
-const VECTOR_MIN_LEVEL = 12;
+/** The vector is shown from this level (0.8 m/px): further out, a town's thousands of objects hide the photo. */
+const VECTOR_FROM_LEVEL = 18;
+/**
+ * Orthophoto tiles from this level on are the stored JPEGs (passed through); coarser ones are asked
+ * in WebP, which carries the coverage mask as transparency: at overview levels most tiles straddle
+ * the coverage's edge, and a JPEG shows black there.
+ */
+const JPEG_FROM_LEVEL = 18;
 
 export interface MapSettings {
   layer: string;
@@ -126,13 +133,23 @@ export async function createMap(target: HTMLElement): Promise<PcrsMap> {
     // OpenLayers takes every tile ResourceURL as a mirror of the others, whatever its format: keep
     // the JPEG one (the tiles as stored, no re-encoding).
     const urls = (options.urls ?? []).filter((u) => u.endsWith('.jpeg'));
-    return new WMTS({ ...options, urls, crossOrigin: 'anonymous', attributions: 'PCRS — Licence Ouverte / Etalab 2.0' });
+    return new WMTS({
+      ...options,
+      urls,
+      crossOrigin: 'anonymous',
+      attributions: 'PCRS — Licence Ouverte / Etalab 2.0',
+      tileLoadFunction: (tile, src) => {
+        // The level is the TileMatrix of the REST URL (the grid's own z starts at the set's first level).
+        const level = Number(/\/(\d+)\/\d+\/\d+\.jpeg$/.exec(src)?.[1] ?? JPEG_FROM_LEVEL);
+        ((tile as ImageTile).getImage() as HTMLImageElement).src = level < JPEG_FROM_LEVEL ? src.replace(/\.jpeg$/, '.webp') : src;
+      },
+    });
   };
   const ortho = new TileLayer({ source: orthoSource(settings.layer), opacity: settings.opacity });
   const vector = new VectorTileLayer({
     source: new VectorTileSource({ format: new MVT(), tileGrid: GRID_2154, projection: 'EPSG:2154', url: '/tiles/vector/2154_5cm/{z}/{x}/{y}.mvt' }),
     style: vectorStyle(await thematiqueColours()),
-    maxResolution: RESOLUTIONS[VECTOR_MIN_LEVEL],
+    maxResolution: RESOLUTIONS[VECTOR_FROM_LEVEL - 1],
     visible: settings.vector,
     declutter: false,
   });
