@@ -10,9 +10,9 @@ import { loadConfig } from '../dist/config/config.js';
 import { migrate } from '../dist/db/migrate.js';
 import { openPglite } from '../dist/db/pglite.js';
 import { generateDelivery } from '../dist/demo/delivery.js';
-import { ingestDelivery } from '../dist/ingest/ingest.js';
-import { ingestServices } from '../dist/ingest/services.js';
-import { JobStore } from '../dist/jobs/jobs.js';
+import { ingestDelivery } from '../dist/raster/ingest/ingest.js';
+import { ingestServices } from '../dist/raster/ingest/services.js';
+import { buildAppContext } from '../dist/context/app-context.js';
 
 const runs = Number(process.env.PCRS_BENCH_RUNS ?? 2);
 const quality = 85;
@@ -56,7 +56,7 @@ try {
     const catalog = new Catalog(db);
     await catalog.ensureStandardDatasets('46');
     const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_JPEG_QUALITY: String(quality) });
-    const ctx = { config, db, catalog, jobs: new JobStore(db) };
+    const ctx = buildAppContext(config, db);
     const ours = await time(() => ingestDelivery(ingestServices(ctx), { dir: delivery, datasetId: 'ortho', versionName: 'bench', jobs: 2 }));
     await db.close();
     if (ours.v.summary.ok !== 1) throw new Error(`ingest did not accept the dalle: ${JSON.stringify(ours.v.dalles[0])}`);

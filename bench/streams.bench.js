@@ -23,9 +23,9 @@ import { migrate } from '../dist/db/migrate.js';
 import { openPglite } from '../dist/db/pglite.js';
 import { openPostgres } from '../dist/db/postgres.js';
 import { generateDelivery } from '../dist/demo/delivery.js';
-import { ingestDelivery } from '../dist/ingest/ingest.js';
-import { ingestServices } from '../dist/ingest/services.js';
-import { JobStore } from '../dist/jobs/jobs.js';
+import { ingestDelivery } from '../dist/raster/ingest/ingest.js';
+import { ingestServices } from '../dist/raster/ingest/services.js';
+import { buildAppContext } from '../dist/context/app-context.js';
 
 const seconds = Number(process.env.PCRS_BENCH_SECONDS ?? 10);
 const connections = Number(process.env.PCRS_BENCH_CONNECTIONS ?? 16);
@@ -196,7 +196,7 @@ try {
   const catalog = new Catalog(db);
   await catalog.ensureStandardDatasets('46');
   const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn', ...(serverDbUrl ? { DATABASE_URL: serverDbUrl } : {}) });
-  const report = await ingestDelivery(ingestServices({ config, db, catalog, jobs: new JobStore(db) }), { dir: cache, datasetId: 'ortho', versionName: '2025', date: '2025-06-15', jobs: 2 });
+  const report = await ingestDelivery(ingestServices(buildAppContext(config, db)), { dir: cache, datasetId: 'ortho', versionName: '2025', date: '2025-06-15', jobs: 2 });
   await db.close();
   console.log(`ingested ${report.summary.ok} dalles (${BBOX.join(', ')})`);
 

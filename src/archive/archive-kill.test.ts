@@ -26,7 +26,9 @@ describe('pcrs archive killed with SIGKILL during the upload (real binary, local
     const child = spawn(process.execPath, [CLI, 'archive', raw, '--version', '2025'], { env, stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     // Kill as soon as bytes of the package are being written into the cold tier.
-    for (let i = 0; i < 3000 && walk(cold).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // The CLI starts (and creates its embedded database) before it uploads: minutes on a loaded machine.
+    const deadline = Date.now() + 180_000;
+    while (Date.now() < deadline && walk(cold).length === 0) await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
 

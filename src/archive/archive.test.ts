@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultyStore } from '../storage/faulty-store.js';
+import { FaultyStore } from '../storage/test-support/faulty-store.js';
 import { runVerify } from '../tiers/fixity.js';
-import { SETUPS, sha256, tierFixture, type TierFixture } from '../tiers/test-helpers.js';
+import { SETUPS, sha256, tierFixture, type TierFixture } from '../tiers/test-support/tier-fixture.js';
 import { archiveDirectory, packageKey } from './archive.js';
 import { verifyBagTar } from './bagit.js';
 import { listPackages, openPackageDownload, requestRestore } from './restore.js';
@@ -39,9 +39,9 @@ describe.each(SETUPS)('cold archive on $name (tape mount / S3)', ({ backend, eng
   it('packs a folder as a BagIt tar in the cold tier, verified by reading it back, registered only then', async () => {
     const r = await archiveDirectory(f.services, { dir: raw.dir, datasetId: 'raw-at', version: '2025' });
     expect(r).toMatchObject({ tier: 'cold', key: packageKey('raw-at', '2025'), payloadFiles: 3, payloadBytes: 300_000 + 123_457 + 19, verification: 'read' });
-    const asset = (await f.services.catalog.listAssets({ tier: 'cold', kind: 'archive-package' }))[0]!;
+    const asset = (await f.services.catalog.assets.list({ tier: 'cold', kind: 'archive-package' }))[0]!;
     expect(asset).toMatchObject({ state: 'stored', bytes: r.bytes, sha256: r.sha256, location: 'raw-at/2025/raw-at-2025.bag.tar' });
-    const bag = await verifyBagTar(await f.services.stores.cold.get(r.key));
+    const bag = await verifyBagTar(await f.services.tiers.cold.get(r.key));
     expect(bag).toMatchObject({ valid: true, bagName: 'raw-at-2025', payloadFiles: 3 });
     expect(bag.bagInfo['External-Identifier']).toBe('raw-at/2025');
     // again: nothing packed twice
@@ -68,19 +68,19 @@ describe.each(SETUPS)('cold archive on $name (tape mount / S3)', ({ backend, eng
 
   it('a cold tier failing during the upload leaves nothing registered as stored; the same command then completes', async () => {
     const other = rawDelivery();
-    const cold = f.services.stores.cold;
-    f.services.stores.cold = new FaultyStore(cold, { failOnCall: 1, ops: ['put'], mode: 'mid-stream', after: 100_000 });
+    const cold = f.services.tiers.cold;
+    f.services.tiers.cold = new FaultyStore(cold, { failOnCall: 1, ops: ['put'], mode: 'mid-stream', after: 100_000 });
     try {
       await expect(archiveDirectory(f.services, { dir: other.dir, datasetId: 'raw-at', version: '2024' })).rejects.toThrow(/Injected fault/);
     } finally {
-      f.services.stores.cold = cold;
+      f.services.tiers.cold = cold;
     }
-    const pending = (await f.services.catalog.listAssets({ tier: 'cold' })).find((a) => a.location === packageKey('raw-at', '2024'));
+    const pending = (await f.services.catalog.assets.list({ tier: 'cold' })).find((a) => a.location === packageKey('raw-at', '2024'));
     expect(pending?.state).toBe('pending');
     expect(await cold.head(packageKey('raw-at', '2024'))).toBeNull();
     const r = await archiveDirectory(f.services, { dir: other.dir, datasetId: 'raw-at', version: '2024' });
     expect(r.verification).toBe('read');
-    expect((await f.services.catalog.listAssets({ tier: 'cold', state: 'stored' })).length).toBe(2);
+    expect((await f.services.catalog.assets.list({ tier: 'cold', state: 'stored' })).length).toBe(2);
     rmSync(other.dir, { recursive: true, force: true });
   }, 60_000);
 

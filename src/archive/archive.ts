@@ -15,11 +15,9 @@ import { Transform } from 'node:stream';
 import { runJob, type RunJobOptions } from '../jobs/run-job.js';
 import { ObjectNotRestoredError, type ObjectStore } from '../storage/object-store.js';
 import { UserError } from '../util/errors.js';
-import { findAsset } from '../tiers/asset-queries.js';
-import { primaryTier } from '../tiers/placement.js';
-import type { StorageServices } from '../tiers/services.js';
+import { primaryTier } from '../storage/placement.js';
+import type { StorageServices } from '../storage/tier-services.js';
 import { bagTarStream, collectPayload, verifyBagTar } from './bagit.js';
-import { LocalObjectStore } from '../storage/local-store.js';
 
 export interface ArchiveOptions {
   dir: string;
@@ -86,13 +84,12 @@ export async function archiveDirectory(services: StorageServices, options: Archi
   const datasetId = options.datasetId ?? 'raw-at';
   const tier = primaryTier('archive-package');
   if (tier !== 'cold') throw new Error('BUG: archive packages are placed in the cold tier');
-  const store = services.stores.cold;
+  const store = services.tiers.cold;
   const version = await services.catalog.ensureVersion({ datasetId, name: options.version, ...(options.description ? { description: options.description } : {}) });
   const key = packageKey(datasetId, version.name);
-  const existing = await findAsset(services.db, 'cold', key);
+  const existing = await services.assets.find('cold', key);
   if (existing && existing.state === 'stored') {
-    const meta = await services.db.query<{ metadata: { payloadFiles?: number; payloadBytes?: number; verification?: 'read' | 'head' } }>('SELECT metadata FROM assets WHERE id = $1', [existing.id]);
-    const m = meta.rows[0]?.metadata ?? {};
+    const m: { payloadFiles?: number; payloadBytes?: number; verification?: 'read' | 'head' } = await services.assets.metadata(existing.id);
     return {
       assetId: existing.id,
       tier: 'cold',
@@ -116,7 +113,7 @@ export async function archiveDirectory(services: StorageServices, options: Archi
     async (ctx) => {
       const storageClass = options.storageClass;
       const metadata = { bagName: `${datasetId}-${version.name}`, source: options.dir, payloadFiles: payload.length, payloadBytes };
-      const asset = await services.catalog.addPendingAsset({ kind: 'archive-package', datasetId, versionId: version.id, tier: 'cold', location: key, bytes: 0, storageClass: storageClass ?? null, metadata });
+      const asset = await services.catalog.assets.addPending({ kind: 'archive-package', datasetId, versionId: version.id, tier: 'cold', location: key, bytes: 0, storageClass: storageClass ?? null, metadata });
       let uploaded = ctx.checkpoint?.uploaded;
       if (uploaded) {
         const head = await store.head(key);
@@ -124,7 +121,7 @@ export async function archiveDirectory(services: StorageServices, options: Archi
       }
       if (!uploaded) {
         // This job owns the package key: temporaries beside it are left-overs of a killed run.
-        if (store instanceof LocalObjectStore) await store.removeStaleTemporaries(undefined, key.slice(0, key.lastIndexOf('/') + 1));
+        await store.removeStaleTemporaries?.(undefined, key.slice(0, key.lastIndexOf('/') + 1));
         const { stream } = bagTarStream(metadata.bagName, payload, {
           baggingDate: new Date().toISOString().slice(0, 10),
           fields: {
@@ -151,8 +148,8 @@ export async function archiveDirectory(services: StorageServices, options: Archi
       }
       const verified = await verifyStoredPackage(store, key, uploaded);
       await services.db.transaction(async (tx) => {
-        await services.catalog.with(tx).markAssetStored(asset.id, uploaded.bytes, uploaded.sha256);
-        await tx.query(`UPDATE assets SET storage_class = COALESCE($2, storage_class), metadata = metadata || $3::jsonb WHERE id = $1`, [asset.id, verified.storageClass, JSON.stringify({ verification: verified.method })]);
+        await services.catalog.with(tx).assets.markStored(asset.id, uploaded.bytes, uploaded.sha256);
+        await services.catalog.with(tx).assets.recordStorageDetails(asset.id, { storageClass: verified.storageClass, metadata: { verification: verified.method } });
         await tx.query(
           `INSERT INTO fixity_log (job_id, tier, location, asset_id, outcome, method, expected_sha256, actual_sha256, expected_bytes, actual_bytes, detail)
            VALUES ($1, 'cold', $2, $3, 'ok', $4, $5, $5, $6, $6, 'archived')`,

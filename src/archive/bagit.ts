@@ -2,14 +2,18 @@
  * BagIt (RFC 8493) packages of raw data, serialized as one tar stream `<bag>/bagit.txt …
  * <bag>/data/…`. The payload is read once: each file is hashed (SHA-256 and SHA-512) while it
  * streams into the tar, and the tag files (which only need the digests) come after the payload.
+ *
+ * The tar itself is tar-stream's (ustar; a pax header for names ustar cannot hold — non-ASCII,
+ * or too long for its name/prefix split — and, as this module asks, for sizes ≥ 8 GiB and
+ * mtimes outside 1970–2038). Packages written before (pcrs' own ustar + pax writer) read the same.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { extract, pack, type Pack } from 'tar-stream';
 import { UserError } from '../util/errors.js';
-import { readTar, tarStream, type TarInput } from './tar.js';
 
 export interface PayloadFile {
   /** Path relative to the payload root, '/'-separated. */
@@ -135,6 +139,149 @@ export function bagTarStream(bagName: string, files: readonly PayloadFile[], inf
     }
   }
   return { stream: tarStream(entries()), digests: result };
+}
+
+// ---------------------------------------------------------------------------------------------
+// tar, through tar-stream
+
+const BLOCK = 512;
+/** Largest size the 11 octal digits of a ustar header hold (8 GiB - 1). */
+const USTAR_MAX_SIZE = 0o77777777777;
+/** tar-stream writes the ustar mtime as a signed 32-bit count of seconds. */
+const USTAR_MAX_MTIME = 2 ** 31 - 1;
+
+interface TarInput {
+  name: string;
+  size: number;
+  mtime: Date;
+  /** The bytes; exactly `size` of them (a different count throws). */
+  content: () => AsyncIterable<Buffer> | Iterable<Buffer>;
+}
+
+function tarHeader(entry: TarInput): Parameters<Pack['entry']>[0] {
+  const mtime = Math.floor(entry.mtime.getTime() / 1000);
+  const pax: Record<string, string> = {};
+  // tar-stream alone would write a size ≥ 8 GiB in base-256 (a GNU extension): a pax `size`
+  // record too, as the POSIX way (and as earlier packages did).
+  if (entry.size > USTAR_MAX_SIZE) pax.size = String(entry.size);
+  if (mtime < 0 || mtime > USTAR_MAX_MTIME) pax.mtime = String(mtime);
+  return {
+    name: entry.name,
+    type: 'file',
+    size: entry.size,
+    mtime: new Date(Math.min(Math.max(mtime, 0), USTAR_MAX_MTIME) * 1000),
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    uname: 'pcrs',
+    gname: 'pcrs',
+    ...(Object.keys(pax).length > 0 ? { pax } : {}),
+  };
+}
+
+interface Drainable {
+  readonly destroying: boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/** Resolves when `stream` (a streamx writable) can take more, rejects if it is or gets destroyed. */
+function drained(stream: Drainable): Promise<void> {
+  if (stream.destroying) return Promise.reject(new Error('tar: the stream was closed'));
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new Error('tar: the stream was closed'));
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+  });
+}
+
+async function packEntries(packer: Pack, entries: AsyncIterable<TarInput>): Promise<void> {
+  for await (const entry of entries) {
+    await new Promise<void>((resolve, reject) => {
+      const sink = packer.entry(tarHeader(entry), (err) => (err ? reject(err) : resolve()));
+      sink.on('error', () => undefined); // reported by the pack stream (and this promise)
+      (async () => {
+        let seen = 0;
+        for await (const chunk of entry.content()) {
+          seen += chunk.length;
+          if (seen > entry.size) throw new Error(`tar: ${entry.name} has more than the ${entry.size} bytes announced (did it change while being archived?)`);
+          if (chunk.length > 0 && !sink.write(chunk)) await drained(sink);
+        }
+        if (seen !== entry.size) throw new Error(`tar: ${entry.name} has ${seen} bytes, ${entry.size} announced (did it change while being archived?)`);
+        sink.end(null);
+      })().catch((e: unknown) => {
+        sink.destroy(e as Error);
+        reject(e as Error);
+      });
+    });
+  }
+  packer.finalize();
+}
+
+/** A tar stream of the given entries, read one after the other (one chunk in memory at a time). */
+function tarStream(entries: AsyncIterable<TarInput>): Readable {
+  const packer = pack();
+  packEntries(packer, entries).catch((e: unknown) => packer.destroy(e as Error));
+  return Readable.from(packer, { objectMode: false });
+}
+
+interface TarEntrySink {
+  data(chunk: Buffer): void;
+  end(): void | Promise<void>;
+}
+
+/**
+ * Reads a tar stream; `onEntry` returns a sink for each entry (or null to skip it). Checks header
+ * checksums; an archive cut short — even between two entries — throws.
+ */
+async function readTar(source: AsyncIterable<Buffer | Uint8Array>, onEntry: (header: { name: string; size: number; type: 'file' | 'directory' | 'other' }) => TarEntrySink | null): Promise<void> {
+  // As before: headers without the ustar magic (v7, GNU) are read too; the option is not in tar-stream's types.
+  const options: Parameters<typeof extract>[0] & { allowUnknownFormat: boolean } = { allowUnknownFormat: true };
+  const extractor = extract(options);
+  let total = 0;
+  let lastNonZero = -1; // offset of the last non-zero byte read
+  void (async () => {
+    for await (const c of source) {
+      const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+      let i = chunk.length - 1;
+      while (i >= 0 && chunk[i] === 0) i--;
+      if (i >= 0) lastNonZero = total + i;
+      total += chunk.length;
+      if (!extractor.write(chunk)) await drained(extractor);
+    }
+    extractor.end(null);
+  })().catch((e: unknown) => extractor.destroy(e as Error));
+  let end = 0; // where the last entry (header and padded data) ends
+  try {
+    for await (const entry of extractor) {
+      const h = entry.header;
+      const size = h.size ?? 0;
+      const type = h.type === 'file' ? 'file' : h.type === 'directory' ? 'directory' : 'other';
+      end = entry.offset + BLOCK + (type === 'directory' ? 0 : Math.ceil(size / BLOCK) * BLOCK);
+      const sink = onEntry({ name: h.name, size, type });
+      for await (const chunk of entry) sink?.data(chunk as Buffer);
+      await sink?.end();
+    }
+  } catch (e) {
+    const message = e instanceof Error ? e.message : '';
+    if (message === 'Unexpected end of data') throw truncated();
+    if (message.startsWith('Invalid tar header')) throw new Error('tar: header checksum mismatch (not a tar archive, or corrupted)');
+    throw e;
+  }
+  // tar-stream accepts an archive that stops right after an entry: the end-of-archive marker
+  // (zero blocks, nothing else) must follow the last entry.
+  if (total < end + BLOCK || lastNonZero >= end) throw truncated();
+}
+
+function truncated(): Error {
+  return new Error('tar: the archive is truncated (no end-of-archive marker)');
 }
 
 export interface BagVerification {

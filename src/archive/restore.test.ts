@@ -15,17 +15,15 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../catalog/catalog.js';
 import { loadConfig } from '../config/config.js';
-import { JobStore } from '../jobs/jobs.js';
 import { buildServer } from '../server/app.js';
 import { LocalObjectStore } from '../storage/local-store.js';
 import { S3ObjectStore } from '../storage/s3-store.js';
 import { freshPglite, type TestDatabase } from '../test-support/db.js';
 import { runVerify } from '../tiers/fixity.js';
-import { registerStorageRoutes } from '../tiers/routes.js';
-import type { StorageServices } from '../tiers/services.js';
 import { archiveDirectory } from './archive.js';
 import { checkRestore, openPackageDownload, pollRestore, requestRestore } from './restore.js';
 import { LocalHttpFake } from '../test-support/http-fake.js';
+import { buildAppContext, type AppContext } from '../context/app-context.js';
 
 interface FakeObject {
   body: Buffer;
@@ -130,7 +128,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
   const s3 = new ArchiveS3();
   let t: TestDatabase;
   let dataDir: string;
-  let services: StorageServices;
+  let services: AppContext;
   let app: FastifyInstance;
   const body = randomBytes(50_000);
   const packages: Record<string, number> = {};
@@ -144,20 +142,16 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     await catalog.ensureStandardDatasets('46');
     const cold = new S3ObjectStore({ endpoint: s3.url, region: 'us-east-1', bucket: 'cold', forcePathStyle: true, accessKeyId: 'k', secretAccessKey: 's', maxAttempts: 1 });
     const local = (n: string) => new LocalObjectStore({ root: path.join(dataDir, n), create: true });
-    services = { config, db: t.db, catalog, jobs: new JobStore(t.db), stores: { cold, intermediate: local('i'), nas: local('n'), hot: local('h') } };
+    services = buildAppContext(config, t.db, { tiers: { cold, intermediate: local('i'), nas: local('n'), hot: local('h') } });
     for (const name of ['2019', '2020', '2021', '2022']) {
       const key = `raw-at/${name}/raw-at-${name}.bag.tar`;
       s3.objects.set(key, { body, meta: { sha256: sha(body) }, storageClass: 'DEEP_ARCHIVE' });
-      const a = await catalog.addPendingAsset({ kind: 'archive-package', datasetId: 'raw-at', tier: 'cold', location: key, bytes: body.length, sha256: sha(body), storageClass: 'DEEP_ARCHIVE' });
-      await catalog.markAssetStored(a.id, body.length, sha(body));
+      const a = await catalog.assets.addPending({ kind: 'archive-package', datasetId: 'raw-at', tier: 'cold', location: key, bytes: body.length, sha256: sha(body), storageClass: 'DEEP_ARCHIVE' });
+      await catalog.assets.markStored(a.id, body.length, sha(body));
       packages[name] = a.id;
     }
-    // the real server wires these routes to the configured tiers; here they get the fake cold tier
-    const Fastify = (await import('fastify')).default;
-    app = Fastify();
-    const { registerProblemHandlers } = await import('../server/problem.js');
-    registerProblemHandlers(app);
-    registerStorageRoutes(app, { config, db: t.db, catalog, jobs: services.jobs }, services);
+    // the real server, with the fake S3 as its cold tier
+    app = await buildServer(services, { logger: false });
     await app.ready();
   }, 60_000);
 
@@ -177,15 +171,16 @@ describe('restore workflow against the documented S3 archive-class responses (lo
   });
 
   it('request → 202 RestoreObject → polling HEAD x-amz-restore → available until expiry → requester notified → downloadable', async () => {
-    const res = await app.inject({ method: 'POST', url: `/api/archive/packages/${packages['2019']}/restore`, headers: { 'x-pcrs-admin-token': TOKEN, 'x-pcrs-requester': 'ign@example.fr' }, payload: { days: 5 } });
+    // the requester is the authenticated caller, never a header or field the client chooses
+    const res = await app.inject({ method: 'POST', url: `/api/archive/packages/${packages['2019']}/restore`, headers: { 'x-pcrs-admin-token': TOKEN, 'x-pcrs-requester': 'someone-else@example.fr' }, payload: { days: 5 } });
     expect(res.statusCode).toBe(202);
     const request = res.json<{ id: number; state: string; requester: string }>();
-    expect(request).toMatchObject({ state: 'in-progress', requester: 'ign@example.fr' });
+    expect(request).toMatchObject({ state: 'in-progress', requester: 'admin' });
     expect(s3.log).toContain('POST raw-at/2019/raw-at-2019.bag.tar?restore');
     // during the restore: a clear 409 "in progress"
     await expect(openPackageDownload(services, packages['2019']!)).rejects.toMatchObject({ code: 'restore-in-progress', status: 409 });
     // asking again while it runs: the same request, no second RestoreObject
-    const again = await requestRestore(services, { package: packages['2019']!, requester: 'ign@example.fr' });
+    const again = await requestRestore(services, { package: packages['2019']!, requester: 'admin' });
     expect(again.id).toBe(request.id);
     expect(s3.log.filter((l) => l.endsWith('?restore'))).toHaveLength(1);
 
@@ -196,7 +191,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     expect(done.notifiedAt).not.toBeNull();
     expect(s3.log.filter((l) => l === 'HEAD raw-at/2019/raw-at-2019.bag.tar').length).toBeGreaterThanOrEqual(2);
     const n = await t.db.query<{ recipient: string; kind: string }>('SELECT recipient, kind FROM notifications');
-    expect(n.rows).toEqual([{ recipient: 'ign@example.fr', kind: 'restore-available' }]);
+    expect(n.rows).toEqual([{ recipient: 'admin', kind: 'restore-available' }]);
 
     const dl = await app.inject({ method: 'GET', url: `/api/archive/packages/${packages['2019']}/download`, headers: { 'x-pcrs-admin-token': TOKEN } });
     expect(dl.statusCode).toBe(200);
@@ -264,7 +259,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     const log = await app.inject({ method: 'GET', url: '/api/storage/fixity?outcome=corrupted', headers: { 'x-pcrs-admin-token': TOKEN } });
     expect(log.json<Array<{ location: string }>>()[0]?.location).toBe('raw-at/2020/raw-at-2020.bag.tar');
     // and the real server has them, with usage measured from the configured (local) tiers
-    const server = await buildServer({ config: services.config, db: t.db, catalog: services.catalog, jobs: services.jobs }, { logger: false });
+    const server = await buildServer(buildAppContext(services.config, t.db), { logger: false });
     try {
       expect((await server.inject({ method: 'GET', url: '/api/storage/usage' })).statusCode).toBe(401);
       const usage = await server.inject({ method: 'GET', url: '/api/storage/usage', headers: { 'x-pcrs-admin-token': TOKEN } });
@@ -280,7 +275,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     try {
       writeFileSync(path.join(dir, 'IMG_9.tif'), randomBytes(70_000));
       const cold = new S3ObjectStore({ endpoint: s3.url, region: 'us-east-1', bucket: 'cold', forcePathStyle: true, accessKeyId: 'k', secretAccessKey: 's', maxAttempts: 1, storageClass: 'DEEP_ARCHIVE' });
-      const r = await archiveDirectory({ ...services, stores: { ...services.stores, cold } }, { dir, version: '2018' });
+      const r = await archiveDirectory({ ...services, tiers: { ...services.tiers, cold } }, { dir, version: '2018' });
       expect(r).toMatchObject({ verification: 'head', storageClass: 'DEEP_ARCHIVE', key: 'raw-at/2018/raw-at-2018.bag.tar' });
       const stored = s3.objects.get(r.key)!;
       expect(stored.storageClass).toBe('DEEP_ARCHIVE');
@@ -297,9 +292,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     const key = 'raw-at/2020/raw-at-2020.bag.tar';
     const open = (await t.db.query<{ id: number }>(`SELECT r.id FROM restore_requests r JOIN assets a ON a.id = r.asset_id WHERE a.location = $1 AND r.state = 'in-progress'`, [key])).rows[0]!;
     s3.complete(key, new Date(Date.now() + 86400_000));
-    const Fastify = (await import('fastify')).default;
-    const server = Fastify();
-    registerStorageRoutes(server, { config: services.config, db: t.db, catalog: services.catalog, jobs: services.jobs }, services);
+    const server = await buildServer(services, { logger: false });
     await server.listen({ port: 0, host: '127.0.0.1' });
     try {
       let state = '';

@@ -13,15 +13,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
-import { RestoreObjectCommand } from '@aws-sdk/client-s3';
 import type { Asset } from '../catalog/catalog.js';
 import type { Queryable } from '../db/database.js';
 import { runJob, type RunJobOptions } from '../jobs/run-job.js';
 import { ObjectNotRestoredError, type HeadResult } from '../storage/object-store.js';
-import { S3ObjectStore } from '../storage/s3-store.js';
 import { UserError } from '../util/errors.js';
-import { findAsset, getAsset } from '../tiers/asset-queries.js';
-import type { StorageServices } from '../tiers/services.js';
+import type { StorageServices } from '../storage/tier-services.js';
 
 export type RestoreState = 'requested' | 'in-progress' | 'available' | 'expired' | 'failed';
 
@@ -96,7 +93,7 @@ export async function listRestoreRequests(db: Queryable, filter: { open?: boolea
 /** An archive package by catalogue id or by its key in the cold tier. */
 export async function findPackage(services: StorageServices, ref: string | number): Promise<Asset> {
   const text = String(ref).trim();
-  const asset = /^\d+$/.test(text) ? await getAsset(services.db, Number(text)) : await findAsset(services.db, 'cold', text);
+  const asset = /^\d+$/.test(text) ? await services.assets.get(Number(text)) : await services.assets.find('cold', text);
   if (!asset || asset.kind !== 'archive-package' || asset.tier !== 'cold') {
     throw new UserError('unknown-package', `No archive package '${text}' in the cold tier.`, { status: 404, exitCode: 66, hint: 'List packages with `pcrs restore --list` or GET /api/archive/packages.' });
   }
@@ -105,7 +102,7 @@ export async function findPackage(services: StorageServices, ref: string | numbe
 }
 
 export async function listPackages(services: StorageServices): Promise<Array<Asset & { restore: RestoreRequest | null }>> {
-  const packages = (await services.catalog.listAssets({ tier: 'cold', kind: 'archive-package' })).filter((a) => a.state !== 'deleted');
+  const packages = (await services.catalog.assets.list({ tier: 'cold', kind: 'archive-package' })).filter((a) => a.state !== 'deleted');
   const out = [];
   for (const p of packages) out.push({ ...p, restore: (await listRestoreRequests(services.db, { assetId: p.id }))[0] ?? null });
   return out;
@@ -125,7 +122,7 @@ async function notify(services: StorageServices, request: RestoreRequest): Promi
       JSON.stringify({ restoreId: request.id, assetId: request.assetId, location: request.location, expiresAt: request.expiresAt }),
     ]);
   });
-  process.stderr.write(`[pcrs] notification to ${request.requester}: ${subject}\n`);
+  services.log.info({ recipient: request.requester, restoreId: request.id }, `notification queued: ${subject}`);
 }
 
 async function update(db: Queryable, id: number, state: RestoreState, fields: { expiresAt?: Date | null; error?: string | null } = {}): Promise<void> {
@@ -163,22 +160,18 @@ export async function requestRestore(services: StorageServices, input: { package
     throw new UserError('restore-conflict', `Another restore request for ${asset.location} was being made at the same time; ask again.`, { status: 409 });
   }
   const id = Number(rows[0].id);
-  const store = services.stores.cold;
+  const store = services.tiers.cold;
   const head = await store.head(asset.location);
   if (!head) {
     await update(services.db, id, 'failed', { error: 'the package is missing from the cold tier' });
     throw new UserError('package-missing', `The archive package ${asset.location} is missing from ${store.describe()}.`, { status: 409, hint: 'Run `pcrs storage verify --tier cold` and restore it from the original medium.' });
   }
-  if (store instanceof S3ObjectStore && isArchived(head)) {
+  if (store.requestRestore && isArchived(head)) {
     try {
-      await store.client.send(new RestoreObjectCommand({ Bucket: store.bucket, Key: store.objectKey(asset.location), RestoreRequest: { Days: days, GlacierJobParameters: { Tier: 'Standard' } } }));
+      await store.requestRestore(asset.location, days, 'Standard'); // already in progress (someone asked) is fine too
     } catch (e) {
-      const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (err.name !== 'RestoreAlreadyInProgress' && err.$metadata?.httpStatusCode !== 409) {
-        const mapped = store.mapError(e, 'restore', asset.location);
-        await update(services.db, id, 'failed', { error: mapped instanceof Error ? mapped.message : String(mapped) });
-        throw mapped;
-      }
+      await update(services.db, id, 'failed', { error: e instanceof Error ? e.message : String(e) });
+      throw e;
     }
     await update(services.db, id, 'in-progress');
     return checkRestore(services, id);
@@ -194,7 +187,7 @@ export async function requestRestore(services: StorageServices, input: { package
 export async function checkRestore(services: StorageServices, id: number): Promise<RestoreRequest> {
   const request = await getRestoreRequest(services.db, id);
   if (request.state === 'failed' || request.state === 'expired') return request;
-  const head = await services.stores.cold.head(request.location);
+  const head = await services.tiers.cold.head(request.location);
   if (!head) {
     await update(services.db, id, 'failed', { error: 'the package is missing from the cold tier' });
   } else if (!isArchived(head)) {
@@ -250,7 +243,7 @@ export type PackageDownload = { kind: 'url'; url: string; expiresAt: Date } | { 
  */
 export async function openPackageDownload(services: StorageServices, ref: string | number, options: { presign?: boolean } = {}): Promise<PackageDownload> {
   const asset = await findPackage(services, ref);
-  const store = services.stores.cold;
+  const store = services.tiers.cold;
   const head = await store.head(asset.location);
   if (!head) throw new UserError('package-missing', `The archive package ${asset.location} is missing from the cold tier.`, { status: 409, hint: 'Run `pcrs storage verify --tier cold`.' });
   const notReadable = () => {

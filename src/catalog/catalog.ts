@@ -1,14 +1,14 @@
 import type { Bbox } from '../grid/bbox.js';
 import { UserError } from '../util/errors.js';
 import type { Queryable } from '../db/database.js';
+import { AssetStore } from './asset-store.js';
+
+export type { Asset, AssetKind, AssetState, TierName } from './asset-store.js';
 
 /** Catalogue access: datasets, versions, dalles and assets. Plain parameterised SQL, no ORM. */
 
 export type DatasetKind = 'orthophoto' | 'vector' | 'raw-at' | 'business';
 export type VersionStatus = 'ingesting' | 'published' | 'withdrawn';
-export type AssetKind = 'master' | 'raw-at' | 'archive-package' | 'pyramid' | 'vector-source' | 'business' | 'report';
-export type TierName = 'cold' | 'intermediate' | 'nas' | 'hot';
-export type AssetState = 'pending' | 'stored' | 'missing' | 'corrupted' | 'deleted';
 
 export interface Dataset {
   id: string;
@@ -46,20 +46,6 @@ export interface Dalle {
   state: string;
 }
 
-export interface Asset {
-  id: number;
-  kind: AssetKind;
-  datasetId: string;
-  versionId: number | null;
-  dalleId: number | null;
-  tier: TierName;
-  location: string;
-  bytes: number;
-  sha256: string | null;
-  state: AssetState;
-  storageClass: string | null;
-  verifiedAt: Date | null;
-}
 
 /** Well-known datasets every territory has; created on first use. */
 export const STANDARD_DATASETS: ReadonlyArray<Omit<Dataset, 'territory'>> = [
@@ -128,38 +114,22 @@ const dalleOf = (r: DalleRow): Dalle => ({
   state: r.state,
 });
 
-interface AssetRow {
-  id: number;
-  kind: AssetKind;
-  dataset_id: string;
-  version_id: number | null;
-  dalle_id: number | null;
-  tier: TierName;
-  location: string;
-  bytes: number;
-  sha256: string | null;
-  state: AssetState;
-  storage_class: string | null;
-  verified_at: Date | null;
+/**
+ * The published versions of a dataset as SQL (a subquery of `id, priority`, unordered), for queries
+ * that need the rule inside SQL; `datasetParam` is the placeholder of the dataset id (e.g. `$1`).
+ * The same rule as `Catalog.publishedVersions`, which also orders them (highest priority first).
+ */
+export function publishedVersionsSql(datasetParam: string): string {
+  return `(SELECT id, priority FROM versions WHERE dataset_id = ${datasetParam} AND status = 'published')`;
 }
 
-const assetOf = (r: AssetRow): Asset => ({
-  id: r.id,
-  kind: r.kind,
-  datasetId: r.dataset_id,
-  versionId: r.version_id,
-  dalleId: r.dalle_id,
-  tier: r.tier,
-  location: r.location,
-  bytes: r.bytes,
-  sha256: r.sha256,
-  state: r.state,
-  storageClass: r.storage_class,
-  verifiedAt: r.verified_at,
-});
-
 export class Catalog {
-  constructor(private readonly db: Queryable) {}
+  /** The store of the `assets` table (every stored object of every tier). */
+  readonly assets: AssetStore;
+
+  constructor(private readonly db: Queryable) {
+    this.assets = new AssetStore(db);
+  }
 
   /** The same catalogue bound to a transaction. */
   with(tx: Queryable): Catalog {
@@ -237,6 +207,15 @@ export class Catalog {
       [datasetId ?? null],
     );
     return rows.map((r) => ({ ...versionOf(r), dalleCount: r.dalle_count, coverageKm2: Number(r.coverage_m2 ?? 0) / 1e6 }));
+  }
+
+  /**
+   * The published versions of a dataset, highest priority first: the order in which they win where
+   * they overlap (the current PCRS). The one statement of that rule; SQL uses `publishedVersionsSql`.
+   */
+  async publishedVersions(datasetId: string): Promise<Version[]> {
+    const { rows } = await this.db.query<VersionRow>(`SELECT v.* FROM ${publishedVersionsSql('$1')} p JOIN versions v ON v.id = p.id ORDER BY p.priority DESC`, [datasetId]);
+    return rows.map(versionOf);
   }
 
   async setVersionStatus(versionId: number, status: VersionStatus): Promise<void> {
@@ -320,76 +299,14 @@ export class Catalog {
     return rows.map(dalleOf);
   }
 
-  /**
-   * Records an asset as pending (before the bytes are written). `markAssetStored` flips it once the
-   * written object has been verified; a crash in between leaves a 'pending' row, never a lie.
-   */
-  async addPendingAsset(input: {
-    kind: AssetKind;
-    datasetId: string;
-    versionId?: number | null;
-    dalleId?: number | null;
-    tier: TierName;
-    location: string;
-    bytes?: number;
-    sha256?: string | null;
-    storageClass?: string | null;
-    metadata?: Record<string, unknown>;
-  }): Promise<Asset> {
-    const { rows } = await this.db.query<AssetRow>(
-      `INSERT INTO assets (kind, dataset_id, version_id, dalle_id, tier, location, bytes, sha256, storage_class, metadata, state)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, 'pending')
-       ON CONFLICT (tier, location) DO UPDATE SET
-         kind = EXCLUDED.kind, dataset_id = EXCLUDED.dataset_id, version_id = EXCLUDED.version_id, dalle_id = EXCLUDED.dalle_id,
-         bytes = EXCLUDED.bytes, sha256 = EXCLUDED.sha256, storage_class = EXCLUDED.storage_class, metadata = EXCLUDED.metadata,
-         state = 'pending', updated_at = now()
-       RETURNING *`,
-      [
-        input.kind,
-        input.datasetId,
-        input.versionId ?? null,
-        input.dalleId ?? null,
-        input.tier,
-        input.location,
-        input.bytes ?? 0,
-        input.sha256 ?? null,
-        input.storageClass ?? null,
-        JSON.stringify(input.metadata ?? {}),
-      ],
-    );
-    return assetOf(rows[0] as AssetRow);
-  }
-
-  async markAssetStored(assetId: number, bytes: number, sha256: string): Promise<void> {
-    await this.db.query(
-      `UPDATE assets SET state = 'stored', bytes = $2, sha256 = $3, verified_at = now(), updated_at = now() WHERE id = $1`,
-      [assetId, bytes, sha256],
-    );
-  }
-
-  async setAssetState(assetId: number, state: AssetState): Promise<void> {
-    await this.db.query('UPDATE assets SET state = $2, updated_at = now() WHERE id = $1', [assetId, state]);
-  }
-
-  async listAssets(filter: { dalleId?: number; versionId?: number; tier?: TierName; kind?: AssetKind; state?: AssetState } = {}): Promise<Asset[]> {
-    const { rows } = await this.db.query<AssetRow>(
-      `SELECT * FROM assets
-       WHERE ($1::bigint IS NULL OR dalle_id = $1) AND ($2::bigint IS NULL OR version_id = $2)
-         AND ($3::text IS NULL OR tier = $3) AND ($4::text IS NULL OR kind = $4) AND ($5::text IS NULL OR state = $5)
-       ORDER BY id`,
-      [filter.dalleId ?? null, filter.versionId ?? null, filter.tier ?? null, filter.kind ?? null, filter.state ?? null],
-    );
-    return rows.map(assetOf);
-  }
-
   /** Totals for the health page and the portal's home. */
   async summary(): Promise<{ datasets: number; versions: number; dalles: number; assets: number; storedBytes: number }> {
-    const { rows } = await this.db.query<{ datasets: number; versions: number; dalles: number; assets: number; stored_bytes: number }>(
+    const { rows } = await this.db.query<{ datasets: number; versions: number; dalles: number }>(
       `SELECT (SELECT COUNT(*)::int FROM datasets) AS datasets, (SELECT COUNT(*)::int FROM versions) AS versions,
-              (SELECT COUNT(*)::int FROM dalles) AS dalles, (SELECT COUNT(*)::int FROM assets WHERE state = 'stored') AS assets,
-              (SELECT COALESCE(SUM(bytes), 0)::bigint FROM assets WHERE state = 'stored') AS stored_bytes`,
+              (SELECT COUNT(*)::int FROM dalles) AS dalles`,
     );
-    const r = rows[0] as { datasets: number; versions: number; dalles: number; assets: number; stored_bytes: number };
-    return { datasets: r.datasets, versions: r.versions, dalles: r.dalles, assets: r.assets, storedBytes: Number(r.stored_bytes) };
+    const r = rows[0] as { datasets: number; versions: number; dalles: number };
+    const stored = await this.assets.storedTotals();
+    return { datasets: r.datasets, versions: r.versions, dalles: r.dalles, assets: stored.count, storedBytes: stored.bytes };
   }
 }

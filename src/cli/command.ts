@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createAppContext } from '../app-context.js';
+import { createAppContext, type AppContext } from '../context/app-context.js';
+import { createLogger } from '../context/logger.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { UserError } from '../util/errors.js';
 
@@ -19,6 +20,14 @@ export function parseCommandArgs<O extends Options>(command: Pick<Command, 'name
   } catch (e) {
     throw new UserError('usage', `pcrs ${command.name}: ${(e as Error).message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
   }
+}
+
+/**
+ * The context of a CLI command: logs go to stderr (stdout is the command's output: a key printed
+ * alone, JSON for scripts).
+ */
+export function openCommandContext(config: Config = commandConfig()): Promise<AppContext & { close(): Promise<void> }> {
+  return createAppContext(config, { log: createLogger(config, { destination: 'stderr' }) });
 }
 
 /** Configuration for a CLI command (environment + PCRS_CONFIG file + flags). */
@@ -52,8 +61,8 @@ export function formatTable(headers: string[], rows: Array<Array<string | number
  * Runs long CLI work with the application context and a signal that Ctrl+C / SIGTERM aborts: the
  * work checkpoints and stays resumable by running the same command again.
  */
-export async function withInterruptibleContext<T>(fn: (ctx: Awaited<ReturnType<typeof createAppContext>>, signal: AbortSignal) => Promise<T>, config: Config = commandConfig()): Promise<T> {
-  const ctx = await createAppContext(config);
+export async function withInterruptibleContext<T>(fn: (ctx: AppContext, signal: AbortSignal) => Promise<T>, config: Config = commandConfig()): Promise<T> {
+  const ctx = await openCommandContext(config);
   const controller = new AbortController();
   const onSignal = () => {
     process.stderr.write('\nInterrupted: saving progress; run the same command again to resume.\n');

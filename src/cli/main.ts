@@ -1,16 +1,13 @@
+import { CAPABILITIES } from '../capabilities.js';
+import { serveCommand, startCommand } from '../server/cli.js';
 import { errorMessage, isUserError } from '../util/errors.js';
 import { PACKAGE_VERSION } from '../util/package-info.js';
 import type { Command } from './command.js';
-import { dallesCommand, versionsCommand } from './commands/catalog.js';
-import { demoCommand, startCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
-import { gmlCommand } from './commands/gml.js';
-import { ingestCommand } from './commands/ingest.js';
 import { migrateCommand } from './commands/migrate.js';
-import { serveCommand } from './commands/serve.js';
-import { archiveCommand, restoreCommand, storageCommand } from './commands/storage.js';
 
-export const COMMANDS: Command[] = [startCommand, serveCommand, migrateCommand, doctorCommand, demoCommand, ingestCommand, versionsCommand, dallesCommand, gmlCommand, archiveCommand, restoreCommand, storageCommand];
+/** The server's commands and the platform's, then each capability's (src/capabilities.ts). */
+export const COMMANDS: Command[] = [startCommand, serveCommand, migrateCommand, doctorCommand, ...CAPABILITIES.flatMap((c) => c.commands ?? [])];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BAD_DALLE_KINDS, MISALIGNMENT_METRES, makeAllBadDalles, type BadDalle, type BadDalleKind } from './bad-dalles.js';
 import { epsgOf, gdalInfo } from './gdal.js';
-import { readWindow, runStatus } from './test-helpers.js';
+import { readWindow, runStatus } from '../test-support/pixels.js';
 
 let dir: string;
 let bad: Record<BadDalleKind, BadDalle>;

@@ -6,7 +6,7 @@ import { UserError } from '../util/errors.js';
 import { epsgOf, gdalDrivers, gdalInfo } from './gdal.js';
 import { renderDalle, renderRgb, type RenderedDalle } from './render-dalle.js';
 import { SyntheticScene, getScene, type Bbox } from './synthetic-scene.js';
-import { meanAbsDiff, readWindow } from './test-helpers.js';
+import { meanAbsDiff, readWindow } from '../test-support/pixels.js';
 
 let dir: string;
 let west: RenderedDalle;

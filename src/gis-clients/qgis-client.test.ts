@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_BBOX, streamsFixture, type StreamsFixture } from '../services/raster/test-fixture.js';
+import { BASE_BBOX, streamsFixture, type StreamsFixture } from '../raster/test-support/streams-fixture.js';
 
 /**
  * QGIS itself (Debian's QGIS 3.22 Python bindings, headless) as the client of every stream: the

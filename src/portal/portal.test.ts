@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamsFixture, type StreamsFixture } from '../services/raster/test-fixture.js';
+import { streamsFixture, type StreamsFixture } from '../raster/test-support/streams-fixture.js';
 
 /**
  * The portal as a user meets it, in headless Chromium (playwright-core, Debian's chromium): the map

@@ -1,61 +1,75 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { Catalog } from '../catalog/catalog.js';
-import type { Config } from '../config/config.js';
-import type { Database } from '../db/database.js';
-import type { JobStore } from '../jobs/jobs.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { CAPABILITIES } from '../capabilities.js';
+import type { AppContext } from '../context/app-context.js';
+import type { Capability, CapabilityServer, RouteApp } from '../context/capability.js';
+import { declareAccessForPlugin, registerAccessHook, type RouteRecord } from '../http/access.js';
+import { registerProblemHandlers } from '../http/problem.js';
+import { OgcRegistry } from '../ogc/registry.js';
 import { PACKAGE_ROOT } from '../util/package-info.js';
-import { registerCatalogRoutes } from './catalog-routes.js';
-import { registerHealthRoutes } from './health.js';
-import { OgcRegistry, registerOgcCommonRoutes } from '../ogc/ogc-api.js';
-import type { AccessPolicy } from './access.js';
-import { registerProblemHandlers } from './problem.js';
-import { registerStorageRoutes } from '../tiers/routes.js';
-import { registerVectorServices } from '../vector/routes.js';
-import type { PyramidReader } from '../pyramid/pyramid-reader.js';
-import { registerRasterStreams } from '../services/raster/index.js';
-
-/** What request handlers need; built once per process by `createAppContext`. */
-export interface AppContext {
-  config: Config;
-  db: Database;
-  catalog: Catalog;
-  jobs: JobStore;
-  /** Who may read what (open data by default); see access.ts. */
-  access?: AccessPolicy;
-  /** Hot-pyramid reader shared by the raster streams (created from the hot tier when absent). */
-  pyramid?: PyramidReader;
-}
 
 export const PORTAL_DIST = path.join(PACKAGE_ROOT, 'portal', 'dist');
 
-export async function buildServer(ctx: AppContext, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: options.logger === false ? false : { level: ctx.config.logLevel },
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route of the server with its declared access need (the route table). */
+    routeTable: readonly RouteRecord[];
+  }
+}
+
+/**
+ * The server: Fastify with zod schemas, the problem/OWS error handlers, the access hook, then each
+ * capability of `CAPABILITIES` in order, then the portal's static files. Nothing here knows what a
+ * capability does.
+ */
+export async function buildServer(ctx: AppContext, options: { logger?: boolean; capabilities?: readonly Capability[] } = {}): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast only bridges two declarations of one type.
+    ...(options.logger === false ? { logger: false } : { loggerInstance: ctx.log as FastifyBaseLogger }),
     // Ids are short and sortable in logs; clients may pass their own for tracing.
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     trustProxy: true,
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
-  registerHealthRoutes(app, ctx);
-  registerCatalogRoutes(app, ctx);
-  // Storage tiers: usage/cost, fixity, cold archive restore (technical role; src/tiers, src/archive).
-  registerStorageRoutes(app, ctx);
-  // OGC API (/ogc): capabilities register their providers here (raster tiles, vector features).
+  const routes: RouteRecord[] = [];
+  app.decorate('routeTable', routes);
+  registerAccessHook(app, ctx.access, routes);
+
   const ogc = new OgcRegistry();
-  registerOgcCommonRoutes(app, ctx, ogc);
-  // Vector PCRS: OGC API Features, WFS 2.0, vector tiles, exports (src/vector).
-  registerVectorServices(app, ctx, ogc);
-  // Raster streams: WMTS, WMS, XYZ/TileJSON, OGC API Tiles (src/services/raster).
-  registerRasterStreams(app, ctx, ogc);
+  const starters: Array<() => (() => Promise<void>) | void> = [];
+  const stops: Array<() => Promise<void>> = [];
+  const server: CapabilityServer = {
+    app: app.withTypeProvider() as unknown as RouteApp,
+    ogc,
+    onListen: (start) => starters.push(start),
+    onClose: (fn) => void app.addHook('onClose', async () => fn()),
+  };
+  for (const capability of options.capabilities ?? CAPABILITIES) await capability.http?.(server, ctx);
+  // Background work runs only in a listening server (pcrs serve), never under app.inject() in tests.
+  app.addHook('onListen', async () => {
+    for (const start of starters) {
+      const stop = start();
+      if (stop) stops.push(stop);
+    }
+  });
+  app.addHook('onClose', async () => {
+    await Promise.all(stops.map((stop) => stop()));
+  });
+
   if (existsSync(path.join(PORTAL_DIST, 'index.html'))) {
-    await app.register(fastifyStatic, { root: PORTAL_DIST, prefix: '/', wildcard: false, index: ['index.html'] });
+    await app.register(async (portal) => {
+      declareAccessForPlugin(portal, 'public');
+      await portal.register(fastifyStatic, { root: PORTAL_DIST, prefix: '/', wildcard: false, index: ['index.html'] });
+    });
   } else {
-    app.log.warn(`portal not built (${PORTAL_DIST} missing): run npm run build`);
+    app.log.warn('portal not built (portal/dist missing): run npm run build');
   }
   return app;
 }

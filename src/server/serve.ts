@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { buildServer, type AppContext } from './app.js';
+import type { AppContext } from '../context/app-context.js';
+import { buildServer } from './app.js';
 
 export interface RunningServer {
   app: FastifyInstance;

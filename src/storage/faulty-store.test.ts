@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../util/errors.js';
-import { FaultyStore, InjectedFaultError } from './faulty-store.js';
+import { FaultyStore, InjectedFaultError } from './test-support/faulty-store.js';
 import { LocalObjectStore } from './local-store.js';
-import { collect, readAll, sha256Hex } from './object-store.contract.js';
+import { collect, readAll, sha256Hex } from './test-support/object-store.contract.js';
 import type { ObjectStore } from './object-store.js';
 
 const dirs: string[] = [];
@@ -125,5 +125,20 @@ describe('FaultyStore', () => {
     expect(await s.presignedGetUrl!('k', 60)).toBe('https://x/k');
     await expect(s.presignedGetUrl!('k', 60)).rejects.toBeInstanceOf(InjectedFaultError);
     expect(s.describe()).toContain(inner.describe());
+  });
+
+  it('mirrors removeStaleTemporaries and requestRestore as fault points, never localPath or stagingDir', async () => {
+    const s = new FaultyStore(inner, { failOnCall: 2, ops: ['removeStaleTemporaries'] });
+    expect(await s.removeStaleTemporaries!()).toBe(0);
+    await expect(s.removeStaleTemporaries!()).rejects.toBeInstanceOf(InjectedFaultError);
+    // Paths would let callers read and rename around the injected faults.
+    const asStore: ObjectStore = s;
+    expect(asStore.localPath).toBeUndefined();
+    expect(asStore.stagingDir).toBeUndefined();
+    expect(s.requestRestore).toBeUndefined();
+    const archive: ObjectStore = Object.assign(Object.create(inner) as ObjectStore, { requestRestore: async () => 'started' as const });
+    const r = new FaultyStore(archive, { failOnCall: 1, ops: ['requestRestore'], mode: 'after' });
+    await expect(r.requestRestore!('k', 1)).rejects.toBeInstanceOf(InjectedFaultError);
+    expect(await r.requestRestore!('k', 1)).toBe('started');
   });
 });

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../util/errors.js';
 import { LocalObjectStore, mapFsError } from './local-store.js';
-import { brokenStreamOf, collect, describeObjectStoreContract, INVALID_KEYS, readAll, sha256Hex, streamOf } from './object-store.contract.js';
+import { brokenStreamOf, collect, describeObjectStoreContract, INVALID_KEYS, readAll, sha256Hex, streamOf } from './test-support/object-store.contract.js';
 import { InvalidKeyError } from './object-store.js';
 
 const roots: string[] = [];
@@ -89,6 +89,19 @@ describe('LocalObjectStore specifics', () => {
     expect(await allFiles(root)).toEqual(['a/.pcrs-tmp-still-being-written', 'a/x.tif']);
     expect(await store.removeStaleTemporaries(0)).toBe(1);
     expect(await allFiles(root)).toEqual(['a/x.tif']);
+  });
+
+  it('has a staging directory inside the root that list never shows, for files renamed into place', async () => {
+    const root = await freshRoot();
+    const store = new LocalObjectStore(root);
+    const staging = store.stagingDir();
+    expect(dirname(staging)).toBe(root);
+    await mkdir(staging);
+    await writeFile(join(staging, 'x.tif'), 'staged');
+    expect(await collect(store.list(''))).toEqual([]);
+    await mkdir(dirname(store.localPath('a/x.tif')));
+    await rename(join(staging, 'x.tif'), store.localPath('a/x.tif'));
+    expect((await collect(store.list(''))).map((e) => e.key)).toEqual(['a/x.tif']);
   });
 
   it('skips files whose names are no valid keys, and symbolic links', async () => {

@@ -24,12 +24,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../util/errors.js';
 import { isProcessAlive } from '../util/process.js';
+import { DurableFile, fsErrorCode, mapFsError } from './durable-file.js';
 import {
   checkRangeArgs,
   normalizeSha256,
@@ -59,80 +60,8 @@ export interface LocalObjectStoreOptions {
 const READ_CHUNK = 1 << 20;
 const STAT_BATCH = 64;
 
-function errnoCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/**
- * Turns filesystem errors that an operator can fix into UserErrors with a hint; returns anything
- * else unchanged. Exported for tests.
- */
-export function mapFsError(e: unknown, ctx: { action: string; key?: string; where: string; root: string }): unknown {
-  if (e instanceof UserError) return e;
-  const what = ctx.key === undefined ? ctx.where : `"${ctx.key}" in ${ctx.where}`;
-  switch (errnoCode(e)) {
-    case 'ENOSPC':
-      return new UserError('storage-disk-full', `No space left on the device of ${ctx.where} while ${ctx.action} ${what}.`, {
-        status: 507,
-        hint: `Free space on the volume holding ${ctx.root} (df -h ${ctx.root}) or move this tier to a bigger volume, then retry.`,
-        cause: e,
-      });
-    case 'EDQUOT':
-      return new UserError('storage-quota-exceeded', `Disk quota exceeded while ${ctx.action} ${what}.`, {
-        status: 507,
-        hint: `Raise the quota of the user running pcrs on the volume holding ${ctx.root}, or free space.`,
-        cause: e,
-      });
-    case 'EROFS':
-      return new UserError('storage-read-only', `${ctx.where} is on a read-only filesystem (while ${ctx.action} ${what}).`, {
-        status: 503,
-        hint: `Remount the volume read-write (mount -o remount,rw …; check dmesg: a filesystem goes read-only after I/O errors) or point this tier to a writable directory.`,
-        cause: e,
-      });
-    case 'EACCES':
-    case 'EPERM':
-      return new UserError('storage-permission-denied', `Permission denied while ${ctx.action} ${what}.`, {
-        status: 503,
-        hint: `Give the user running pcrs (uid ${process.getuid?.() ?? '?'}) read and write access to ${ctx.root} and everything below it (chown -R / chmod).`,
-        cause: e,
-      });
-    case 'EMFILE':
-    case 'ENFILE':
-      return new UserError('storage-too-many-open-files', `Too many open files while ${ctx.action} ${what}.`, {
-        status: 503,
-        hint: 'Raise the open-files limit of the pcrs service (ulimit -n, LimitNOFILE= in systemd).',
-        cause: e,
-      });
-    case 'EIO':
-      return new UserError('storage-io-error', `Input/output error while ${ctx.action} ${what}.`, {
-        status: 503,
-        hint: 'The disk or the network filesystem is failing: check dmesg, smartctl and the NAS, then run a fixity scrub.',
-        cause: e,
-      });
-    default:
-      return e;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch (e) {
-    // Some filesystems (network mounts) refuse fsync on directories; the rename is then as durable as they make it.
-    if (errnoCode(e) !== 'EINVAL' && errnoCode(e) !== 'ENOTSUP') throw e;
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeAll(fh: FileHandle, chunk: Buffer): Promise<void> {
-  let off = 0;
-  while (off < chunk.length) {
-    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-    off += bytesWritten;
-  }
-}
+/** Re-exported: the mapping lives with the durable write path (`durable-file.ts`). */
+export { mapFsError };
 
 export class LocalObjectStore implements ObjectStore {
   /** Absolute path of the root directory. */
@@ -151,6 +80,15 @@ export class LocalObjectStore implements ObjectStore {
 
   describe(): string {
     return pathToFileURL(this.root + sep).href;
+  }
+
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
+  /** `<root>/.pcrs-tmp-staging`: a reserved name, so never listed and never a key. */
+  stagingDir(): string {
+    return join(this.root, `${RESERVED_SEGMENT_PREFIX}-staging`);
   }
 
   /** Absolute path of a key. The key is validated; the result is always strictly inside the root. */
@@ -180,7 +118,7 @@ export class LocalObjectStore implements ObjectStore {
         throw new UserError('storage-root-not-a-directory', `Storage root ${this.root} is not a directory.`, { status: 503, hint: 'Point this tier to a directory.' });
       }
     } catch (e) {
-      if (errnoCode(e) !== 'ENOENT') throw mapFsError(e, this.ctx('opening'));
+      if (fsErrorCode(e) !== 'ENOENT') throw mapFsError(e, this.ctx('opening'));
       if (!this.create) {
         throw new UserError('storage-root-missing', `Storage root ${this.root} does not exist.`, {
           status: 503,
@@ -206,24 +144,27 @@ export class LocalObjectStore implements ObjectStore {
 
   /**
    * Creates the directory of `finalPath` and a new temporary file in it. Retries when a concurrent
-   * delete removed the (empty) directory in between. Returns the directories it created.
+   * delete removed the (empty) directory in between. Returns the first directory it created.
    */
-  private async createTemp(key: string, finalPath: string): Promise<{ tmp: string; fh: FileHandle; created: string | undefined }> {
+  private async createTemp(key: string, finalPath: string, action: string): Promise<{ file: DurableFile; created: string | undefined }> {
     const dir = dirname(finalPath);
     let created: string | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         created = (await this.mkdirs(dir)) ?? created;
       } catch (e) {
-        if (errnoCode(e) === 'ENOTDIR' || errnoCode(e) === 'EEXIST') throw this.keyConflict(key, e);
+        if (fsErrorCode(e) === 'ENOTDIR' || fsErrorCode(e) === 'EEXIST') throw this.keyConflict(key, e);
         throw e;
       }
-      const tmp = join(dir, `${TEMP_OWNER_PREFIX}${randomUUID()}`);
       try {
-        const fh = await open(tmp, 'wx', 0o666);
-        return { tmp, fh, created };
+        const file = await DurableFile.create(finalPath, {
+          tempPath: join(dir, `${TEMP_OWNER_PREFIX}${randomUUID()}`),
+          fsync: this.fsync,
+          errorContext: this.ctx(action, key),
+        });
+        return { file, created };
       } catch (e) {
-        if (errnoCode(e) === 'ENOENT' && attempt < 5) continue;
+        if (fsErrorCode(e) === 'ENOENT' && attempt < 5) continue;
         throw e;
       }
     }
@@ -238,7 +179,7 @@ export class LocalObjectStore implements ObjectStore {
       await mkdir(dir);
       return dir;
     } catch (e) {
-      const code = errnoCode(e);
+      const code = fsErrorCode(e);
       if (code === 'EEXIST') {
         if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
         return undefined;
@@ -248,34 +189,33 @@ export class LocalObjectStore implements ObjectStore {
       try {
         await mkdir(dir);
       } catch (e2) {
-        if (errnoCode(e2) !== 'EEXIST') throw e2; // created concurrently: fine
+        if (fsErrorCode(e2) !== 'EEXIST') throw e2; // created concurrently: fine
         return first;
       }
       return first ?? dir;
     }
   }
 
-  /** Makes a completed rename durable: the directory, and every directory created for it. */
-  private async syncDirs(finalPath: string, created: string | undefined): Promise<void> {
-    if (!this.fsync) return;
-    let dir = dirname(finalPath);
-    await fsyncDir(dir);
-    if (created === undefined) return;
-    const top = dirname(created);
-    while (dir !== top && dir.startsWith(this.root)) {
-      dir = dirname(dir);
-      await fsyncDir(dir);
+  /**
+   * Renames the temporary over the object and makes that durable: the directory, then every
+   * directory above it up to the parent of the first one created for it.
+   */
+  private async commit(key: string, file: DurableFile, created: string | undefined): Promise<void> {
+    const parents: string[] = [];
+    if (created !== undefined) {
+      const top = dirname(created);
+      for (let dir = dirname(file.path); dir !== top && dir.startsWith(this.root); ) {
+        dir = dirname(dir);
+        parents.push(dir);
+      }
     }
-  }
-
-  private async commit(key: string, tmp: string, finalPath: string, created: string | undefined): Promise<void> {
     try {
-      await rename(tmp, finalPath);
+      await file.commit({ alsoSyncDirs: parents });
     } catch (e) {
-      if (errnoCode(e) === 'EISDIR' || errnoCode(e) === 'ENOTEMPTY' || errnoCode(e) === 'EEXIST') throw this.keyConflict(key, e);
+      const code = fsErrorCode(e);
+      if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw this.keyConflict(key, e);
       throw e;
     }
-    await this.syncDirs(finalPath, created);
   }
 
   async put(key: string, source: PutSource, opts: PutOptions = {}): Promise<PutResult> {
@@ -283,15 +223,13 @@ export class LocalObjectStore implements ObjectStore {
     const expected = opts.expectedSha256 === undefined ? undefined : normalizeSha256(opts.expectedSha256);
     await this.ensureRoot();
     const src = await HashingSource.open(source, key, expected);
-    let tmp: string | undefined;
-    let fh: FileHandle | undefined;
+    let file: DurableFile | undefined;
     let sourceFailed = false;
     try {
-      const t = await this.createTemp(key, finalPath);
-      tmp = t.tmp;
-      fh = t.fh;
+      const t = await this.createTemp(key, finalPath, 'writing');
+      file = t.file;
       const chunks = src[Symbol.asyncIterator]();
-      for (;;) {
+      for (let pos = 0; ; ) {
         let next: IteratorResult<Buffer>;
         try {
           next = await chunks.next();
@@ -300,19 +238,15 @@ export class LocalObjectStore implements ObjectStore {
           throw e;
         }
         if (next.done) break;
-        await writeAll(fh, next.value);
+        await file.write(next.value, pos);
+        pos += next.value.length;
       }
-      if (this.fsync) await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await this.commit(key, tmp, finalPath, t.created);
-      tmp = undefined;
+      await this.commit(key, file, t.created);
       const { bytes, sha256 } = src.result();
       return { key, bytes, sha256 };
     } catch (e) {
       src.destroy();
-      await fh?.close().catch(() => undefined);
-      if (tmp !== undefined) await rm(tmp, { force: true }).catch(() => undefined);
+      await file?.abort();
       throw sourceFailed ? e : mapFsError(e, this.ctx('writing', key));
     }
   }
@@ -329,7 +263,7 @@ export class LocalObjectStore implements ObjectStore {
       return { fh, size: st.size };
     } catch (e) {
       await fh?.close().catch(() => undefined);
-      const code = errnoCode(e);
+      const code = fsErrorCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') throw new ObjectNotFoundError(key, this.describe(), { cause: e });
       throw mapFsError(e, this.ctx('reading', key));
     }
@@ -368,7 +302,7 @@ export class LocalObjectStore implements ObjectStore {
       if (!st.isFile()) return null;
       return { bytes: st.size, lastModified: st.mtime };
     } catch (e) {
-      const code = errnoCode(e);
+      const code = fsErrorCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR') return null;
       throw mapFsError(e, this.ctx('reading', key));
     }
@@ -389,7 +323,7 @@ export class LocalObjectStore implements ObjectStore {
     try {
       entries = await readdir(dirAbs, { withFileTypes: true });
     } catch (e) {
-      const code = errnoCode(e);
+      const code = fsErrorCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw mapFsError(e, this.ctx('listing'));
     }
@@ -421,7 +355,7 @@ export class LocalObjectStore implements ObjectStore {
       const stats = await Promise.all(
         batch.map((f) =>
           stat(join(dirAbs, f.name)).catch((e: unknown) => {
-            if (errnoCode(e) === 'ENOENT') return undefined; // deleted meanwhile
+            if (fsErrorCode(e) === 'ENOENT') return undefined; // deleted meanwhile
             throw mapFsError(e, this.ctx('listing'));
           }),
         ),
@@ -442,30 +376,22 @@ export class LocalObjectStore implements ObjectStore {
     const { fh: srcFh } = await this.openObject(fromKey);
     await srcFh.close();
     if (fromPath === toPath) return;
-    let tmp: string | undefined;
+    let file: DurableFile | undefined;
     try {
-      const t = await this.createTemp(toKey, toPath);
-      tmp = t.tmp;
-      await t.fh.close();
+      const t = await this.createTemp(toKey, toPath, 'copying');
+      file = t.file;
+      const tmp = file.tempPath;
       try {
-        // Reflink where the filesystem can (btrfs, XFS), a plain copy otherwise.
+        // Reflink where the filesystem can (btrfs, XFS), a plain copy otherwise. (Into the
+        // temporary by its path; commit fsyncs it through the descriptor it holds.)
         await copyFile(fromPath, tmp, fsConstants.COPYFILE_FICLONE);
       } catch (e) {
-        if (errnoCode(e) === 'ENOENT' && (await lstat(tmp).then(() => true, () => false))) throw new ObjectNotFoundError(fromKey, this.describe(), { cause: e });
+        if (fsErrorCode(e) === 'ENOENT' && (await lstat(tmp).then(() => true, () => false))) throw new ObjectNotFoundError(fromKey, this.describe(), { cause: e });
         throw e;
       }
-      if (this.fsync) {
-        const fh = await open(tmp, 'r+');
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      }
-      await this.commit(toKey, tmp, toPath, t.created);
-      tmp = undefined;
+      await this.commit(toKey, file, t.created);
     } catch (e) {
-      if (tmp !== undefined) await rm(tmp, { force: true }).catch(() => undefined);
+      await file?.abort();
       throw mapFsError(e, this.ctx('copying', toKey));
     }
   }
@@ -476,7 +402,7 @@ export class LocalObjectStore implements ObjectStore {
     try {
       await unlink(p);
     } catch (e) {
-      const code = errnoCode(e);
+      const code = fsErrorCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return; // nothing to delete (a folder is no object)
       if (code === 'EPERM' && (await stat(p).then((s) => s.isDirectory(), () => false))) return;
       throw mapFsError(e, this.ctx('deleting', key));
@@ -497,7 +423,7 @@ export class LocalObjectStore implements ObjectStore {
    * Removes temporary files left by writes that crashed (kill -9, power loss): those of dead
    * processes of this host at once, others once last modified more than `olderThanMs` ago
    * (default one day, so running writes are never touched). `prefix` limits the walk to a folder.
-   * Returns how many were removed.
+   * Returns how many were removed. (See `ObjectStore.removeStaleTemporaries`.)
    */
   async removeStaleTemporaries(olderThanMs = 24 * 3600 * 1000, prefix = ''): Promise<number> {
     await this.ensureRoot();
@@ -508,7 +434,7 @@ export class LocalObjectStore implements ObjectStore {
       try {
         entries = await readdir(dir, { withFileTypes: true });
       } catch (e) {
-        if (errnoCode(e) === 'ENOENT') return;
+        if (fsErrorCode(e) === 'ENOENT') return;
         throw mapFsError(e, this.ctx('cleaning'));
       }
       for (const d of entries) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INVALID_KEYS } from './object-store.contract.js';
+import { INVALID_KEYS } from './test-support/object-store.contract.js';
 import { compareKeys, InvalidKeyError, isReservedKey, normalizeSha256, validateKey, validatePrefix } from './object-store.js';
 
 describe('validateKey', () => {

@@ -80,9 +80,47 @@ export interface ObjectStore {
   presignedGetUrl?(key: string, expiresSeconds: number): Promise<string>;
   /** Where this store points, for messages: `file:///srv/pcrs/hot/` or `s3://bucket/prefix/`. */
   describe(): string;
+
+  // Optional capabilities: a caller tests for the method (`if (store.localPath)`), never for the
+  // adapter's class, so that wrappers (FaultyStore) and future adapters take part.
+
+  /**
+   * The object's path on a local filesystem, on stores that are one: readers then use file handles
+   * (positional reads, GDAL in place, renames) instead of copies. Validates the key like every call.
+   */
+  localPath?(key: string): string;
+  /**
+   * A directory on the same filesystem as the paths `localPath` gives, never listed and never part
+   * of an object, where a caller prepares files that it then renames to `localPath(key)`: an atomic
+   * publish without a copy. Only on stores with `localPath`; the directory may not exist yet (the
+   * caller creates it and what it puts there, and cleans up after itself).
+   */
+  stagingDir?(): string;
+  /**
+   * Removes the temporaries of writes that crashed (kill -9, power loss) under `prefix` (default:
+   * everywhere): those of dead processes of this host at once, others once last modified more than
+   * `olderThanMs` ago (default one day, so running writes are never touched). Returns how many were
+   * removed. Only on stores that leave temporaries a sweep must find (local: temp files next to
+   * their final name; S3 leaves its temporary keys to a bucket lifecycle rule).
+   */
+  removeStaleTemporaries?(olderThanMs?: number, prefix?: string): Promise<number>;
+  /**
+   * Asks for a readable copy of an object in an archive storage class, kept `days` days (S3
+   * RestoreObject, retrieval `tier`, default `Standard`). Resolves to `started` (a restore began),
+   * `already-in-progress` (someone asked before and it is still running: not an error) or
+   * `extended` (a restored copy exists; its expiry was extended). Progress shows in `head().restore`.
+   * Only on stores with archive classes.
+   */
+  requestRestore?(key: string, days: number, tier?: RestoreTier): Promise<RestoreRequestOutcome>;
 }
 
-export type StoreOperation = 'put' | 'get' | 'getRange' | 'head' | 'list' | 'copy' | 'delete' | 'presignedGetUrl';
+/** S3 retrieval tiers of a restore (speed against cost). */
+export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
+
+/** What `requestRestore` did. */
+export type RestoreRequestOutcome = 'started' | 'already-in-progress' | 'extended';
+
+export type StoreOperation = 'put' | 'get' | 'getRange' | 'head' | 'list' | 'copy' | 'delete' | 'presignedGetUrl' | 'removeStaleTemporaries' | 'requestRestore';
 
 // ---------------------------------------------------------------------------------------------
 // Keys

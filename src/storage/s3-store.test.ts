@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../util/errors.js';
-import { collect, describeObjectStoreContract, readAll, sha256Hex, streamOf } from './object-store.contract.js';
+import { collect, describeObjectStoreContract, readAll, sha256Hex, streamOf } from './test-support/object-store.contract.js';
 import { ObjectNotRestoredError } from './object-store.js';
 import { parseRestoreHeader, S3ObjectStore, s3ConfigFromEnv, type S3ObjectStoreConfig } from './s3-store.js';
 import { LocalHttpFake } from '../test-support/http-fake.js';

@@ -44,6 +44,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  RestoreObjectCommand,
   S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -70,7 +71,9 @@ import {
   type PutOptions,
   type PutResult,
   type PutSource,
+  type RestoreRequestOutcome,
   type RestoreStatus,
+  type RestoreTier,
 } from './object-store.js';
 import { HashingSource, hashFile, isFileSource } from './source.js';
 
@@ -260,7 +263,7 @@ export class S3ObjectStore implements ObjectStore {
     return `s3://${this.bucket}/${this.prefix}`;
   }
 
-  /** Full S3 key of an object key (validated). For the tiers that talk to S3 directly (RestoreObject). */
+  /** Full S3 key of an object key (validated). */
   objectKey(key: string): string {
     return this.prefix + validateKey(key);
   }
@@ -282,7 +285,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Turns SDK and network errors into the errors of the ObjectStore contract. */
-  mapError(err: unknown, op: string, key?: string): unknown {
+  private mapError(err: unknown, op: string, key?: string): unknown {
     if (err instanceof UserError) return err;
     const e = (err ?? {}) as ErrorShape;
     const status = e.$metadata?.httpStatusCode;
@@ -666,6 +669,22 @@ export class S3ObjectStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     const fullKey = this.objectKey(key);
     await this.call('delete', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey })));
+  }
+
+  /**
+   * RestoreObject: 202 Accepted → `started`; 409 RestoreAlreadyInProgress → `already-in-progress`
+   * (not an error); 200 (a restored copy exists, its expiry is extended) → `extended`.
+   */
+  async requestRestore(key: string, days: number, tier: RestoreTier = 'Standard'): Promise<RestoreRequestOutcome> {
+    const fullKey = this.objectKey(key);
+    try {
+      const r = await this.client.send(new RestoreObjectCommand({ Bucket: this.bucket, Key: fullKey, RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } } }));
+      return r.$metadata.httpStatusCode === 200 ? 'extended' : 'started';
+    } catch (e) {
+      const shape = e as ErrorShape;
+      if (shape.name === 'RestoreAlreadyInProgress' || shape.$metadata?.httpStatusCode === 409) return 'already-in-progress';
+      throw this.mapError(e, 'restore', key);
+    }
   }
 
   async presignedGetUrl(key: string, expiresSeconds: number): Promise<string> {

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalObjectStore } from '../storage/local-store.js';
-import { FaultyStore } from '../storage/faulty-store.js';
+import { FaultyStore } from '../storage/test-support/faulty-store.js';
 import { fixityLog, runVerify } from './fixity.js';
 import { runSyncNas } from './sync-nas.js';
-import { addMaster, SETUPS, listKeys, readObject, sha256, tierFixture, type TierFixture } from './test-helpers.js';
+import { addMaster, SETUPS, listKeys, readObject, sha256, tierFixture, type TierFixture } from './test-support/tier-fixture.js';
 
 const KEYS = ['ortho/2025/masters/A.tif', 'ortho/2025/masters/B.tif', 'ortho/2025/masters/C.tif', 'ortho/2025/masters/D.tif'];
 
@@ -26,8 +25,8 @@ describe.each(SETUPS)('NAS sync and fixity on $name', ({ backend, engine }) => {
   it('sync-nas copies every master, verified, and records the nas assets; a second run copies nothing', async () => {
     const r1 = await runSyncNas(f.services);
     expect(r1).toMatchObject({ considered: 4, copied: 4, unchanged: 0, failed: [], backedUp: [] });
-    for (const k of KEYS) expect(sha256(await readObject(f.services.stores.nas, k))).toBe(sha256(bodies.get(k)!));
-    const nas = await f.services.catalog.listAssets({ tier: 'nas', state: 'stored' });
+    for (const k of KEYS) expect(sha256(await readObject(f.services.tiers.nas, k))).toBe(sha256(bodies.get(k)!));
+    const nas = await f.services.catalog.assets.list({ tier: 'nas', state: 'stored' });
     expect(nas.map((a) => a.location).sort()).toEqual(KEYS);
     const r2 = await runSyncNas(f.services);
     expect(r2).toMatchObject({ considered: 4, copied: 0, unchanged: 4, bytesCopied: 0 });
@@ -39,13 +38,13 @@ describe.each(SETUPS)('NAS sync and fixity on $name', ({ backend, engine }) => {
   });
 
   it('bit rot: truncated, flipped (same size), deleted, unlisted → reported exactly; repair fixes; verify is clean', async () => {
-    const s = f.services.stores.intermediate;
+    const s = f.services.tiers.intermediate;
     const [a, b, c] = KEYS as [string, string, string];
-    if (s instanceof LocalObjectStore) {
-      truncateSync(s.pathOf(a), 1000);
-      const file = readFileSync(s.pathOf(b));
+    if (s.localPath) {
+      truncateSync(s.localPath(a), 1000);
+      const file = readFileSync(s.localPath(b));
       file[500] = (file[500] as number) ^ 0x01;
-      writeFileSync(s.pathOf(b), file);
+      writeFileSync(s.localPath(b), file);
     } else {
       await s.put(a, bodies.get(a)!.subarray(0, 1000));
       const flipped = Buffer.from(bodies.get(b)!);
@@ -55,7 +54,7 @@ describe.each(SETUPS)('NAS sync and fixity on $name', ({ backend, engine }) => {
     await s.delete(c);
     await s.put('ortho/2025/masters/stray.tif', Buffer.from('not catalogued'));
     // and one rotten NAS copy, to repair in the other direction
-    await f.services.stores.nas.put(KEYS[3]!, Buffer.alloc(bodies.get(KEYS[3]!)!.length, 7));
+    await f.services.tiers.nas.put(KEYS[3]!, Buffer.alloc(bodies.get(KEYS[3]!)!.length, 7));
 
     const before = await runVerify(f.services, { tiers: ['intermediate', 'nas'] });
     expect(before).toMatchObject({ checked: 8, ok: 4, missing: 1, corrupted: 3, unlisted: 1, clean: false });
@@ -69,7 +68,7 @@ describe.each(SETUPS)('NAS sync and fixity on $name', ({ backend, engine }) => {
     ]);
     expect(before.findings.find((x) => x.location === a)?.detail).toMatch(/size 1000 bytes/);
     expect(before.findings.find((x) => x.location === b)?.detail).toMatch(/SHA-256/);
-    expect((await f.services.catalog.listAssets({ state: 'corrupted' })).length).toBe(3);
+    expect((await f.services.catalog.assets.list({ state: 'corrupted' })).length).toBe(3);
 
     const repair = await runVerify(f.services, { tiers: ['intermediate', 'nas'], repair: true });
     expect(repair).toMatchObject({ missing: 1, corrupted: 3, unlisted: 1, repaired: 5, repairFailed: 0, clean: true });
@@ -77,7 +76,7 @@ describe.each(SETUPS)('NAS sync and fixity on $name', ({ backend, engine }) => {
     expect(repair.findings.find((x) => x.tier === 'nas')?.detail).toMatch(/copied from the intermediate tier/);
     for (const k of KEYS) {
       expect(sha256(await readObject(s, k))).toBe(sha256(bodies.get(k)!));
-      expect(sha256(await readObject(f.services.stores.nas, k))).toBe(sha256(bodies.get(k)!));
+      expect(sha256(await readObject(f.services.tiers.nas, k))).toBe(sha256(bodies.get(k)!));
     }
     // the unlisted object was put aside, not destroyed
     expect((await listKeys(s, '.quarantine/')).map((k) => k.replace(/^\.quarantine\/\d{4}-\d{2}-\d{2}\//, ''))).toEqual(['ortho/2025/masters/stray.tif']);
@@ -94,13 +93,13 @@ describe.each(SETUPS)('NAS sync and fixity on $name', ({ backend, engine }) => {
     const key = 'ortho/2025/masters/E.tif';
     const body = randomBytes(5000);
     await addMaster(f.services, key, body); // never synced: no NAS copy
-    await f.services.stores.intermediate.delete(key);
+    await f.services.tiers.intermediate.delete(key);
     const r = await runVerify(f.services, { tiers: ['intermediate'], repair: true });
     expect(r).toMatchObject({ missing: 1, repairFailed: 1, clean: false });
     expect(r.findings[0]?.detail).toMatch(/repair failed: no good copy to repair from \(nas: no catalogued good copy\)/);
-    expect((await f.services.catalog.listAssets({ tier: 'intermediate', state: 'missing' })).map((a) => a.location)).toEqual([key]);
+    expect((await f.services.catalog.assets.list({ tier: 'intermediate', state: 'missing' })).map((a) => a.location)).toEqual([key]);
     // put it back for the next tests
-    await f.services.stores.intermediate.put(key, body);
+    await f.services.tiers.intermediate.put(key, body);
     expect((await runVerify(f.services, { tiers: ['intermediate'] })).clean).toBe(true);
   }, 30_000);
 
@@ -109,16 +108,16 @@ describe.each(SETUPS)('NAS sync and fixity on $name', ({ backend, engine }) => {
     // a new version of A upstream (re-delivery), and B deleted upstream
     const newA = randomBytes(12_345);
     await addMaster(f.services, a, newA);
-    const bAsset = (await f.services.catalog.listAssets({ tier: 'intermediate' })).find((x) => x.location === b)!;
-    await f.services.stores.intermediate.delete(b);
-    await f.services.catalog.setAssetState(bAsset.id, 'deleted');
+    const bAsset = (await f.services.catalog.assets.list({ tier: 'intermediate' })).find((x) => x.location === b)!;
+    await f.services.tiers.intermediate.delete(b);
+    await f.services.catalog.assets.setState(bAsset.id, 'deleted');
 
     const r = await runSyncNas(f.services);
     expect(r.failed).toEqual([]);
     expect(r.copied).toBe(2); // A (changed) and E (new)
     expect(r.backedUp.map((x) => `${x.reason} ${x.key}`).sort()).toEqual([`changed-upstream ${a}`, `deleted-upstream ${b}`]);
     const date = new Date().toISOString().slice(0, 10);
-    const nas = f.services.stores.nas;
+    const nas = f.services.tiers.nas;
     expect(sha256(await readObject(nas, `.backup/${date}/${a}`))).toBe(sha256(bodies.get(a)!));
     expect(sha256(await readObject(nas, `.backup/${date}/${b}`))).toBe(sha256(bodies.get(b)!));
     expect(sha256(await readObject(nas, a))).toBe(sha256(newA));
@@ -129,22 +128,22 @@ describe.each(SETUPS)('NAS sync and fixity on $name', ({ backend, engine }) => {
   it('a NAS failing the N-th write: the failed copy is reported, never recorded as stored; the next run completes', async () => {
     const keys = ['ortho/2026/masters/F.tif', 'ortho/2026/masters/G.tif', 'ortho/2026/masters/H.tif'];
     for (const k of keys) await addMaster(f.services, k, randomBytes(3000));
-    const realNas = f.services.stores.nas;
-    f.services.stores.nas = new FaultyStore(realNas, { failOnCall: 2, ops: ['put'], mode: 'mid-stream' });
+    const realNas = f.services.tiers.nas;
+    f.services.tiers.nas = new FaultyStore(realNas, { failOnCall: 2, ops: ['put'], mode: 'mid-stream' });
     let r;
     try {
       r = await runSyncNas(f.services);
     } finally {
-      f.services.stores.nas = realNas;
+      f.services.tiers.nas = realNas;
     }
     expect(r.copied).toBe(2);
     expect(r.failed).toEqual([{ key: keys[1], error: expect.stringMatching(/Injected fault/) }]);
-    const g = (await f.services.catalog.listAssets({ tier: 'nas' })).find((x) => x.location === keys[1]);
+    const g = (await f.services.catalog.assets.list({ tier: 'nas' })).find((x) => x.location === keys[1]);
     expect(g?.state).toBe('pending');
     expect(await realNas.head(keys[1]!)).toBeNull(); // atomic put: nothing half-written
     const again = await runSyncNas(f.services);
     expect(again).toMatchObject({ copied: 1, failed: [] });
-    expect((await f.services.catalog.listAssets({ tier: 'nas', state: 'stored' })).filter((x) => keys.includes(x.location))).toHaveLength(3);
+    expect((await f.services.catalog.assets.list({ tier: 'nas', state: 'stored' })).filter((x) => keys.includes(x.location))).toHaveLength(3);
     const dup = await f.services.db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM assets WHERE tier = 'nas' GROUP BY location HAVING COUNT(*) > 1`);
     expect(dup.rows).toEqual([]);
   }, 30_000);

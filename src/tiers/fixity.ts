@@ -15,9 +15,8 @@ import type { Job } from '../jobs/jobs.js';
 import { runJob, type RunJobOptions } from '../jobs/run-job.js';
 import { ObjectNotFoundError, ObjectNotRestoredError, type ObjectStore } from '../storage/object-store.js';
 import { errorMessage, UserError } from '../util/errors.js';
-import { assetsPage, getAsset, knownLocations, markVerified } from './asset-queries.js';
-import { tiersOf } from './placement.js';
-import type { StorageServices } from './services.js';
+import { tiersOf } from '../storage/placement.js';
+import type { StorageServices } from '../storage/tier-services.js';
 
 /** Areas of a store that are ours but not assets: NAS backups of replaced objects, quarantined unlisted objects. */
 export const BACKUP_PREFIX = '.backup/';
@@ -156,17 +155,16 @@ async function repairFromCopy(services: StorageServices, asset: Asset): Promise<
   const others = tiersOf(asset.kind).filter((t) => t !== asset.tier);
   const tried: string[] = [];
   for (const tier of others) {
-    const { rows } = await services.db.query<{ id: number }>(`SELECT id FROM assets WHERE tier = $1 AND location = $2 AND state = 'stored' AND sha256 = $3`, [tier, asset.location, asset.sha256]);
-    if (!rows[0]) {
+    if (!asset.sha256 || !(await services.assets.hasStoredCopy(tier, asset.location, asset.sha256))) {
       tried.push(`${tier}: no catalogued good copy`);
       continue;
     }
-    const from = services.stores[tier];
+    const from = services.tiers[tier];
     try {
       // expectedSha256: a bad "good copy" is refused before anything is replaced.
       const source = await from.get(asset.location);
       try {
-        await services.stores[asset.tier].put(asset.location, source, { expectedSha256: asset.sha256 as string });
+        await services.tiers[asset.tier].put(asset.location, source, { expectedSha256: asset.sha256 as string });
       } finally {
         source.destroy();
       }
@@ -187,7 +185,7 @@ export async function moveAside(store: ObjectStore, key: string, area: string, d
 }
 
 async function verifyTier(services: StorageServices, tier: TierName, cp: Checkpoint, options: Required<Pick<VerifyOptions, 'samplePercent' | 'repair'>> & VerifyOptions, log: FixityLog, throttle: Throttle, save: (message: string) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  const store = services.stores[tier];
+  const store = services.tiers[tier];
   const report = cp.report;
   const finding = (f: FixityFinding) => {
     report.findings.push(f);
@@ -195,7 +193,7 @@ async function verifyTier(services: StorageServices, tier: TierName, cp: Checkpo
   let lastSave = Date.now();
   for (;;) {
     if (signal?.aborted) return;
-    const page = await assetsPage(services.db, { tier, states: ['stored', 'missing', 'corrupted'] }, cp.afterId, 200);
+    const page = await services.assets.page({ tier, states: ['stored', 'missing', 'corrupted'] }, cp.afterId, 200);
     if (page.length === 0) break;
     for (const asset of page) {
       if (signal?.aborted) return;
@@ -216,11 +214,11 @@ async function verifyTier(services: StorageServices, tier: TierName, cp: Checkpo
       await log.write({ tier, location: asset.location, assetId: asset.id, outcome: result.outcome, method: result.method, expectedSha256: asset.sha256, expectedBytes: asset.bytes, ...(result.actualSha256 ? { actualSha256: result.actualSha256 } : {}), ...(result.actualBytes !== undefined ? { actualBytes: result.actualBytes } : {}), ...(result.detail ? { detail: result.detail } : {}) });
       if (result.outcome === 'ok') {
         report.ok++;
-        await markVerified(services.db, asset.id);
+        await services.assets.markVerified(asset.id);
         continue;
       }
       report[result.outcome]++;
-      await services.catalog.setAssetState(asset.id, result.outcome);
+      await services.catalog.assets.setState(asset.id, result.outcome);
       const f: FixityFinding = { tier, location: asset.location, assetId: asset.id, outcome: result.outcome, ...(result.detail ? { detail: result.detail } : {}) };
       finding(f);
       if (options.repair) await repairAsset(services, asset, f, log, throttle, signal);
@@ -234,7 +232,7 @@ async function verifyTier(services: StorageServices, tier: TierName, cp: Checkpo
   }
   if (signal?.aborted) return;
   if (!cp.unlistedDone) {
-    const known = await knownLocations(services.db, tier);
+    const known = await services.assets.knownLocations(tier);
     for await (const entry of store.list('')) {
       if (entry.key.startsWith(BACKUP_PREFIX) || entry.key.startsWith(QUARANTINE_PREFIX) || known.has(entry.key)) continue;
       report.unlisted++;
@@ -271,10 +269,10 @@ async function repairAsset(services: StorageServices, asset: Asset, f: FixityFin
       how = `copied from the ${from} tier`;
     }
     // Re-verify what the repair wrote.
-    const fresh = (await getAsset(services.db, target.id)) ?? target;
-    const again = await checkObject(services.stores[fresh.tier], fresh, throttle, signal);
+    const fresh = (await services.assets.get(target.id)) ?? target;
+    const again = await checkObject(services.tiers[fresh.tier], fresh, throttle, signal);
     if (again.outcome !== 'ok') throw new UserError('repair-unverified', `the repaired copy does not verify (${again.detail ?? again.outcome})`);
-    await markVerified(services.db, fresh.id);
+    await services.assets.markVerified(fresh.id);
     f.outcome = 'repaired';
     f.detail = `${f.detail ? `${f.detail}; ` : ''}${how}, re-verified`;
     await log.write({ tier: fresh.tier, location: fresh.location, assetId: fresh.id, outcome: 'repaired', method: 'repair', expectedSha256: fresh.sha256, actualSha256: again.actualSha256 as string, expectedBytes: fresh.bytes, actualBytes: again.actualBytes as number, detail: how });

@@ -8,17 +8,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../catalog/catalog.js';
 import { loadConfig } from '../config/config.js';
-import { ingestDelivery } from '../ingest/ingest.js';
-import { ingestServices } from '../ingest/services.js';
-import { JobStore } from '../jobs/jobs.js';
-import type { AppContext } from '../server/app.js';
+import { ingestDelivery } from '../raster/ingest/ingest.js';
+import { ingestServices } from '../raster/ingest/services.js';
+import { buildAppContext, type AppContext } from '../context/app-context.js';
 import { LocalObjectStore } from '../storage/local-store.js';
 import { freshPglite, type TestDatabase } from '../test-support/db.js';
 import { validDalle } from '../test-support/imagery.js';
 import { runVerify } from './fixity.js';
 import { measureUsage, usageHistory } from './usage.js';
 import { storageServices } from './services.js';
-import { sha256 } from './test-helpers.js';
+import { sha256 } from './test-support/tier-fixture.js';
 
 describe('fixity repair of the hot tier rebuilds pyramid files from the masters (real GDAL)', () => {
   let t: TestDatabase;
@@ -31,7 +30,7 @@ describe('fixity repair of the hot tier rebuilds pyramid files from the masters 
     const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'silent' });
     const catalog = new Catalog(t.db);
     await catalog.ensureStandardDatasets('46');
-    ctx = { config, db: t.db, catalog, jobs: new JobStore(t.db) };
+    ctx = buildAppContext(config, t.db);
     delivery = mkdtempSync(path.join(tmpdir(), 'pcrs-delivery-'));
     await validDalle(delivery, { xmin: 575_000, ymax: 6_373_800 });
     const report = await ingestDelivery(ingestServices(ctx, { concurrency: 2 }), { dir: delivery, datasetId: 'ortho', versionName: '2025', jobs: 1 });
@@ -45,8 +44,8 @@ describe('fixity repair of the hot tier rebuilds pyramid files from the masters 
 
   it('a byte flipped in a pyramid file is reported corrupted, rebuilt, re-verified; a deleted one too', async () => {
     const services = storageServices(ctx);
-    const hot = services.stores.hot as LocalObjectStore;
-    const files = await ctx.catalog.listAssets({ tier: 'hot', kind: 'pyramid', state: 'stored' });
+    const hot = services.tiers.hot as LocalObjectStore;
+    const files = await ctx.catalog.assets.list({ tier: 'hot', kind: 'pyramid', state: 'stored' });
     expect(files.length).toBeGreaterThanOrEqual(2);
     const [detail, overview] = [files[0]!, files[files.length - 1]!];
     const original = readFileSync(hot.pathOf(detail.location));
@@ -68,7 +67,7 @@ describe('fixity repair of the hot tier rebuilds pyramid files from the masters 
     const after = await runVerify(services, { tiers: ['hot'] });
     expect(after).toMatchObject({ missing: 0, corrupted: 0, unlisted: 0, clean: true });
     // the stored file is a valid pyramid file again (same bytes when the encoder is deterministic)
-    const now = await ctx.catalog.listAssets({ tier: 'hot', kind: 'pyramid', state: 'stored' });
+    const now = await ctx.catalog.assets.list({ tier: 'hot', kind: 'pyramid', state: 'stored' });
     const rebuilt = now.find((a) => a.location === detail.location);
     if (rebuilt) expect(sha256(readFileSync(hot.pathOf(rebuilt.location)))).toBe(sha256(original));
   }, 600_000);
@@ -76,8 +75,8 @@ describe('fixity repair of the hot tier rebuilds pyramid files from the masters 
   it('usage: bytes per tier from the stores, cost at the configured prices, projection per dalle × 5 217, daily snapshot', async () => {
     const services = storageServices({ ...ctx, config: { ...ctx.config, storage: { ...ctx.config.storage, prices: { hot: { perTbMonth: 1000, perGbRestored: 0, perGbEgress: 0 } } } } });
     const u = await measureUsage(services);
-    const hotBytes = (await ctx.catalog.listAssets({ tier: 'hot', state: 'stored' })).reduce((s, a) => s + a.bytes, 0);
-    const masterBytes = (await ctx.catalog.listAssets({ tier: 'intermediate', state: 'stored' })).reduce((s, a) => s + a.bytes, 0);
+    const hotBytes = (await ctx.catalog.assets.list({ tier: 'hot', state: 'stored' })).reduce((s, a) => s + a.bytes, 0);
+    const masterBytes = (await ctx.catalog.assets.list({ tier: 'intermediate', state: 'stored' })).reduce((s, a) => s + a.bytes, 0);
     expect(u.tiers.find((t) => t.tier === 'hot')).toMatchObject({ bytes: hotBytes, costPerMonth: (hotBytes / 1e12) * 1000 });
     expect(u.rows).toEqual(expect.arrayContaining([{ tier: 'intermediate', datasetId: 'ortho', objects: 1, bytes: masterBytes }]));
     expect(u.projection?.coveredKm2).toBeCloseTo(0.04, 6); // one 200 m dalle

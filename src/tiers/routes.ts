@@ -1,98 +1,88 @@
-import type { FastifyInstance } from 'fastify';
-import { listPackages, getRestoreRequest, openPackageDownload, requestRestore } from '../archive/restore.js';
-import type { TierName } from '../catalog/catalog.js';
+import { z } from 'zod';
+import type { RouteApp } from '../context/capability.js';
 import { TIER_NAMES } from '../config/config.js';
-import type { AppContext } from '../server/app.js';
-import { errorMessage, UserError } from '../util/errors.js';
-import { requireTechnicalRole } from './admin.js';
-import { fixityLog, runVerify, verifyJobFor } from './fixity.js';
-import { startVerifyScheduler } from './scheduler.js';
-import { storageServices, type StorageServices } from './services.js';
+import type { StorageServices } from '../storage/tier-services.js';
+import { errorMessage } from '../util/errors.js';
+import { fixityLog, runVerify, verifyJobFor, type Outcome } from './fixity.js';
 import { measureUsage, usageHistory } from './usage.js';
 
-function tiersParam(text: unknown): TierName[] | undefined {
-  if (text === undefined || text === '') return undefined;
-  const tiers = String(text).split(',').map((t) => t.trim());
-  for (const t of tiers) if (!(TIER_NAMES as readonly string[]).includes(t)) throw new UserError('invalid-tier', `Unknown tier '${t}': use ${TIER_NAMES.join(', ')}.`, { status: 400 });
-  return tiers as TierName[];
+/** Technical users and platform admins (DESIGN.md §2): storage state names objects and costs. */
+export const TECHNICAL = { roles: ['platform-admin', 'technical'] } as const;
+
+const OUTCOMES = ['ok', 'missing', 'corrupted', 'unlisted', 'repaired', 'repair-failed', 'quarantined'] as const satisfies readonly Outcome[];
+const booleanText = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Storage API: usage and cost per tier, fixity runs and their append-only log. */
+export function registerStorageRoutes(app: RouteApp, services: StorageServices): void {
+  const runningHere = new Set<number>();
+  const tags = ['storage'];
+
+  app.get(
+    '/api/storage/usage',
+    {
+      config: { access: TECHNICAL },
+      schema: {
+        tags,
+        summary: 'Bytes, objects and monthly cost per tier and dataset, with history (technical)',
+        querystring: z.object({ snapshot: booleanText.default(true), history: z.coerce.number().int().min(1).max(3650).default(90) }),
+      },
+    },
+    async (request) => {
+      const report = await measureUsage(services, { snapshot: request.query.snapshot });
+      return { ...report, history: await usageHistory(services.db, request.query.history) };
+    },
+  );
+
+  app.post(
+    '/api/storage/verify',
+    {
+      config: { access: TECHNICAL },
+      schema: {
+        tags,
+        summary: 'Start a fixity run (background job; progress on GET /api/jobs/{id}) (technical)',
+        body: z
+          .object({
+            tiers: z.union([z.array(z.enum(TIER_NAMES)), z.string().transform((t, c) => parseTiers(t, c))]).optional(),
+            sample: z.number().gt(0).max(100).optional(),
+            repair: z.boolean().default(false),
+            bytesPerSecond: z.number().int().positive().optional(),
+          })
+          .default({ repair: false }),
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const options = { ...(b.tiers ? { tiers: b.tiers } : {}), ...(b.sample !== undefined ? { samplePercent: b.sample } : {}), repair: b.repair, ...(b.bytesPerSecond ? { bytesPerSecond: b.bytesPerSecond } : {}) };
+      const job = await verifyJobFor(services, options);
+      // Runs in the background; progress and the report are on GET /api/jobs/{id}. The same request
+      // again while it runs points at the same job (never two runs of one job in this process).
+      if (!runningHere.has(job.id)) {
+        runningHere.add(job.id);
+        runVerify(services, options, { job })
+          .catch((e: unknown) => request.log.warn(`fixity job ${job.id}: ${errorMessage(e)}`))
+          .finally(() => runningHere.delete(job.id));
+      }
+      return reply.code(202).header('location', `/api/jobs/${job.id}`).send({ jobId: job.id, status: `/api/jobs/${job.id}` });
+    },
+  );
+
+  app.get(
+    '/api/storage/fixity',
+    {
+      config: { access: TECHNICAL },
+      schema: {
+        tags,
+        summary: 'The fixity log, newest first (technical)',
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), outcome: z.enum(OUTCOMES).optional() }),
+      },
+    },
+    async (request) => fixityLog(services, { limit: request.query.limit, ...(request.query.outcome ? { outcome: request.query.outcome } : {}) }),
+  );
 }
 
-/**
- * Storage API (technical role: see admin.ts): usage and cost, fixity runs and log, archive
- * packages with their restore workflow. Also starts the scheduled fixity scrub when configured.
- */
-export function registerStorageRoutes(app: FastifyInstance, ctx: AppContext, services: StorageServices = storageServices(ctx)): void {
-  const runningHere = new Set<number>();
-  const guard = (request: Parameters<typeof requireTechnicalRole>[1]) => requireTechnicalRole(ctx.config, request);
-
-  app.get('/api/storage/usage', async (request) => {
-    guard(request);
-    const q = request.query as { snapshot?: string; history?: string };
-    const report = await measureUsage(services, { snapshot: q.snapshot !== 'false' });
-    return { ...report, history: await usageHistory(ctx.db, Number(q.history ?? 90) || 90) };
-  });
-
-  app.post('/api/storage/verify', async (request, reply) => {
-    guard(request);
-    const body = (request.body ?? {}) as { tiers?: string | string[]; sample?: number; repair?: boolean; bytesPerSecond?: number };
-    const tiers = tiersParam(Array.isArray(body.tiers) ? body.tiers.join(',') : body.tiers);
-    const options = { ...(tiers ? { tiers } : {}), ...(body.sample !== undefined ? { samplePercent: Number(body.sample) } : {}), repair: body.repair === true, ...(body.bytesPerSecond ? { bytesPerSecond: Number(body.bytesPerSecond) } : {}) };
-    const job = await verifyJobFor(services, options);
-    // Runs in the background; progress and the report are on GET /api/jobs/{id}. The same request
-    // again while it runs points at the same job (never two runs of one job in this process).
-    if (!runningHere.has(job.id)) {
-      runningHere.add(job.id);
-      runVerify(services, options, { job })
-        .catch((e: unknown) => request.log.warn(`fixity job ${job.id}: ${errorMessage(e)}`))
-        .finally(() => runningHere.delete(job.id));
-    }
-    return reply.code(202).header('location', `/api/jobs/${job.id}`).send({ jobId: job.id, status: `/api/jobs/${job.id}` });
-  });
-
-  app.get('/api/storage/fixity', async (request) => {
-    guard(request);
-    const q = request.query as { limit?: string; outcome?: string };
-    return fixityLog(services, { limit: Math.min(1000, Number(q.limit ?? 100) || 100), ...(q.outcome ? { outcome: q.outcome as never } : {}) });
-  });
-
-  app.get('/api/archive/packages', async (request) => {
-    guard(request);
-    return listPackages(services);
-  });
-
-  app.post('/api/archive/packages/:id/restore', async (request, reply) => {
-    const { requester } = guard(request);
-    const body = (request.body ?? {}) as { days?: number; requester?: string };
-    const r = await requestRestore(services, { package: (request.params as { id: string }).id, days: body.days === undefined ? 7 : Number(body.days), requester: body.requester ?? requester });
-    return reply.code(r.state === 'available' ? 200 : 202).header('location', `/api/archive/restores/${r.id}`).send(r);
-  });
-
-  app.get('/api/archive/restores/:id', async (request) => {
-    guard(request);
-    const id = Number((request.params as { id: string }).id);
-    if (!Number.isInteger(id)) throw new UserError('unknown-restore', 'Restore ids are numbers.', { status: 404 });
-    return getRestoreRequest(ctx.db, id);
-  });
-
-  app.get('/api/archive/packages/:id/download', async (request, reply) => {
-    guard(request);
-    const q = request.query as { presign?: string };
-    const dl = await openPackageDownload(services, (request.params as { id: string }).id, { presign: q.presign === 'true' || q.presign === '1' });
-    if (dl.kind === 'url') return { url: dl.url, expiresAt: dl.expiresAt };
-    return reply
-      .header('content-type', 'application/x-tar')
-      .header('content-length', String(dl.bytes))
-      .header('content-disposition', `attachment; filename="${dl.filename}"`)
-      .header('x-pcrs-sha256', dl.sha256)
-      .send(dl.stream);
-  });
-
-  // Only a listening server (pcrs serve) runs background work; app.inject() in tests does not.
-  let stop: (() => Promise<void>) | undefined;
-  app.addHook('onListen', async () => {
-    stop = startVerifyScheduler(services, ctx.config.storage.verifySchedule, app.log);
-  });
-  app.addHook('onClose', async () => {
-    await stop?.();
-  });
+function parseTiers(text: string, ctx: z.RefinementCtx): Array<(typeof TIER_NAMES)[number]> {
+  const tiers = text.split(',').map((t) => t.trim());
+  const unknown = tiers.filter((t) => !(TIER_NAMES as readonly string[]).includes(t));
+  if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown tier '${unknown[0]}': use ${TIER_NAMES.join(', ')}` });
+  return tiers as Array<(typeof TIER_NAMES)[number]>;
 }

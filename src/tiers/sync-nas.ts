@@ -15,10 +15,9 @@ import type { Asset } from '../catalog/catalog.js';
 import type { Job } from '../jobs/jobs.js';
 import { runJob, type RunJobOptions } from '../jobs/run-job.js';
 import { errorMessage, isUserError } from '../util/errors.js';
-import { assetsPage, findAsset } from './asset-queries.js';
 import { BACKUP_PREFIX, hashObject, moveAside, QUARANTINE_PREFIX, Throttle } from './fixity.js';
-import { kindsCopied } from './placement.js';
-import type { StorageServices } from './services.js';
+import { kindsCopied } from '../storage/placement.js';
+import type { StorageServices } from '../storage/tier-services.js';
 
 export interface SyncReport {
   /** Upstream assets considered. */
@@ -43,9 +42,9 @@ function emptyReport(): SyncReport {
 }
 
 async function mirrorOne(services: StorageServices, up: Asset, report: SyncReport, throttle: Throttle, signal?: AbortSignal): Promise<void> {
-  const nas = services.stores.nas;
+  const nas = services.tiers.nas;
   const key = up.location;
-  const existing = await findAsset(services.db, 'nas', key);
+  const existing = await services.assets.find('nas', key);
   const head = await nas.head(key);
   if (head && existing && existing.state === 'stored' && existing.sha256 === up.sha256 && head.bytes === up.bytes) {
     report.unchanged++;
@@ -60,9 +59,9 @@ async function mirrorOne(services: StorageServices, up: Asset, report: SyncRepor
       report.backedUp.push({ key, to, reason: 'changed-upstream' });
     }
   }
-  const asset = await services.catalog.addPendingAsset({ kind: up.kind, datasetId: up.datasetId, versionId: up.versionId, dalleId: up.dalleId, tier: 'nas', location: key, bytes: up.bytes, sha256: up.sha256, metadata: { copyOf: up.id } });
+  const asset = await services.catalog.assets.addPending({ kind: up.kind, datasetId: up.datasetId, versionId: up.versionId, dalleId: up.dalleId, tier: 'nas', location: key, bytes: up.bytes, sha256: up.sha256, metadata: { copyOf: up.id } });
   if (!(await nas.head(key))) {
-    const source = await services.stores.intermediate.get(key);
+    const source = await services.tiers.intermediate.get(key);
     try {
       await nas.put(key, source, { expectedSha256: up.sha256 as string });
     } finally {
@@ -72,20 +71,17 @@ async function mirrorOne(services: StorageServices, up: Asset, report: SyncRepor
   }
   const check = await hashObject(nas, key, throttle, signal);
   if (check.sha256 !== up.sha256 || check.bytes !== up.bytes) {
-    await services.catalog.setAssetState(asset.id, 'corrupted');
+    await services.catalog.assets.setState(asset.id, 'corrupted');
     throw new Error(`the NAS copy does not match after writing (SHA-256 ${check.sha256}, ${check.bytes} bytes)`);
   }
-  await services.catalog.markAssetStored(asset.id, check.bytes, check.sha256);
+  await services.catalog.assets.markStored(asset.id, check.bytes, check.sha256);
   report.copied++;
 }
 
 /** NAS objects with no live upstream asset go to the backup area (and their nas assets to 'deleted'). */
 async function backupOrphans(services: StorageServices, report: SyncReport): Promise<void> {
-  const nas = services.stores.nas;
-  const { rows } = await services.db.query<{ location: string }>(
-    `SELECT location FROM assets WHERE tier = 'intermediate' AND state IN ('stored', 'missing', 'corrupted', 'pending')`,
-  );
-  const upstream = new Set(rows.map((r) => r.location));
+  const nas = services.tiers.nas;
+  const upstream = await services.assets.knownLocations('intermediate'); // every state but 'deleted'
   const orphans: string[] = [];
   for await (const e of nas.list('')) {
     if (e.key.startsWith(BACKUP_PREFIX) || e.key.startsWith(QUARANTINE_PREFIX)) continue;
@@ -94,8 +90,8 @@ async function backupOrphans(services: StorageServices, report: SyncReport): Pro
   for (const key of orphans) {
     const to = await moveAside(nas, key, BACKUP_PREFIX);
     report.backedUp.push({ key, to, reason: 'deleted-upstream' });
-    const a = await findAsset(services.db, 'nas', key);
-    if (a) await services.catalog.setAssetState(a.id, 'deleted');
+    const a = await services.assets.find('nas', key);
+    if (a) await services.catalog.assets.setState(a.id, 'deleted');
   }
 }
 
@@ -115,11 +111,10 @@ export async function runSyncNas(services: StorageServices, options: { bytesPerS
     async (ctx) => {
       const cp: Checkpoint = ctx.checkpoint ?? { afterId: 0, orphansDone: false, report: emptyReport() };
       const throttle = new Throttle(options.bytesPerSecond);
-      const { rows } = await services.db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM assets WHERE tier = 'intermediate' AND state = 'stored' AND kind = ANY($1::text[])`, [kinds]);
-      const total = rows[0]?.n ?? 0;
+      const total = await services.assets.count({ tier: 'intermediate', kinds, states: ['stored'] });
       for (;;) {
         if (ctx.signal.aborted) return cp.report;
-        const page = await assetsPage(services.db, { tier: 'intermediate', kinds, states: ['stored'] }, cp.afterId, 100);
+        const page = await services.assets.page({ tier: 'intermediate', kinds, states: ['stored'] }, cp.afterId, 100);
         if (page.length === 0) break;
         for (const up of page) {
           if (ctx.signal.aborted) break;

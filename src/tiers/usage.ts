@@ -8,7 +8,7 @@ import type { TierName } from '../catalog/catalog.js';
 import { TIER_NAMES } from '../config/config.js';
 import type { Queryable } from '../db/database.js';
 import { BACKUP_PREFIX, QUARANTINE_PREFIX } from './fixity.js';
-import type { StorageServices } from './services.js';
+import type { StorageServices } from '../storage/tier-services.js';
 
 export interface TierPrice {
   perTbMonth: number;
@@ -70,11 +70,6 @@ function priceOf(services: StorageServices, tier: TierName): TierPrice {
   return configured ? { ...DEFAULT_PRICES[tier], ...configured } : DEFAULT_PRICES[tier];
 }
 
-async function datasetOfLocation(db: Queryable, tier: TierName): Promise<Map<string, string>> {
-  const { rows } = await db.query<{ location: string; dataset_id: string }>(`SELECT location, dataset_id FROM assets WHERE tier = $1 AND state <> 'deleted'`, [tier]);
-  return new Map(rows.map((r) => [r.location, r.dataset_id]));
-}
-
 /** Measures every tier (one listing each) and, unless `snapshot: false`, records today's snapshot. */
 export async function measureUsage(services: StorageServices, options: { snapshot?: boolean; tiers?: TierName[] } = {}): Promise<UsageReport> {
   const day = new Date().toISOString().slice(0, 10);
@@ -82,8 +77,8 @@ export async function measureUsage(services: StorageServices, options: { snapsho
   const tiers: TierUsage[] = [];
   const tierNames = options.tiers ?? [...TIER_NAMES];
   for (const tier of tierNames) {
-    const store = services.stores[tier];
-    const datasets = await datasetOfLocation(services.db, tier);
+    const store = services.tiers[tier];
+    const datasets = await services.assets.datasetsByLocation(tier);
     const per = new Map<string, { objects: number; bytes: number }>();
     for await (const e of store.list('')) {
       const ds = e.key.startsWith(BACKUP_PREFIX) ? '(backup)' : e.key.startsWith(QUARANTINE_PREFIX) ? '(quarantine)' : (datasets.get(e.key) ?? '(unlisted)');

@@ -7,7 +7,7 @@ import { Catalog } from '../catalog/catalog.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { limiteVoirie, pcrsDocument } from './gml/synthetic.js';
 import { queryFeatures } from './store.js';
-import { importVersion } from './test-helpers.js';
+import { importVersion } from './test-support/vector-fixture.js';
 
 const line = (id: string, x: number) => limiteVoirie({ gmlId: id, posList: `${x} 6374000 170 ${x + 10} 6374005 170 ${x + 20} 6374000 170` });
 

@@ -8,7 +8,7 @@ import { validateGmlFile } from './gml/validate.js';
 import { exportVector } from './export.js';
 import { propertyOrder } from './gml-writer.js';
 import { countsByClass } from './store.js';
-import { fixture, importVersion, LYON_BBOX, LYON_FILES, ogrCounts } from './test-helpers.js';
+import { fixture, importVersion, LYON_BBOX, LYON_FILES, ogrCounts } from './test-support/vector-fixture.js';
 
 interface Row {
   class: string;

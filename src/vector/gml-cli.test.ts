@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateGmlFile } from './gml/validate.js';
-import { fixture, LYON_BBOX, LYON_FILES } from './test-helpers.js';
+import { fixture, LYON_BBOX, LYON_FILES } from './test-support/vector-fixture.js';
 
 const CLI = fileURLToPath(new URL('../../bin/pcrs.js', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'pcrs-gml-cli-'));

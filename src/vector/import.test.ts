@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { arbre, limiteVoirie, pcrsDocument } from './gml/synthetic.js';
 import { countsByClass } from './store.js';
-import { fixture, importVersion, LYON_FILES, ogrCounts } from './test-helpers.js';
+import { fixture, importVersion, LYON_FILES, ogrCounts } from './test-support/vector-fixture.js';
 
 const P = '842000 6519000 170 842010 6519005 170.5 842020 6519000 171';
 const good = (id: string) => limiteVoirie({ gmlId: id, posList: P });

@@ -8,18 +8,14 @@
  * knows Web Mercator longitude/latitude, so tile coordinates (u, v ∈ [0, 1]) are handed to it as
  * the lon/lat whose projection is (u, v) at zoom 0 — exact for any tile matrix set.
  */
-import type { FastifyInstance } from 'fastify';
 import GeoJSONVT from 'geojson-vt';
 import vtpbf from 'vt-pbf';
 import { bboxBuffer, type Bbox } from '../grid/bbox.js';
 import { transformBbox } from '../grid/crs.js';
-import { getTileMatrixSet, tileBbox, type TileMatrixSet } from '../grid/tile-matrix-set.js';
-import type { AppContext } from '../server/app.js';
-import { baseUrl } from '../server/base-url.js';
-import { UserError } from '../util/errors.js';
+import { tileBbox, type TileMatrixSet } from '../grid/tile-matrix-set.js';
+import type { AppContext } from '../context/app-context.js';
 import { CODE_LISTS } from './gml/pcrs-model.js';
-import { VECTOR_DATASET } from './ogc-features.js';
-import { queryFeatures } from './store.js';
+import { queryFeatures, VECTOR_DATASET } from './store.js';
 
 export const MVT_LAYER = 'pcrs';
 export const MVT_EXTENT = 4096;
@@ -116,30 +112,4 @@ export function defaultStyle(base: string, tms = 'WebMercatorQuad'): Record<stri
       { id: 'pcrs-points', type: 'circle', source: 'pcrs', 'source-layer': MVT_LAYER, filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-color': colour, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 15, 1.5, 21, 5] } },
     ],
   };
-}
-
-export function registerMvtRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get('/tiles/vector/style.json', async (request) => {
-    const q = request.query as Record<string, string | undefined>;
-    return defaultStyle(baseUrl(request, ctx.config), q.tms === '2154_5cm' ? '2154_5cm' : 'WebMercatorQuad');
-  });
-  app.get('/tiles/vector/:tms/:z/:x/:yExt', async (request, reply) => {
-    const p = request.params as { tms: string; z: string; x: string; yExt: string };
-    const q = request.query as Record<string, string | undefined>;
-    const m = /^(\d+)\.(mvt|pbf)$/.exec(p.yExt);
-    const z = Number(p.z);
-    const x = Number(p.x);
-    if (!m || !Number.isInteger(z) || !Number.isInteger(x)) throw new UserError('invalid-tile', 'Tile URL is /tiles/vector/{tms}/{z}/{x}/{y}.mvt with integers.', { status: 400 });
-    const tms = getTileMatrixSet(p.tms);
-    await ctx.access?.checkRead(request, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}) });
-    const versionId = q.version ? (await ctx.catalog.getVersion(VECTOR_DATASET, q.version)).id : undefined;
-    let body: Uint8Array;
-    try {
-      body = await vectorTile(ctx, tms, z, x, Number(m[1]), versionId);
-    } catch (e) {
-      if (e instanceof UserError && e.code === 'tile-out-of-range') throw new UserError(e.code, e.message, { status: 404 });
-      throw e;
-    }
-    return reply.type('application/vnd.mapbox-vector-tile').header('Cache-Control', 'public, max-age=300').send(Buffer.from(body));
-  });
 }

@@ -6,10 +6,14 @@
  * per area), a class, a bbox, property filters, a date interval, paging; geometries come out as
  * GeoJSON text transformed in SQL (same SQL on PostgreSQL and PGlite).
  */
+import { publishedVersionsSql } from '../catalog/catalog.js';
 import type { Queryable, SqlParam } from '../db/database.js';
 import type { Bbox } from '../grid/bbox.js';
 import { UserError } from '../util/errors.js';
 import type { PcrsFeature, PcrsGeometry, PcrsValue, Position } from './gml/pcrs-model.js';
+
+/** The catalogue dataset of the vector PCRS. */
+export const VECTOR_DATASET = 'vector';
 
 /** Typed columns filled from the attributes of the same name (queryable as `?name=value`). */
 export const TYPED_COLUMNS: Readonly<Record<string, string>> = {
@@ -311,11 +315,10 @@ function whereOf(q: FeatureQuery, p: Params): string {
   if (q.versionId !== undefined) {
     conds.push(`f.version_id = ${p.add(q.versionId)}`);
   } else {
-    const ds = p.add(q.datasetId);
-    conds.push(`f.version_id IN (SELECT id FROM versions WHERE dataset_id = ${ds} AND status = 'published')`);
-    conds.push(`NOT EXISTS (SELECT 1 FROM vector_areas a JOIN versions w ON w.id = a.version_id
-      WHERE w.dataset_id = ${ds} AND w.status = 'published'
-        AND w.priority > (SELECT priority FROM versions v WHERE v.id = f.version_id)
+    const published = publishedVersionsSql(p.add(q.datasetId));
+    conds.push(`f.version_id IN (SELECT id FROM ${published} pv)`);
+    conds.push(`NOT EXISTS (SELECT 1 FROM vector_areas a JOIN ${published} w ON w.id = a.version_id
+      WHERE w.priority > (SELECT priority FROM versions v WHERE v.id = f.version_id)
         AND f.geometry IS NOT NULL AND a.footprint && f.geometry
         AND ST_Covers(a.footprint, ST_PointOnSurface(f.geometry)))`);
   }

@@ -1,3 +1,5 @@
+import type { Config } from '../../config/config.js';
+import { UserError } from '../../util/errors.js';
 import { runChecks, type CheckResult } from '../../system/requirements.js';
 import { commandConfig, parseCommandArgs, print, type Command } from '../command.js';
 
@@ -25,3 +27,15 @@ export const doctorCommand: Command = {
     return failed.length === 0 ? 0 : 1;
   },
 };
+
+/** Stops a command that needs the system tools (GDAL, xmllint) when they are missing, saying how to install them. */
+export async function requireSystemTools(config: Config): Promise<void> {
+  const results = await runChecks(config, { database: false });
+  const failed = results.filter((r) => !r.ok && r.required);
+  if (failed.length > 0) {
+    throw new UserError('requirements', `The system is missing what the platform needs:\n${formatChecks(failed)}`, {
+      hint: 'Install the packages above, then run `npm start` again (`npx pcrs doctor` re-checks).',
+      exitCode: 69,
+    });
+  }
+}

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import ts from 'typescript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execTool } from '../../util/exec.js';
 import { MASK_EMPTY, MASK_FULL, MASK_PARTIAL } from './tiff-format.js';
 import { openTiledTiffFile } from './tiled-tiff-reader.js';
@@ -413,7 +414,7 @@ describe('TiledTiffWriter lifecycle and checks', () => {
     await expect(TiledTiffWriter.create(nodePath.join(dir, 'x.tif'), { ...spec(), levels: [{ width: 512, height: 512 }, { width: 300, height: 256 }] })).rejects.toThrow(
       /not half/,
     );
-    await expect(TiledTiffWriter.create(nodePath.join(dir, 'no-such-dir', 'x.tif'), spec())).rejects.toMatchObject({ code: 'output-dir-missing' });
+    await expect(TiledTiffWriter.create(nodePath.join(dir, 'no-such-dir', 'x.tif'), spec())).rejects.toMatchObject({ code: 'storage-dir-missing', status: 503 });
   });
 
   it('stores empty masks as missing mask tiles and all-covered masks as the shared full block', async () => {
@@ -435,6 +436,53 @@ describe('TiledTiffWriter lifecycle and checks', () => {
     } finally {
       await tiff.close();
     }
+  });
+
+  describe('filesystem failures (injected into node\'s FileHandle)', () => {
+    let proto: FileHandle;
+    beforeAll(async () => {
+      const fh = await open(dir, 'r');
+      proto = Object.getPrototypeOf(fh) as FileHandle;
+      await fh.close();
+    });
+    afterEach(() => vi.restoreAllMocks());
+    const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: injected`), { code });
+
+    it('disk full while appending tiles: storage-disk-full (507), no temporary and nothing at path', async () => {
+      const sub = mkdtempSync(nodePath.join(dir, 'full-'));
+      const path = nodePath.join(sub, 'full.tif');
+      const w = await TiledTiffWriter.create(path, { ...spec(), writeBufferBytes: 1 });
+      vi.spyOn(proto, 'writev').mockRejectedValue(errno('ENOSPC'));
+      // The failing write runs behind addTile; it surfaces at the next addTile or at finish.
+      const err = await (async () => {
+        for (let i = 0; i < 4; i++) await w.addTile(0, i % 2, i >> 1, jpeg);
+        return w.finish();
+      })().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'storage-disk-full', status: 507 });
+      await w.abort();
+      expect(readdirSync(sub)).toEqual([]);
+    });
+
+    it('fsync failing on the file fails finish and removes the temporary; unsupported on the directory (network mounts) is tolerated', async () => {
+      const sub = mkdtempSync(nodePath.join(dir, 'sync-'));
+      const original = proto.sync;
+      let failOn: 'file' | 'dir' = 'file';
+      vi.spyOn(proto, 'sync').mockImplementation(async function (this: FileHandle) {
+        if ((await this.stat()).isDirectory() === (failOn === 'dir')) throw errno('EINVAL');
+        return original.call(this);
+      });
+      const w1 = await TiledTiffWriter.create(nodePath.join(sub, 'a.tif'), spec());
+      await w1.addTile(0, 0, 0, jpeg);
+      await expect(w1.finish()).rejects.toMatchObject({ code: 'EINVAL' });
+      expect(readdirSync(sub)).toEqual([]);
+
+      failOn = 'dir';
+      const w2 = await TiledTiffWriter.create(nodePath.join(sub, 'b.tif'), spec());
+      await w2.addTile(0, 0, 0, jpeg);
+      const r = await w2.finish();
+      expect(readdirSync(sub)).toEqual(['b.tif']);
+      expect(createHash('sha256').update(readFileSync(r.path)).digest('hex')).toBe(r.sha256);
+    });
   });
 
   it('writes 4:4:4 JPEG tiles that GDAL decodes', async () => {
@@ -464,7 +512,7 @@ describe('TiledTiffWriter under kill -9', () => {
     const dir = mkdtempSync(nodePath.join(tmpdir(), 'tiled-tiff-kill-'));
     try {
       const here = nodePath.dirname(fileURLToPath(import.meta.url));
-      const files = ['raster/tiff/tiled-tiff-writer.ts', 'raster/tiff/tiff-format.ts', 'raster/tiff/jpeg-info.ts', 'util/errors.ts'];
+      const files = ['raster/tiff/tiled-tiff-writer.ts', 'raster/tiff/tiff-format.ts', 'raster/tiff/jpeg-info.ts', 'storage/durable-file.ts', 'util/errors.ts'];
       for (const f of files) {
         const src = readFileSync(nodePath.join(here, '../..', f), 'utf8');
         const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;

@@ -22,16 +22,18 @@
  * `bigTiff: 'auto'` R is the larger (BigTIFF) size of the two encodings, so a classic header
  * leaves zero padding before the data (≈ 8 bytes per tile, 0.03 % of a 5 cm pyramid file).
  *
- * Durability: everything is written to `path.tmp-<random>`, fsynced, hashed (SHA-256 of the whole
- * file, re-read from the page cache while fsync runs, since the header is written last), renamed
- * onto `path`, and the directory is fsynced. A killed writer leaves at most a `.tmp-` file, never an
- * incomplete `path`.
+ * Durability (`DurableFile`, the storage layer's one write path): everything is written to
+ * `path.tmp-<random>`, fsynced, hashed (SHA-256 of the whole file, re-read from the page cache while
+ * fsync runs, since the header is written last), renamed onto `path`, and the directory is fsynced.
+ * A killed writer leaves at most a `.tmp-` file, never an incomplete `path`. Filesystem errors are
+ * the storage layer's UserErrors (`storage-disk-full` 507, `storage-dir-missing` 503, …).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import nodePath from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { DurableFile } from '../../storage/durable-file.js';
 import { UserError } from '../../util/errors.js';
 import { readJpegFrame } from './jpeg-info.js';
 import type { TiffGeoref, TiledTiffIndex, TiledTiffLevel } from './tiff-format.js';
@@ -108,7 +110,6 @@ const TWO32 = 2 ** 32;
 const CLASSIC_LIMIT = TWO32 - 1;
 /** Out-of-line values up to this size go before the big tile arrays (so IFDs + small values come first). */
 const SMALL_VALUE_BYTES = 1024;
-const MAX_IOV = 1024;
 
 function entry(tag: number, type: number, values: ArrayLike<number>): IfdEntry {
   return { tag, type, count: type === TYPE.RATIONAL ? values.length / 2 : values.length, values };
@@ -239,69 +240,6 @@ export function fullMaskBlock(tileSize: number): Buffer {
   return deflateSync(Buffer.alloc((tileSize >> 3) * tileSize, 0xff), { level: 9 });
 }
 
-function ioError(e: unknown, what: string): unknown {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new UserError('disk-full', `No space left on the device while writing ${what}.`, {
-      status: 507,
-      hint: 'Free disk space on the hot tier (or give it a larger volume) and run the job again.',
-      cause: e,
-    });
-  }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new UserError('write-denied', `Not allowed to write ${what} (${code}).`, {
-      status: 500,
-      hint: 'Check the owner and permissions of the output directory.',
-      cause: e,
-    });
-  }
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new UserError('output-dir-missing', `The directory of ${what} does not exist.`, {
-      status: 500,
-      hint: 'Create the output directory (or fix the hot tier path in the configuration).',
-      cause: e,
-    });
-  }
-  return e;
-}
-
-async function writevAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
-  let queue = bufs;
-  let pos = position;
-  while (queue.length > 0) {
-    const batch = queue.slice(0, MAX_IOV);
-    let total = 0;
-    for (const b of batch) total += b.length;
-    const { bytesWritten } = await fh.writev(batch, pos);
-    if (bytesWritten <= 0) throw new Error('writev wrote 0 bytes');
-    pos += bytesWritten;
-    if (bytesWritten === total) {
-      queue = queue.slice(batch.length);
-      continue;
-    }
-    // Short write (rare): requeue what is left of the batch.
-    let skip = bytesWritten;
-    const rest: Buffer[] = [];
-    for (const b of batch) {
-      if (skip >= b.length) skip -= b.length;
-      else {
-        rest.push(skip > 0 ? b.subarray(skip) : b);
-        skip = 0;
-      }
-    }
-    queue = rest.concat(queue.slice(batch.length));
-  }
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error('write returned 0 bytes');
-    done += bytesWritten;
-  }
-}
-
 async function readFully(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<number> {
   let done = 0;
   while (done < length) {
@@ -330,15 +268,6 @@ async function sha256OfFile(fh: FileHandle, size: number): Promise<string> {
     k = k === 0 ? 1 : 0;
   }
   return hash.digest('hex');
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
 }
 
 function validateSpec(spec: TiledTiffSpec): void {
@@ -375,9 +304,8 @@ type WriterState = 'open' | 'finishing' | 'done' | 'aborted';
 
 export class TiledTiffWriter {
   readonly path: string;
-  readonly tempPath: string;
   private readonly spec: TiledTiffSpec;
-  private fh: FileHandle | null;
+  private readonly file: DurableFile;
   private readonly levels: LevelState[];
   private readonly reserved: number;
   private readonly subsampling: [number, number];
@@ -393,11 +321,10 @@ export class TiledTiffWriter {
   private state: WriterState = 'open';
   private tiles = 0;
 
-  private constructor(path: string, tempPath: string, spec: TiledTiffSpec, fh: FileHandle) {
+  private constructor(path: string, spec: TiledTiffSpec, file: DurableFile) {
     this.path = path;
-    this.tempPath = tempPath;
     this.spec = { ...spec, georef: { ...spec.georef }, levels: spec.levels.map((l) => ({ ...l })) };
-    this.fh = fh;
+    this.file = file;
     this.subsampling = spec.chromaSubsampling === '4:4:4' ? [1, 1] : [2, 2];
     this.bufferLimit = spec.writeBufferBytes ?? 4 * 1024 * 1024;
     const ts = spec.tileSize;
@@ -438,14 +365,13 @@ export class TiledTiffWriter {
   /** Opens `path + '.tmp-<random>'` for a new pyramid file; nothing appears at `path` before `finish`. */
   static async create(path: string, spec: TiledTiffSpec): Promise<TiledTiffWriter> {
     validateSpec(spec);
-    const tempPath = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-    let fh: FileHandle;
-    try {
-      fh = await open(tempPath, 'wx+');
-    } catch (e) {
-      throw ioError(e, path);
-    }
-    return new TiledTiffWriter(path, tempPath, spec, fh);
+    // Default temporary name `path.tmp-<random>`, which removeStaleTemps looks for.
+    return new TiledTiffWriter(path, spec, await DurableFile.create(path));
+  }
+
+  /** The temporary file written until `finish` renames it to `path`. */
+  get tempPath(): string {
+    return this.file.tempPath;
   }
 
   /**
@@ -536,7 +462,7 @@ export class TiledTiffWriter {
       await this.flush();
       if (this.failure) throw this.failure;
       const t1 = performance.now();
-      const fh = this.fh as FileHandle;
+      const file = this.file;
       const size = this.pos;
       const opt = this.spec.bigTiff ?? 'auto';
       const big = opt === true || (opt === 'auto' && size > CLASSIC_LIMIT);
@@ -548,29 +474,22 @@ export class TiledTiffWriter {
       const header = Buffer.alloc(this.reserved);
       const used = encodeIfds(this.buildIfds(big), big, header);
       if (used > this.reserved) throw new Error(`TiledTiffWriter: header needs ${used} bytes, ${this.reserved} reserved`);
-      try {
-        await writeAll(fh, header, 0);
-        const t2 = performance.now();
-        const [, sha256] = await Promise.all([fh.sync(), sha256OfFile(fh, size)]);
-        const t3 = performance.now();
-        await fh.close();
-        this.fh = null;
-        await rename(this.tempPath, this.path);
-        await fsyncDir(nodePath.dirname(this.path));
-        this.state = 'done';
-        const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
-        const timings = { flushMs: ms(t0, t1), headerMs: ms(t1, t2), syncAndHashMs: ms(t2, t3), renameMs: ms(t3, performance.now()) };
-        return {
-          path: this.path,
-          bytes: size,
-          sha256,
-          tileCount: this.tiles,
-          index: { levels: this.levels, georef: { ...this.spec.georef }, bigTiff: big },
-          timings,
-        };
-      } catch (e) {
-        throw ioError(e, this.path);
-      }
+      await file.write(header, 0);
+      const t2 = performance.now();
+      const [, sha256] = await Promise.all([file.sync(), sha256OfFile(file.handle, size).catch((e: unknown) => Promise.reject(file.mapError(e)))]);
+      const t3 = performance.now();
+      await file.commit(); // already fsynced: close, rename, directory fsync
+      this.state = 'done';
+      const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+      const timings = { flushMs: ms(t0, t1), headerMs: ms(t1, t2), syncAndHashMs: ms(t2, t3), renameMs: ms(t3, performance.now()) };
+      return {
+        path: this.path,
+        bytes: size,
+        sha256,
+        tileCount: this.tiles,
+        index: { levels: this.levels, georef: { ...this.spec.georef }, bigTiff: big },
+        timings,
+      };
     } catch (e) {
       await this.abort();
       throw e;
@@ -584,11 +503,7 @@ export class TiledTiffWriter {
     this.pending = [];
     this.pendingBytes = 0;
     await this.writes.catch(() => undefined);
-    if (this.fh) {
-      await this.fh.close().catch(() => undefined);
-      this.fh = null;
-    }
-    await unlink(this.tempPath).catch(() => undefined);
+    await this.file.abort();
   }
 
   /** Reserves file space for `buf` at the end of the data and queues it; returns its offset. */
@@ -608,13 +523,12 @@ export class TiledTiffWriter {
       this.pending = [];
       this.pendingBytes = 0;
       this.pendingStart = this.pos;
-      const fh = this.fh as FileHandle;
       this.writes = this.writes.then(async () => {
         if (this.failure) return;
         try {
-          await writevAll(fh, bufs, start);
+          await this.file.writev(bufs, start);
         } catch (e) {
-          this.failure = ioError(e, this.path);
+          this.failure = e; // already a UserError when the operator can fix it (disk full…)
         }
       });
     }

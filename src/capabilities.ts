@@ -1,0 +1,26 @@
+import { archiveCapability } from './archive/capability.js';
+import { catalogCapability } from './catalog/capability.js';
+import type { Capability } from './context/capability.js';
+import { demoCapability } from './demo/capability.js';
+import { healthCapability } from './health/health.js';
+import { jobsCapability } from './jobs/capability.js';
+import { ogcCapability } from './ogc/capability.js';
+import { rasterCapability } from './raster/capability.js';
+import { tiersCapability } from './tiers/capability.js';
+import { vectorCapability } from './vector/capability.js';
+
+/**
+ * Every capability of the platform, in the order the server registers them. Adding one is adding
+ * its folder and one line here (docs/architecture.md, "How to add a capability").
+ */
+export const CAPABILITIES: readonly Capability[] = [
+  healthCapability,
+  catalogCapability,
+  jobsCapability,
+  ogcCapability,
+  rasterCapability,
+  vectorCapability,
+  tiersCapability,
+  archiveCapability,
+  demoCapability,
+];

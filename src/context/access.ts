@@ -1,0 +1,110 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config/config.js';
+import { UserError } from '../util/errors.js';
+
+/**
+ * Who acts, and what a request needs — without any HTTP type, so that services and jobs can take a
+ * caller too. The HTTP side (src/http/access.ts) turns a request into `Credentials`, asks the
+ * policy who the caller is, and checks the route's declared `AccessNeed`.
+ */
+
+/** Platform roles (DESIGN.md §2). A caller holds the union of its roles. */
+export const ROLES = ['platform-admin', 'moderator', 'org-admin', 'member', 'contractor', 'technical'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What an API key may be used for; a signed-in user (session) acts with every scope of its roles. */
+export const SCOPES = ['read', 'downloads', 'declarations:write', 'contributions:write', 'archive:restore', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface Caller {
+  kind: 'anonymous' | 'admin-token' | 'user' | 'key';
+  /** Stable identity for logs, audit and "requested by" fields: 'anonymous', 'admin-token', 'user:12'. */
+  id: string;
+  /** Human-readable name (an e-mail for users), for messages and notifications. */
+  label: string;
+  roles: ReadonlySet<Role>;
+  /** Scopes the credential carries; null = not limited by scopes (sessions, the admin token). */
+  scopes: ReadonlySet<Scope> | null;
+  userId?: number;
+  keyId?: number;
+}
+
+export const ANONYMOUS: Caller = Object.freeze({ kind: 'anonymous', id: 'anonymous', label: 'anonymous', roles: new Set<Role>(), scopes: new Set<Scope>() });
+
+/**
+ * What a route needs, declared on every route (a test walks the route table to prove none is
+ * undeclared):
+ * - `'public'`: anyone; what the answer contains may still depend on the caller (`checkRead`).
+ * - `{ signedIn: true }`: any authenticated caller (optionally with a key scope).
+ * - `{ roles: [...] }`: a caller holding one of the roles (and the scope, for keys).
+ */
+export type AccessNeed = 'public' | { signedIn: true; scope?: Scope } | { roles: readonly Role[]; scope?: Scope };
+
+/** What a request presents, taken from headers, query and cookies by the HTTP layer. */
+export interface Credentials {
+  /** `Authorization: Bearer …`, `apikey` header or `apikey` query parameter. */
+  apiKey?: string;
+  /** The temporary operator token (`X-PCRS-Admin-Token`) until accounts exist. */
+  adminToken?: string;
+  /** Session cookie value. */
+  session?: string;
+  ip?: string;
+  referer?: string;
+}
+
+/** What a request asks to read: a dataset, optionally one version (else the current layer). */
+export interface ReadTarget {
+  datasetId: string;
+  version?: string;
+}
+
+/** Who may read what, and who the caller is. One instance per process, in the AppContext. */
+export interface AccessPolicy {
+  /** The caller behind these credentials; throws 401/403 (UserError) for bad ones. */
+  identify(credentials: Credentials): Promise<Caller>;
+  /** Throws 401/403 when the caller may not read the target. */
+  checkRead(caller: Caller, target: ReadTarget): Promise<void>;
+}
+
+const ALL_ROLES: ReadonlySet<Role> = new Set(ROLES);
+
+/** Throws 401/403 unless the caller meets the need. */
+export function requireNeed(caller: Caller, need: AccessNeed): void {
+  if (need === 'public') return;
+  if (caller.kind === 'anonymous') {
+    throw new UserError('unauthenticated', 'This resource needs you to be signed in or to present an API key.', { status: 401, hint: 'Send an API key (Authorization: Bearer …, or the apikey parameter).' });
+  }
+  if ('roles' in need && !need.roles.some((r) => caller.roles.has(r))) {
+    throw new UserError('forbidden', `This resource needs one of the roles: ${need.roles.join(', ')}.`, { status: 403 });
+  }
+  if (need.scope && caller.scopes !== null && !caller.scopes.has(need.scope)) {
+    throw new UserError('missing-scope', `This API key lacks the scope '${need.scope}'.`, { status: 403, hint: `Create a key with the scope ${need.scope}.` });
+  }
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Open data plus the operator token: every layer is readable by anyone; the configured
+ * `adminToken` (X-PCRS-Admin-Token) makes the caller a platform admin and technical user. Without
+ * a configured token, operator endpoints answer 401 to everyone.
+ */
+export function openDataPolicy(config: Pick<Config, 'adminToken'>): AccessPolicy {
+  const admin: Caller = Object.freeze({ kind: 'admin-token', id: 'admin-token', label: 'admin', roles: ALL_ROLES, scopes: null });
+  return {
+    async identify(credentials) {
+      if (credentials.adminToken === undefined) return ANONYMOUS;
+      if (!config.adminToken || !sameSecret(credentials.adminToken, config.adminToken)) {
+        throw new UserError('forbidden', 'Wrong admin token.', { status: 403 });
+      }
+      return admin;
+    },
+    async checkRead() {
+      // Open data: nothing to check.
+    },
+  };
+}

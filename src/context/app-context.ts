@@ -1,0 +1,64 @@
+import type { AssetStore } from '../catalog/asset-store.js';
+import { Catalog } from '../catalog/catalog.js';
+import type { Config } from '../config/config.js';
+import type { Database } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { openDatabase } from '../db/open.js';
+import { JobStore } from '../jobs/jobs.js';
+import { openTiers, type TierStores } from '../storage/tiers.js';
+import { openDataPolicy, type AccessPolicy } from './access.js';
+import { createLogger, type Logger } from './logger.js';
+
+/**
+ * What every capability works with, built once per process: configuration, catalogue database and
+ * its stores, the storage tiers (opened once: an S3 client per use would cost a connection pool
+ * each time), who may do what, and the one logger. Lives below every capability; the server, the
+ * CLI and the tests build it the same way.
+ */
+export interface AppContext {
+  config: Config;
+  db: Database;
+  catalog: Catalog;
+  assets: AssetStore;
+  jobs: JobStore;
+  tiers: TierStores;
+  access: AccessPolicy;
+  log: Logger;
+}
+
+export interface ContextParts {
+  /** Storage tiers (default: opened from the configuration). */
+  tiers?: Partial<TierStores>;
+  access?: AccessPolicy;
+  log?: Logger;
+}
+
+/** Wires a context over an open database (tests pass their own tiers or policy). */
+export function buildAppContext(config: Config, db: Database, parts: ContextParts = {}): AppContext {
+  const tiers = { ...openTiers(config), ...parts.tiers };
+  const catalog = new Catalog(db);
+  return {
+    config,
+    db,
+    catalog,
+    assets: catalog.assets,
+    jobs: new JobStore(db),
+    tiers,
+    access: parts.access ?? openDataPolicy(config),
+    log: parts.log ?? createLogger(config),
+  };
+}
+
+/** Opens the catalogue database, applies pending migrations and wires the context. */
+export async function createAppContext(config: Config, options: { migrate?: boolean } & ContextParts = {}): Promise<AppContext & { close(): Promise<void> }> {
+  const db = await openDatabase(config);
+  try {
+    if (options.migrate !== false) await migrate(db);
+    const ctx = buildAppContext(config, db, options);
+    await ctx.catalog.ensureStandardDatasets(config.territory.code);
+    return { ...ctx, close: () => db.close() };
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import type { AppContext } from '../../context/app-context.js';
+import type { RouteApp } from '../../context/capability.js';
+import { getTileMatrixSet } from '../../grid/tile-matrix-set.js';
+import { baseUrl } from '../../http/base-url.js';
+import { UserError } from '../../util/errors.js';
+import { defaultStyle, vectorTile } from '../mvt.js';
+import { VECTOR_DATASET } from '../store.js';
+
+/** Vector tiles (MVT) of the PCRS in both tile matrix sets, and their style. */
+export function registerMvtRoutes(app: RouteApp, ctx: AppContext): void {
+  const tags = ['vector'];
+  app.get(
+    '/tiles/vector/style.json',
+    { config: { access: 'public' }, schema: { tags, summary: 'Mapbox GL style of the vector tiles (one colour per thématique)', querystring: z.object({ tms: z.string().max(40).optional() }) } },
+    async (request) => {
+    const q = request.query;
+    return defaultStyle(baseUrl(request, ctx.config), q.tms === '2154_5cm' ? '2154_5cm' : 'WebMercatorQuad');
+  },
+  );
+  app.get(
+    '/tiles/vector/:tms/:z/:x/:yExt',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'A vector tile (MVT) of the PCRS',
+        params: z.object({ tms: z.string().max(40), z: z.string().max(10), x: z.string().max(20), yExt: z.string().max(30) }),
+        querystring: z.looseObject({ version: z.string().max(200).optional() }),
+      },
+    },
+    async (request, reply) => {
+    const p = request.params;
+    const q = request.query;
+    const m = /^(\d+)\.(mvt|pbf)$/.exec(p.yExt);
+    const z = Number(p.z);
+    const x = Number(p.x);
+    if (!m || !Number.isInteger(z) || !Number.isInteger(x)) throw new UserError('invalid-tile', 'Tile URL is /tiles/vector/{tms}/{z}/{x}/{y}.mvt with integers.', { status: 400 });
+    const tms = getTileMatrixSet(p.tms);
+    await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}) });
+    const versionId = q.version ? (await ctx.catalog.getVersion(VECTOR_DATASET, q.version)).id : undefined;
+    let body: Uint8Array;
+    try {
+      body = await vectorTile(ctx, tms, z, x, Number(m[1]), versionId);
+    } catch (e) {
+      if (e instanceof UserError && e.code === 'tile-out-of-range') throw new UserError(e.code, e.message, { status: 404 });
+      throw e;
+    }
+    return reply.type('application/vnd.mapbox-vector-tile').header('Cache-Control', 'public, max-age=300').send(Buffer.from(body));
+  },
+  );
+}
