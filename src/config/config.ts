@@ -133,6 +133,56 @@ export const configSchema = z.strictObject({
       maxSize: z.number().int().min(256).max(16384).default(4096),
     })
     .default({ maxSize: 4096 }),
+  /**
+   * Server secret keying the API-key hashes (HMAC). Unset ⇒ generated once into
+   * `${dataDir}/secret-key`; with several nodes, give each the same value.
+   */
+  secretKey: z.string().min(32, 'must be at least 32 characters').optional(),
+  auth: z
+    .strictObject({
+      /** Life of a session without activity, in hours. */
+      sessionTtlHours: z.number().positive().max(24 * 90).default(24 * 7),
+      /** Secure flag of the session cookie; turn off only for plain-HTTP development. */
+      cookieSecure: z.boolean().default(true),
+      /** Whether anyone may sign up (else accounts are created by admins). */
+      signup: z.boolean().default(true),
+      /** Failed sign-ins (per account, per IP ×5) before a temporary lockout, and its length. */
+      lockout: z.strictObject({ failures: z.number().int().min(1).default(5), minutes: z.number().positive().default(15) }).default({ failures: 5, minutes: 15 }),
+      /** First platform admin, created at start when no user exists (PCRS_ADMIN_EMAIL, PCRS_ADMIN_PASSWORD). */
+      adminEmail: z.email().optional(),
+      adminPassword: z.string().min(12, 'must be at least 12 characters').optional(),
+      /** Sign-in with OpenID Connect (ProConnect, a Keycloak…); unset ⇒ password sign-in only. */
+      oidc: z
+        .strictObject({
+          /** Name on the button: "Se connecter avec <label>". */
+          label: z.string().min(1).default('ProConnect'),
+          issuer: z.url(),
+          clientId: z.string().min(1),
+          clientSecret: z.string().min(1),
+          scopes: z.string().default('openid email profile'),
+          /** Claims giving the e-mail and the display name. */
+          claims: z.strictObject({ email: z.string().default('email'), name: z.string().default('name') }).default({ email: 'email', name: 'name' }),
+        })
+        .optional(),
+    })
+    .default({ sessionTtlHours: 24 * 7, cookieSecure: true, signup: true, lockout: { failures: 5, minutes: 15 } }),
+  mail: z
+    .strictObject({
+      /** SMTP server as one URL (smtp://user:pass@host:587, smtps://…); unset ⇒ .eml files under `${dataDir}/mail`. */
+      smtpUrl: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+      from: z.string().min(3).default('PCRS <no-reply@localhost>'),
+    })
+    .default({ from: 'PCRS <no-reply@localhost>' }),
+  rateLimit: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Requests per minute per IP without a key, and per key or user with one. */
+      anonymousPerMinute: z.number().int().min(1).default(1200),
+      authenticatedPerMinute: z.number().int().min(1).default(6000),
+      /** Redis shared by the nodes (PCRS_REDIS_URL); unset ⇒ counted in each process. */
+      redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+    })
+    .default({ enabled: true, anonymousPerMinute: 1200, authenticatedPerMinute: 6000 }),
   demo: z
     .strictObject({
       /** Generate and register the synthetic Cahors delivery at start when the catalogue has none. */
@@ -153,6 +203,16 @@ const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'i
   { env: 'PCRS_LOG_LEVEL', key: 'logLevel', kind: 'string' },
   { env: 'PCRS_ADMIN_TOKEN', key: 'adminToken', kind: 'string' },
   { env: 'PCRS_DEMO', key: 'demo.enabled', kind: 'bool' },
+  { env: 'PCRS_SECRET_KEY', key: 'secretKey', kind: 'string' },
+  { env: 'PCRS_ADMIN_EMAIL', key: 'auth.adminEmail', kind: 'string' },
+  { env: 'PCRS_ADMIN_PASSWORD', key: 'auth.adminPassword', kind: 'string' },
+  { env: 'PCRS_COOKIE_SECURE', key: 'auth.cookieSecure', kind: 'bool' },
+  { env: 'PCRS_SMTP_URL', key: 'mail.smtpUrl', kind: 'string' },
+  { env: 'PCRS_MAIL_FROM', key: 'mail.from', kind: 'string' },
+  { env: 'PCRS_REDIS_URL', key: 'rateLimit.redisUrl', kind: 'string' },
+  { env: 'PCRS_OIDC_ISSUER', key: 'auth.oidc.issuer', kind: 'string' },
+  { env: 'PCRS_OIDC_CLIENT_ID', key: 'auth.oidc.clientId', kind: 'string' },
+  { env: 'PCRS_OIDC_CLIENT_SECRET', key: 'auth.oidc.clientSecret', kind: 'string' },
   { env: 'PCRS_JPEG_QUALITY', key: 'pyramid.jpegQuality', kind: 'int' },
 ];
 

@@ -17,8 +17,9 @@ export const SCOPES = ['read', 'downloads', 'declarations:write', 'contributions
 export type Scope = (typeof SCOPES)[number];
 
 export interface Caller {
-  kind: 'anonymous' | 'admin-token' | 'user' | 'key';
-  /** Stable identity for logs, audit and "requested by" fields: 'anonymous', 'admin-token', 'user:12'. */
+  /** 'operator': the CLI on the server's machine (shell access is the credential). */
+  kind: 'anonymous' | 'admin-token' | 'operator' | 'user' | 'key';
+  /** Stable identity for logs, audit and "requested by" fields: 'anonymous', 'operator', 'user:12', 'key:7'. */
   id: string;
   /** Human-readable name (an e-mail for users), for messages and notifications. */
   label: string;
@@ -27,9 +28,16 @@ export interface Caller {
   scopes: ReadonlySet<Scope> | null;
   userId?: number;
   keyId?: number;
+  /** Organisations the caller acts for: its active memberships (a key: its one organisation, if set). */
+  organisationIds?: readonly number[];
+  /** Set when the caller was identified by a session cookie: its writes must carry this CSRF token. */
+  session?: { id: number; csrfToken: string };
 }
 
 export const ANONYMOUS: Caller = Object.freeze({ kind: 'anonymous', id: 'anonymous', label: 'anonymous', roles: new Set<Role>(), scopes: new Set<Scope>() });
+
+/** The CLI run by an operator on the server's machine: every role, every scope. */
+export const OPERATOR: Caller = Object.freeze({ kind: 'operator', id: 'operator', label: 'operator', roles: new Set<Role>(ROLES), scopes: null });
 
 /**
  * What a route needs, declared on every route (a test walks the route table to prove none is
@@ -46,8 +54,10 @@ export interface Credentials {
   apiKey?: string;
   /** The temporary operator token (`X-PCRS-Admin-Token`) until accounts exist. */
   adminToken?: string;
-  /** Session cookie value. */
+  /** Session cookie value (`pcrs_session`). */
   session?: string;
+  /** `X-CSRF-Token` header, compared with the session's token on writes. */
+  csrfToken?: string;
   ip?: string;
   referer?: string;
 }
@@ -56,14 +66,18 @@ export interface Credentials {
 export interface ReadTarget {
   datasetId: string;
   version?: string;
+  /** The area read (a tile's, a map's or a feature's extent) in Lambert-93, checked against permission perimeters. */
+  bbox?: readonly [number, number, number, number];
 }
 
 /** Who may read what, and who the caller is. One instance per process, in the AppContext. */
 export interface AccessPolicy {
   /** The caller behind these credentials; throws 401/403 (UserError) for bad ones. */
   identify(credentials: Credentials): Promise<Caller>;
-  /** Throws 401/403 when the caller may not read the target. */
+  /** Throws 401/403 (with the reason: no permission, outside the perimeter, past its end date) when the caller may not read the target. */
   checkRead(caller: Caller, target: ReadTarget): Promise<void>;
+  /** Whether the caller may read the target (listings: capabilities, catalogue, collections show only these). */
+  canRead(caller: Caller, target: ReadTarget): Promise<boolean>;
 }
 
 const ALL_ROLES: ReadonlySet<Role> = new Set(ROLES);
@@ -105,6 +119,9 @@ export function openDataPolicy(config: Pick<Config, 'adminToken'>): AccessPolicy
     },
     async checkRead() {
       // Open data: nothing to check.
+    },
+    async canRead() {
+      return true;
     },
   };
 }

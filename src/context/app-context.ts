@@ -1,3 +1,4 @@
+import { AuditLog } from '../audit/audit-log.js';
 import type { AssetStore } from '../catalog/asset-store.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config/config.js';
@@ -5,6 +6,7 @@ import type { Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { JobStore } from '../jobs/jobs.js';
+import { createMailer, type Mailer } from '../notify/mailer.js';
 import { openTiers, type TierStores } from '../storage/tiers.js';
 import { openDataPolicy, type AccessPolicy } from './access.js';
 import { createLogger, type Logger } from './logger.js';
@@ -23,6 +25,10 @@ export interface AppContext {
   jobs: JobStore;
   tiers: TierStores;
   access: AccessPolicy;
+  /** Append-only record of sensitive acts (sign-ins, grants, keys, restores, admin actions). */
+  audit: AuditLog;
+  /** E-mail (SMTP from `mail.smtpUrl`, else .eml files under the data dir). */
+  mail: Mailer;
   log: Logger;
 }
 
@@ -30,6 +36,7 @@ export interface ContextParts {
   /** Storage tiers (default: opened from the configuration). */
   tiers?: Partial<TierStores>;
   access?: AccessPolicy;
+  mail?: Mailer;
   log?: Logger;
 }
 
@@ -37,6 +44,7 @@ export interface ContextParts {
 export function buildAppContext(config: Config, db: Database, parts: ContextParts = {}): AppContext {
   const tiers = { ...openTiers(config), ...parts.tiers };
   const catalog = new Catalog(db);
+  const log = parts.log ?? createLogger(config);
   return {
     config,
     db,
@@ -45,7 +53,9 @@ export function buildAppContext(config: Config, db: Database, parts: ContextPart
     jobs: new JobStore(db),
     tiers,
     access: parts.access ?? openDataPolicy(config),
-    log: parts.log ?? createLogger(config),
+    audit: new AuditLog(db),
+    mail: parts.mail ?? createMailer(config, log),
+    log,
   };
 }
 

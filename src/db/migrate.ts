@@ -39,13 +39,19 @@ export interface MigrationOutcome {
 
 async function appliedMigrations(session: Session): Promise<Map<number, string>> {
   await session.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version integer PRIMARY KEY,
+    version bigint PRIMARY KEY,
     name text NOT NULL,
     checksum text NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now()
   )`);
-  const { rows } = await session.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations');
-  return new Map(rows.map((r) => [r.version, r.checksum]));
+  // Databases created before timestamped names (YYYYMMDDHHMM does not fit an integer) get bigint.
+  const { rows: columns } = await session.query<{ data_type: string }>(
+    "SELECT data_type FROM information_schema.columns WHERE table_name = 'schema_migrations' AND column_name = 'version' AND table_schema = current_schema()",
+  );
+  if (columns[0]?.data_type === 'integer') await session.query('ALTER TABLE schema_migrations ALTER COLUMN version TYPE bigint');
+  // bigint comes back as text from node-postgres: read it as text everywhere, then as a number.
+  const { rows } = await session.query<{ version: string; checksum: string }>('SELECT version::text AS version, checksum FROM schema_migrations');
+  return new Map(rows.map((r) => [Number(r.version), r.checksum]));
 }
 
 /**

@@ -1,5 +1,10 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { ANONYMOUS, requireNeed, type AccessNeed, type AccessPolicy, type Caller, type Credentials } from '../context/access.js';
+import { UserError } from '../util/errors.js';
+
+/** Name of the session cookie (HttpOnly, SameSite=Lax, Secure unless configured off). */
+export const SESSION_COOKIE = 'pcrs_session';
 
 /**
  * The one access step of the server: an `onRequest` hook works out who the caller is (from the
@@ -41,7 +46,30 @@ export function credentialsOf(request: FastifyRequest): Credentials {
   if (admin !== undefined) out.adminToken = admin;
   const referer = firstHeader(request.headers.referer);
   if (referer !== undefined) out.referer = referer;
+  const session = request.cookies?.[SESSION_COOKIE];
+  if (session) out.session = session;
+  const csrf = firstHeader(request.headers['x-csrf-token']);
+  if (csrf !== undefined) out.csrfToken = csrf;
   return out;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Cookies ride along with cross-site requests; keys and bearer tokens do not. A write made with a
+ * session cookie must therefore carry the session's synchronizer token (X-CSRF-Token), which a
+ * foreign page cannot read.
+ */
+export function checkCsrf(method: string, caller: Caller, credentials: Credentials): void {
+  if (SAFE_METHODS.has(method) || !caller.session) return;
+  const given = Buffer.from(credentials.csrfToken ?? '');
+  const expected = Buffer.from(caller.session.csrfToken);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new UserError('csrf', 'This write comes with a session cookie but without its X-CSRF-Token header.', {
+      status: 403,
+      hint: 'Send the csrfToken of GET /api/v1/auth/session as the X-CSRF-Token header, or use an API key.',
+    });
+  }
 }
 
 /** Routes a plugin adds (static files, API docs) get this need unless they declare one. */
@@ -80,7 +108,9 @@ export function registerAccessHook(app: FastifyInstance, policy: AccessPolicy, t
   });
   app.addHook('onRequest', async (request) => {
     request.caller = ANONYMOUS;
-    request.caller = await policy.identify(credentialsOf(request));
+    const credentials = credentialsOf(request);
+    request.caller = await policy.identify(credentials);
+    checkCsrf(request.method, request.caller, credentials);
     // Unmatched URLs (404) have no route config: nothing to check.
     requireNeed(request.caller, request.routeOptions.config?.access ?? 'public');
   });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -40,6 +41,8 @@ export async function buildServer(ctx: AppContext, options: { logger?: boolean; 
   registerProblemHandlers(app);
   const routes: RouteRecord[] = [];
   app.decorate('routeTable', routes);
+  // Session cookies are read by the access step (http/access.ts), set by the accounts capability.
+  await app.register(fastifyCookie);
   registerAccessHook(app, ctx.access, routes);
 
   const ogc = new OgcRegistry();

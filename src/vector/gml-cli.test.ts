@@ -59,5 +59,5 @@ describe('pcrs gml', () => {
     const report = await validateGmlFile(out, { territoryBbox: LYON_BBOX });
     expect(report.valid).toBe(true);
     expect(report.featureCount).toBe(173);
-  });
+  }, 180_000);
 });
