@@ -78,6 +78,11 @@ export interface AccessPolicy {
   checkRead(caller: Caller, target: ReadTarget): Promise<void>;
   /** Whether the caller may read the target (listings: capabilities, catalogue, collections show only these). */
   canRead(caller: Caller, target: ReadTarget): Promise<boolean>;
+  /**
+   * Forget what is cached about these (on every node): called after a sign-out, a role, membership,
+   * key, permission or visibility change, so that the change holds at the next request.
+   */
+  invalidate(what: { userId?: number; keyId?: number; all?: boolean }): Promise<void>;
 }
 
 const ALL_ROLES: ReadonlySet<Role> = new Set(ROLES);
@@ -122,6 +127,9 @@ export function openDataPolicy(config: Pick<Config, 'adminToken'>): AccessPolicy
     },
     async canRead() {
       return true;
+    },
+    async invalidate() {
+      // Nothing cached.
     },
   };
 }
