@@ -1,3 +1,4 @@
+import { accountsCapability } from './accounts/capability.js';
 import { archiveCapability } from './archive/capability.js';
 import { catalogCapability } from './catalog/capability.js';
 import type { Capability } from './context/capability.js';
@@ -23,4 +24,5 @@ export const CAPABILITIES: readonly Capability[] = [
   tiersCapability,
   archiveCapability,
   demoCapability,
+  accountsCapability,
 ];
