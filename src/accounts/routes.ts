@@ -134,7 +134,7 @@ export function registerAccountRoutes(app: RouteApp, { service, oidc }: Accounts
 
   app.post(
     '/api/v1/auth/password/forgot',
-    { config: { access: PUBLIC }, schema: { tags, summary: 'E-mail a password reset link (same answer whether the address exists)', body: z.strictObject({ email: z.string().max(254) }), response: { 202: message } } },
+    { config: { access: PUBLIC }, schema: { tags, summary: 'E-mail a password reset link (same answer whether the address exists)', body: z.strictObject({ email }), response: { 202: message } } },
     async (request, reply) => {
       await service.forgot(request.body.email, origin(request));
       return reply.code(202).send({ message: 'Si un compte utilise cette adresse, un lien de réinitialisation vient d’y être envoyé. / If an account uses this address, a reset link was just sent to it.' });
@@ -217,9 +217,9 @@ export function registerAccountRoutes(app: RouteApp, { service, oidc }: Accounts
 
   app.post(
     '/api/v1/organisations/:slug/membership-requests',
-    { config: { access: SIGNED_IN }, schema: { tags, summary: 'Ask to join an organisation (its admins are e-mailed)', params: slugParams, body: z.strictObject({ message: z.string().trim().max(2000).optional() }).default({}) } },
+    { config: { access: SIGNED_IN }, schema: { tags, summary: 'Ask to join an organisation (its admins are e-mailed)', params: slugParams, body: z.strictObject({ message: z.string().trim().max(2000).optional() }).nullable().optional() } },
     async (request, reply) => {
-      await service.requestMembership(request.caller, request.params.slug, request.body.message, origin(request));
+      await service.requestMembership(request.caller, request.params.slug, request.body?.message, origin(request));
       return reply.code(201).send({ message: 'Demande envoyée. / Request sent.' });
     },
   );

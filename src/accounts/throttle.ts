@@ -26,12 +26,12 @@ export async function lockedFor(db: Queryable, subjects: readonly string[]): Pro
 export async function recordFailure(db: Queryable, subject: string, rule: LockoutRule): Promise<number> {
   const { rows } = await db.query<{ failures: number }>(
     `INSERT INTO signin_failures AS f (subject, failures, last_failure_at, locked_until)
-       VALUES ($1, 1, now(), CASE WHEN 1 >= $2::int THEN now() + make_interval(mins => $3::float8) END)
+       VALUES ($1, 1, now(), CASE WHEN 1 >= $2::int THEN now() + make_interval(secs => $3::float8 * 60) END)
      ON CONFLICT (subject) DO UPDATE SET
-       failures = CASE WHEN f.last_failure_at < now() - make_interval(mins => $3::float8) THEN 1 ELSE f.failures + 1 END,
+       failures = CASE WHEN f.last_failure_at < now() - make_interval(secs => $3::float8 * 60) THEN 1 ELSE f.failures + 1 END,
        last_failure_at = now(),
-       locked_until = CASE WHEN (CASE WHEN f.last_failure_at < now() - make_interval(mins => $3::float8) THEN 1 ELSE f.failures + 1 END) >= $2::int
-                           THEN now() + make_interval(mins => $3::float8) ELSE f.locked_until END
+       locked_until = CASE WHEN (CASE WHEN f.last_failure_at < now() - make_interval(secs => $3::float8 * 60) THEN 1 ELSE f.failures + 1 END) >= $2::int
+                           THEN now() + make_interval(secs => $3::float8 * 60) ELSE f.locked_until END
      RETURNING failures`,
     [subject, rule.failures, rule.minutes],
   );
