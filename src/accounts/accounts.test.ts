@@ -12,7 +12,7 @@ import { startMailCatcher, tokenOf, type MailCatcher } from './test-support/smtp
 import { sha256Hex } from './sessions.js';
 
 const ADMIN = { email: 'admin@fdel.fr', password: 'admin-password-123' };
-const ALICE = { email: 'alice@cahors.fr', password: 'alice-password-123', displayName: 'Alice Martin' };
+const ALICE: { email: string; password: string; displayName: string } = { email: 'alice@cahors.fr', password: 'alice-password-123', displayName: 'Alice Martin' };
 const BOB = { email: 'Bob@Cahors.fr', password: 'bob-password-1234', displayName: 'Bob' };
 const CAROL = { email: 'carol@sdis46.fr', password: 'carol-password-12', displayName: 'Carol' };
 
@@ -336,6 +336,42 @@ describe.each(ENGINES)('accounts on $engine', ({ open }) => {
     const refused = await call(undefined, { method: 'POST', url: '/api/v1/auth/signin', payload: { email: CAROL.email, password: CAROL.password } });
     expect(refused.statusCode).toBe(403);
     expect(refused.json().type).toBe('urn:pcrs:problem:account-disabled');
+  });
+
+  it('changes its own password with the current one (other sessions end, this one stays); sessions expire and slide', async () => {
+    const other = await signin(app, ALICE, '10.5.0.1');
+    expect((await call(alice, { method: 'PATCH', url: '/api/v1/me', payload: { password: { current: 'not-the-password', new: 'alice-new-password-1' } } })).statusCode).toBe(400);
+    expect((await call(alice, { method: 'PATCH', url: '/api/v1/me', payload: { password: { current: ALICE.password, new: 'short' } } })).statusCode).toBe(400);
+    const ok = await call(alice, { method: 'PATCH', url: '/api/v1/me', payload: { password: { current: ALICE.password, new: 'alice-new-password-1' } } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect((await call(alice, { url: '/api/v1/me' })).statusCode).toBe(200);
+    expect((await call(other, { url: '/api/v1/me' })).statusCode).toBe(401);
+    await smtp.waitFor((m) => m.to.includes(ALICE.email) && /changé/.test(m.subject));
+    ALICE.password = 'alice-new-password-1';
+    // Sliding: a session seen more than a minute ago gets its expiry pushed back.
+    const hash = sha256Hex(alice.cookie);
+    await t.db.query(`UPDATE sessions SET last_seen_at = now() - interval '5 minutes', expires_at = now() + interval '1 minute' WHERE token_hash = $1`, [hash]);
+    expect((await call(alice, { url: '/api/v1/me' })).statusCode).toBe(200);
+    const slid = await t.db.query<{ hours: number }>(`SELECT extract(epoch FROM expires_at - now()) / 3600 AS hours FROM sessions WHERE token_hash = $1`, [hash]);
+    expect(Number(slid.rows[0]?.hours)).toBeGreaterThan(20);
+    // Expired: the cookie no longer identifies anyone.
+    await t.db.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, [hash]);
+    expect((await call(alice, { url: '/api/v1/me' })).statusCode).toBe(401);
+    expect((await call(alice, { url: '/api/v1/auth/session' })).json().user).toBeNull();
+    alice = await signin(app, ALICE, '10.5.0.2');
+  });
+
+  it('removes a member (its admin) or lets a member leave; an outsider cannot remove anyone', async () => {
+    const bob = await signin(app, { email: BOB.email, password: 'bob-new-password-1' }, '10.6.0.1');
+    const bobId = (await call(bob, { url: '/api/v1/me' })).json().id as number;
+    const carolId = (await t.db.query<{ id: number }>(`SELECT id FROM users WHERE email = $1`, [CAROL.email])).rows[0]?.id as number;
+    expect((await call(bob, { method: 'DELETE', url: `/api/v1/organisations/sdis46/members/${carolId}` })).statusCode).toBe(403);
+    expect((await call(bob, { method: 'DELETE', url: `/api/v1/organisations/cahors/members/${aliceId}` })).statusCode).toBe(403);
+    expect((await call(alice, { method: 'DELETE', url: `/api/v1/organisations/cahors/members/${bobId}` })).statusCode).toBe(204);
+    expect((await call(bob, { url: '/api/v1/me' })).json().organisations).toEqual([]);
+    expect((await call(alice, { method: 'DELETE', url: `/api/v1/organisations/cahors/members/${bobId}` })).statusCode).toBe(404);
+    expect((await call(alice, { url: '/api/v1/organisations/cahors' })).json()).toMatchObject({ slug: 'cahors', emailDomains: ['cahors.fr', 'grand-cahors.fr'] });
+    expect((await call(alice, { url: '/api/v1/organisations/nowhere' })).statusCode).toBe(404);
   });
 
   it('records every act in the audit log, which only platform admins query', async () => {

@@ -134,13 +134,16 @@ describe.each(ENGINES)('OpenID Connect on $engine', ({ open }) => {
   });
 });
 
-describe('OpenID Connect not configured', () => {
-  it('answers 404 on its routes and null in the session', async () => {
+describe('OpenID Connect not configured, sign-up closed', () => {
+  it('answers 404 on its routes and null in the session; sign-up answers 403', async () => {
     const t = await ENGINES[0]!.open();
-    const h = await accountsServer(t, {});
+    const h = await accountsServer(t, {}, { 'auth.signup': false });
     try {
       expect((await h.app.inject('/api/v1/auth/oidc/start')).statusCode).toBe(404);
-      expect((await h.app.inject('/api/v1/auth/session')).json().oidc).toBeNull();
+      expect((await h.app.inject('/api/v1/auth/session')).json()).toMatchObject({ oidc: null, signup: false });
+      const signup = await h.app.inject({ method: 'POST', url: '/api/v1/auth/signup', payload: { email: 'a@b.fr', password: 'long-enough-password', displayName: 'A' } });
+      expect(signup.statusCode).toBe(403);
+      expect(signup.json().type).toBe('urn:pcrs:problem:signup-closed');
     } finally {
       await h.app.close();
       await t.dispose();
