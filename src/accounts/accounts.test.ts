@@ -74,14 +74,31 @@ describe.each(ENGINES)('accounts on $engine', ({ open }) => {
     expect(mail.text).toContain('https://pcrs.example.fr/#/verifier?token=');
     const token = tokenOf(mail, 'verifier');
     const early = await call(undefined, { method: 'POST', url: '/api/v1/auth/signin', payload: { email: ALICE.email, password: ALICE.password } });
-    expect(early.statusCode).toBe(403);
-    expect(early.json().type).toBe('urn:pcrs:problem:email-not-verified');
+    // Before its link is opened, an account has no password: the same answer as a wrong one.
+    expect(early.statusCode).toBe(401);
+    expect(early.json().type).toBe('urn:pcrs:problem:invalid-credentials');
     expect((await call(undefined, { method: 'POST', url: '/api/v1/auth/verify', payload: { token: 'x'.repeat(43) } })).statusCode).toBe(400);
     const ok = await call(undefined, { method: 'POST', url: '/api/v1/auth/verify', payload: { token } });
     expect(ok.statusCode).toBe(200);
     const reused = await call(undefined, { method: 'POST', url: '/api/v1/auth/verify', payload: { token } });
     expect(reused.statusCode).toBe(400);
     expect(reused.json().type).toBe('urn:pcrs:problem:invalid-token');
+  });
+
+  it('a second sign-up with an unverified address changes nothing until a link is opened: each link sets the password of its own sign-up', async () => {
+    const dave = { email: 'dave@cahors.fr', password: 'dave-own-password-1', displayName: 'Dave' };
+    expect((await call(undefined, { method: 'POST', url: '/api/v1/auth/signup', payload: dave })).statusCode).toBe(202);
+    const own = await smtp.waitFor((m) => m.to.includes(dave.email));
+    expect((await call(undefined, { method: 'POST', url: '/api/v1/auth/signup', payload: { ...dave, password: 'attacker-password-1', displayName: 'Mallory' } })).statusCode).toBe(202);
+    const other = await smtp.waitFor((m) => m.to.includes(dave.email) && m !== own);
+    expect((await t.db.query(`SELECT password_hash FROM users WHERE email = $1`, [dave.email])).rows).toEqual([{ password_hash: null }]);
+    expect((await call(undefined, { method: 'POST', url: '/api/v1/auth/verify', payload: { token: tokenOf(own, 'verifier') } })).statusCode).toBe(200);
+    expect((await call(undefined, { method: 'POST', url: '/api/v1/auth/verify', payload: { token: tokenOf(other, 'verifier') } })).statusCode).toBe(400);
+    const attacker = await call(undefined, { method: 'POST', url: '/api/v1/auth/signin', payload: { email: dave.email, password: 'attacker-password-1' }, headers: { 'x-forwarded-for': '10.7.0.1' } });
+    expect(attacker.statusCode).toBe(401);
+    const res = await call(undefined, { method: 'POST', url: '/api/v1/auth/signin', payload: { email: dave.email, password: dave.password }, headers: { 'x-forwarded-for': '10.7.0.1' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().user.displayName).toBe('Dave');
   });
 
   it('signs in with a session cookie (HttpOnly, SameSite=Lax, Secure, Path=/) whose hash only is stored', async () => {

@@ -100,12 +100,11 @@ export class AccountService {
       void this.ctx.mail.send({ to: email, ...MESSAGES.signupExisting({ link: `${origin.base}/#/reinitialiser` }) });
       return;
     }
-    const user = existing
-      ? ((await store.updateUser(this.db, existing.id, { passwordHash: hash, displayName: input.displayName, ...(input.language ? { language: input.language } : {}) })) as User)
-      : await this.createUserRow({ email, displayName: input.displayName, passwordHash: hash, ...(input.language ? { language: input.language } : {}) }, { id: 'anonymous' }, origin.ip);
-    await revokeTokens(this.db, user.id, 'verify-email');
-    const token = await issueToken(this.db, user.id, 'verify-email', this.verifyHours * 60);
-    void this.ctx.mail.send({ to: email, ...MESSAGES.verifyEmail({ name: user.displayName, link: `${origin.base}/#/verifier?token=${token}`, hours: this.verifyHours }) });
+    // An unverified account keeps its password until a link is opened: each link carries the
+    // password of the sign-up it was sent for (see migrations/…_accounts_signup_password.sql).
+    const user = existing ?? (await this.createUserRow({ email, displayName: input.displayName, passwordHash: null, ...(input.language ? { language: input.language } : {}) }, { id: 'anonymous' }, origin.ip));
+    const token = await issueToken(this.db, user.id, 'verify-email', this.verifyHours * 60, hash);
+    void this.ctx.mail.send({ to: email, ...MESSAGES.verifyEmail({ name: input.displayName, link: `${origin.base}/#/verifier?token=${token}`, hours: this.verifyHours }) });
   }
 
   private async createUserRow(u: store.NewUser, actor: Pick<Caller, 'id' | 'userId'>, ip?: string): Promise<User> {
@@ -123,9 +122,15 @@ export class AccountService {
   }
 
   async verify(token: string): Promise<void> {
-    const userId = await consumeToken(this.db, token, 'verify-email');
-    if (userId === null) throw new UserError('invalid-token', 'This link is unknown, already used or expired: sign up again to get a new one.', { status: 400 });
-    await store.updateUser(this.db, userId, { emailVerified: true });
+    await this.db.transaction(async (tx) => {
+      const used = await consumeToken(tx, token, 'verify-email');
+      if (used === null) throw new UserError('invalid-token', 'This link is unknown, already used or expired: sign up again to get a new one.', { status: 400 });
+      const user = await store.findUserById(tx, used.userId);
+      // Verified already (another link): this one changes nothing.
+      if (!user || user.emailVerified) return;
+      await store.updateUser(tx, used.userId, { emailVerified: true, ...(used.passwordHash ? { passwordHash: used.passwordHash } : {}) });
+      await revokeTokens(tx, used.userId, 'verify-email');
+    });
   }
 
   // ------------------------------------------------------------ sign-in
@@ -187,7 +192,7 @@ export class AccountService {
 
   async reset(token: string, password: string, origin: Origin): Promise<void> {
     checkPasswordRules(password);
-    const userId = await consumeToken(this.db, token, 'reset-password');
+    const userId = (await consumeToken(this.db, token, 'reset-password'))?.userId ?? null;
     if (userId === null) throw new UserError('invalid-token', 'This link is unknown, already used or expired: ask for a new one.', { status: 400 });
     const user = await store.updateUser(this.db, userId, { passwordHash: await hashPassword(password), emailVerified: true });
     if (!user) throw new UserError('invalid-token', 'This link is unknown, already used or expired.', { status: 400 });
@@ -241,7 +246,8 @@ export class AccountService {
 
   async listOrganisations(caller: Caller): Promise<Array<Organisation & { suggested?: true }>> {
     const orgs = await store.listOrganisations(this.db);
-    const domain = caller.label.includes('@') ? caller.label.split('@')[1]?.toLowerCase() : undefined;
+    const user = caller.userId === undefined ? null : await store.findUserById(this.db, caller.userId);
+    const domain = user?.email.split('@')[1];
     return orgs.map((o) => (domain && o.emailDomains.includes(domain) ? { ...o, suggested: true as const } : o));
   }
 

@@ -7,25 +7,24 @@ import { randomToken, sha256Hex } from './sessions.js';
  */
 export type TokenPurpose = 'verify-email' | 'reset-password';
 
-export async function issueToken(db: Queryable, userId: number, purpose: TokenPurpose, ttlMinutes: number): Promise<string> {
+/** Issues a token; a sign-up's verification token carries the password hash chosen at that sign-up. */
+export async function issueToken(db: Queryable, userId: number, purpose: TokenPurpose, ttlMinutes: number, passwordHash: string | null = null): Promise<string> {
   const token = randomToken(32);
-  await db.query(`INSERT INTO one_time_tokens (token_hash, purpose, user_id, expires_at) VALUES ($1, $2, $3, now() + make_interval(mins => $4::int))`, [
-    sha256Hex(token),
-    purpose,
-    userId,
-    ttlMinutes,
-  ]);
+  await db.query(
+    `INSERT INTO one_time_tokens (token_hash, purpose, user_id, expires_at, password_hash) VALUES ($1, $2, $3, now() + make_interval(mins => $4::int), $5)`,
+    [sha256Hex(token), purpose, userId, ttlMinutes, passwordHash],
+  );
   return token;
 }
 
-/** Uses a token: its user, or null when unknown, of another purpose, already used or expired. */
-export async function consumeToken(db: Queryable, token: string, purpose: TokenPurpose): Promise<number | null> {
+/** Uses a token: its user (and the password it carries), or null when unknown, of another purpose, already used or expired. */
+export async function consumeToken(db: Queryable, token: string, purpose: TokenPurpose): Promise<{ userId: number; passwordHash: string | null } | null> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
-  const { rows } = await db.query<{ user_id: number }>(
-    `UPDATE one_time_tokens SET used_at = now() WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now() RETURNING user_id`,
+  const { rows } = await db.query<{ user_id: number; password_hash: string | null }>(
+    `UPDATE one_time_tokens SET used_at = now() WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now() RETURNING user_id, password_hash`,
     [sha256Hex(token), purpose],
   );
-  return rows[0] ? Number(rows[0].user_id) : null;
+  return rows[0] ? { userId: Number(rows[0].user_id), passwordHash: rows[0].password_hash } : null;
 }
 
 /** Makes a user's unused tokens of one purpose unusable (a new reset link replaces older ones). */
