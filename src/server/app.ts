@@ -9,6 +9,7 @@ import type { AppContext } from '../context/app-context.js';
 import type { Capability, CapabilityServer, RouteApp } from '../context/capability.js';
 import { declareAccessForPlugin, registerAccessHook, type RouteRecord } from '../http/access.js';
 import { registerProblemHandlers } from '../http/problem.js';
+import { registerRateLimit } from '../http/rate-limit.js';
 import { OgcRegistry } from '../ogc/registry.js';
 import { PACKAGE_ROOT } from '../util/package-info.js';
 
@@ -38,7 +39,9 @@ export async function buildServer(ctx: AppContext, options: { logger?: boolean; 
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerProblemHandlers(app);
+  // Rate limits hook every route added after them, and run after the access step (see the module).
+  const limitNotFound = await registerRateLimit(app, ctx.config.rateLimit);
+  registerProblemHandlers(app, limitNotFound);
   const routes: RouteRecord[] = [];
   app.decorate('routeTable', routes);
   // Session cookies are read by the access step (http/access.ts), set by the accounts capability.
