@@ -8,6 +8,7 @@ import { CAPABILITIES } from '../capabilities.js';
 import type { AppContext } from '../context/app-context.js';
 import type { Capability, CapabilityServer, RouteApp } from '../context/capability.js';
 import { declareAccessForPlugin, registerAccessHook, type RouteRecord } from '../http/access.js';
+import { registerOpenApi } from '../http/openapi.js';
 import { registerProblemHandlers } from '../http/problem.js';
 import { registerRateLimit } from '../http/rate-limit.js';
 import { OgcRegistry } from '../ogc/registry.js';
@@ -47,6 +48,8 @@ export async function buildServer(ctx: AppContext, options: { logger?: boolean; 
   // Session cookies are read by the access step (http/access.ts), set by the accounts capability.
   await app.register(fastifyCookie);
   registerAccessHook(app, ctx.access, routes);
+  // Before the capabilities: the OpenAPI document collects routes as they are added.
+  await registerOpenApi(app);
 
   const ogc = new OgcRegistry();
   const starters: Array<() => (() => Promise<void>) | void> = [];
