@@ -147,6 +147,12 @@ describe('rate limits', () => {
     }
   });
 
+  it('is configured from the environment too', () => {
+    const config = loadConfig({ PCRS_DATA_DIR: '/tmp/x', PCRS_RATE_LIMIT: 'false', PCRS_RATE_LIMIT_ANONYMOUS: '5', PCRS_RATE_LIMIT_AUTHENTICATED: '50', PCRS_REDIS_URL: 'redis://10.0.0.5:6379/2' });
+    expect(config.rateLimit).toEqual({ enabled: false, anonymousPerMinute: 5, authenticatedPerMinute: 50, redisUrl: 'redis://10.0.0.5:6379/2' });
+    expect(() => loadConfig({ PCRS_DATA_DIR: '/tmp/x', PCRS_REDIS_URL: 'http://10.0.0.5' })).toThrow(/redisUrl/);
+  });
+
   describe('shared across nodes through Redis', () => {
     let redis: ChildProcess | undefined;
     let port = 0;
