@@ -159,8 +159,10 @@ describe('rate limits', () => {
 
     beforeAll(async () => {
       port = await freePort();
-      redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-      await waitForPort(port);
+      redis = spawn(process.env.REDIS_SERVER ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      let failed: Error | undefined;
+      redis.once('error', (e) => (failed = e));
+      await waitForPort(port, () => failed);
     });
     afterAll(async () => {
       if (redis && redis.exitCode === null) {
@@ -221,9 +223,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+async function waitForPort(port: number, failure: () => Error | undefined, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const failed = failure();
+    if (failed) throw new Error(`redis-server could not be started (apt-get install redis-server): ${failed.message}`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = new Socket();
       socket.once('connect', () => {
