@@ -177,12 +177,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       /** Requests per minute per IP without a key, and per key or user with one. */
-      anonymousPerMinute: z.number().int().min(1).default(1200),
-      authenticatedPerMinute: z.number().int().min(1).default(6000),
+      anonymousPerMinute: z.number().int().min(1).default(3000),
+      authenticatedPerMinute: z.number().int().min(1).default(20000),
       /** Redis shared by the nodes (PCRS_REDIS_URL); unset ⇒ counted in each process. */
       redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
     })
-    .default({ enabled: true, anonymousPerMinute: 1200, authenticatedPerMinute: 6000 }),
+    .default({ enabled: true, anonymousPerMinute: 3000, authenticatedPerMinute: 20000 }),
   demo: z
     .strictObject({
       /** Generate and register the synthetic Cahors delivery at start when the catalogue has none. */
