@@ -60,6 +60,9 @@ function areaOf(a: z.infer<typeof area> | null | undefined): NewOrganisation['ar
 }
 
 const message = z.object({ message: z.string() });
+const callbackParam = z.string().max(4096).optional();
+/** What a provider sends back (others pass through: openid-client reads the whole URL). */
+const callbackQuery = z.object({ code: callbackParam, state: callbackParam, iss: callbackParam, session_state: callbackParam, error: callbackParam, error_description: callbackParam });
 
 export interface AccountsRoutesOptions {
   service: AccountService;
@@ -158,7 +161,7 @@ export function registerAccountRoutes(app: RouteApp, { service, oidc }: Accounts
 
   app.get(
     '/api/v1/auth/oidc/callback',
-    { config: { access: PUBLIC }, schema: { tags, summary: 'Where the provider sends the user back: opens a session, redirects to the portal', querystring: z.record(z.string(), z.string().max(4096)) } },
+    { config: { access: PUBLIC }, schema: { tags, summary: 'Where the provider sends the user back: opens a session, redirects to the portal', querystring: callbackQuery } },
     async (request, reply) => {
       if (!oidc) throw new UserError('oidc-not-configured', 'No OpenID Connect provider is configured here.', { status: 404 });
       const base = baseUrl(request, config);
