@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { accountsServer, sessionCookieOf, type Harness } from './test-support/harness.js';
 import { startMailCatcher, tokenOf, type MailCatcher } from './test-support/smtp.js';
-import { sha256Hex } from './sessions.js';
+import { purgeExpiredSessions, sha256Hex } from './sessions.js';
+import { purgeStaleFailures } from './throttle.js';
+import { purgeStaleTokens } from './tokens.js';
 
 const ADMIN = { email: 'admin@fdel.fr', password: 'admin-password-123' };
 const ALICE: { email: string; password: string; displayName: string } = { email: 'alice@cahors.fr', password: 'alice-password-123', displayName: 'Alice Martin' };
@@ -234,6 +236,16 @@ describe.each(ENGINES)('accounts on $engine', ({ open }) => {
     expect(ok.statusCode).toBe(200);
     await smtp.waitFor((m) => m.to.includes('bob@cahors.fr') && /refusée/.test(m.subject));
     expect((await call(alice, { method: 'PATCH', url: '/api/v1/organisations/cahors', payload: { emailDomains: ['cahors.fr', 'grand-cahors.fr'] } })).statusCode).toBe(200);
+    const bowtie = { type: 'Polygon', coordinates: [[[1.4, 44.4], [1.5, 44.5], [1.5, 44.4], [1.4, 44.5], [1.4, 44.4]]] };
+    const bad = await call(alice, { method: 'PATCH', url: '/api/v1/organisations/cahors', payload: { area: bowtie } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().type).toBe('urn:pcrs:problem:invalid-area');
+    expect((await call(alice, { method: 'PATCH', url: '/api/v1/organisations/cahors', payload: { area: { ...bowtie, crs: { type: 'name', properties: { name: 'EPSG:3857' } } } } })).statusCode).toBe(400);
+    expect((await call(alice, { method: 'PATCH', url: '/api/v1/organisations/cahors', payload: { area: null } })).json().hasArea).toBe(false);
+    const restored = await call(alice, { method: 'PATCH', url: '/api/v1/organisations/cahors', payload: { area: { type: 'MultiPolygon', coordinates: [[[[1.40, 44.42], [1.48, 44.42], [1.48, 44.47], [1.40, 44.42]]]] } } });
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(restored.json().hasArea).toBe(true);
+    expect((await call(alice, { method: 'PATCH', url: '/api/v1/organisations/cahors', payload: { slug: 'renamed' } })).statusCode).toBe(400);
     // Bob asks again; Alice accepts him as a contractor, then changes his role.
     expect((await call(bob, { method: 'POST', url: '/api/v1/organisations/cahors/membership-requests' })).statusCode).toBe(201);
     expect((await call(alice, { method: 'POST', url: `/api/v1/organisations/cahors/members/${bobId}/decision`, payload: { decision: 'accept', role: 'contractor' } })).json()).toMatchObject({ role: 'contractor', status: 'active' });
@@ -408,5 +420,16 @@ describe.each(ENGINES)('accounts on $engine', ({ open }) => {
     const future = (await call(admin, { url: '/api/v1/audit?from=2999-01-01' })).json();
     expect(future).toEqual([]);
     expect((await call(admin, { url: '/api/v1/audit?from=yesterday' })).statusCode).toBe(400);
+  });
+
+  it('purges expired sessions, stale links and old failures, and nothing live', async () => {
+    const live = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE expires_at > now()`);
+    await t.db.query(`UPDATE one_time_tokens SET expires_at = now() - interval '2 days' WHERE used_at IS NOT NULL`);
+    await t.db.query(`UPDATE signin_failures SET last_failure_at = now() - interval '2 days', locked_until = NULL WHERE subject LIKE 'email:spray%'`);
+    expect(await purgeExpiredSessions(t.db)).toBeGreaterThan(0);
+    expect(await purgeStaleTokens(t.db)).toBeGreaterThan(0);
+    expect(await purgeStaleFailures(t.db)).toBe(15);
+    expect((await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions`)).rows[0]?.n).toBe(live.rows[0]?.n);
+    expect((await call(alice, { url: '/api/v1/me' })).statusCode).toBe(200);
   });
 });

@@ -4,6 +4,8 @@ import { OidcSignin } from './oidc.js';
 import { registerAccountRoutes } from './routes.js';
 import { AccountService, type ServiceOptions } from './service.js';
 import { purgeExpiredSessions } from './sessions.js';
+import { purgeStaleFailures } from './throttle.js';
+import { purgeStaleTokens } from './tokens.js';
 
 /**
  * Accounts: users, organisations and memberships, passwords (argon2id), sessions (cookie),
@@ -23,7 +25,13 @@ export function createAccountsCapability(options: ServiceOptions = {}): Capabili
       // First start: the platform admin of PCRS_ADMIN_EMAIL (nothing once a platform admin exists).
       await service.bootstrapAdmin();
       server.onListen(() => {
-        const timer = setInterval(() => void purgeExpiredSessions(ctx.db).catch((e: unknown) => ctx.log.warn({ err: String(e) }, 'expired sessions not purged')), 3600_000);
+        // Expired sessions, used or expired links, old sign-in failures: hourly, idempotent on every node.
+        const purge = async () => {
+          await purgeExpiredSessions(ctx.db);
+          await purgeStaleTokens(ctx.db);
+          await purgeStaleFailures(ctx.db);
+        };
+        const timer = setInterval(() => void purge().catch((e: unknown) => ctx.log.warn({ err: String(e) }, 'accounts: stale rows not purged')), 3600_000);
         timer.unref();
         return async () => clearInterval(timer);
       });

@@ -102,7 +102,17 @@ export class AccountService {
     }
     // An unverified account keeps its password until a link is opened: each link carries the
     // password of the sign-up it was sent for (see migrations/…_accounts_signup_password.sql).
-    const user = existing ?? (await this.createUserRow({ email, displayName: input.displayName, passwordHash: null, ...(input.language ? { language: input.language } : {}) }, { id: 'anonymous' }, origin.ip));
+    let user = existing;
+    if (!user) {
+      try {
+        user = await this.createUserRow({ email, displayName: input.displayName, passwordHash: null, ...(input.language ? { language: input.language } : {}) }, { id: 'anonymous' }, origin.ip);
+      } catch (e) {
+        // Two sign-ups of one new address at once: the second joins the first (same answer).
+        if (!(e instanceof UserError && e.code === 'already-exists')) throw e;
+        user = await store.findUserByEmail(this.db, email);
+        if (!user || user.emailVerified) return;
+      }
+    }
     const token = await issueToken(this.db, user.id, 'verify-email', this.verifyHours * 60, hash);
     void this.ctx.mail.send({ to: email, ...MESSAGES.verifyEmail({ name: input.displayName, link: `${origin.base}/#/verifier?token=${token}`, hours: this.verifyHours }) });
   }

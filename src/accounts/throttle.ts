@@ -46,3 +46,9 @@ export async function clearFailures(db: Queryable, subject: string): Promise<voi
 export function failureDelayMs(failures: number, baseMs: number, capMs = 4000): number {
   return Math.min(capMs, baseMs * 2 ** Math.max(0, failures - 1));
 }
+
+/** Forgets failures older than a day that lock nothing any more. */
+export async function purgeStaleFailures(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(`DELETE FROM signin_failures WHERE last_failure_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())`);
+  return rowCount;
+}

@@ -31,3 +31,9 @@ export async function consumeToken(db: Queryable, token: string, purpose: TokenP
 export async function revokeTokens(db: Queryable, userId: number, purpose: TokenPurpose): Promise<void> {
   await db.query(`UPDATE one_time_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL`, [userId, purpose]);
 }
+
+/** Deletes tokens used or expired more than a day ago (they can no longer be used anyway). */
+export async function purgeStaleTokens(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(`DELETE FROM one_time_tokens WHERE expires_at < now() - interval '1 day' OR used_at < now() - interval '1 day'`);
+  return rowCount;
+}
