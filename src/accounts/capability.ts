@@ -22,6 +22,9 @@ export function createAccountsCapability(options: ServiceOptions = {}): Capabili
       const oidcConfig = ctx.config.auth.oidc;
       const oidc = oidcConfig ? new OidcSignin(service, oidcConfig, ctx.config.secretKey ?? oidcConfig.clientSecret) : undefined;
       registerAccountRoutes(server.app, { service, oidc });
+      if (!ctx.config.publicUrl) {
+        ctx.log.warn('accounts: PCRS_PUBLIC_URL is not set, so links in e-mails (verification, password reset) follow the Host of each request; set it in production');
+      }
       // First start: the platform admin of PCRS_ADMIN_EMAIL (nothing once a platform admin exists).
       await service.bootstrapAdmin();
       server.onListen(() => {

@@ -167,7 +167,8 @@ export function registerAccountRoutes(app: RouteApp, { service, oidc }: Accounts
       const base = baseUrl(request, config);
       reply.clearCookie(OIDC_STATE_COOKIE, { path: oidcCookiePath });
       try {
-        const { session } = await oidc.callback(new URL(request.url, base), request.cookies[OIDC_STATE_COOKIE], origin(request));
+        // base + path (publicUrl may have a path prefix, which new URL(path, base) would drop).
+        const { session } = await oidc.callback(new URL(`${base}${request.url}`), request.cookies[OIDC_STATE_COOKIE], origin(request));
         setSessionCookie(reply, session);
         return reply.header('cache-control', 'no-store').redirect(`${base}/#/compte`, 302);
       } catch (e) {
