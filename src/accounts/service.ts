@@ -6,7 +6,7 @@ import { MESSAGES } from './messages.js';
 import { checkPasswordRules, hashPassword, verifyPassword } from './passwords.js';
 import { createSession, deleteSession, deleteUserSessions, rolesOf, type NewSession } from './sessions.js';
 import * as store from './store.js';
-import type { Language, Member, Organisation, OrgKind, OrgRole, PlatformRole, User, UserMembership } from './store.js';
+import type { Language, Member, Organisation, OrgRole, PlatformRole, User, UserMembership } from './store.js';
 import { clearFailures, failureDelayMs, lockedFor, recordFailure, subjectsOf } from './throttle.js';
 import { consumeToken, issueToken, revokeTokens } from './tokens.js';
 
@@ -439,9 +439,5 @@ export class AccountService {
       if (e instanceof UserError && (e.code === 'already-exists' || e.code === 'user-exists')) return 'exists';
       throw e;
     }
-  }
-
-  kinds(): readonly OrgKind[] {
-    return store.ORG_KINDS;
   }
 }

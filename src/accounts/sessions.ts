@@ -51,11 +51,6 @@ export async function deleteUserSessions(db: Queryable, userId: number): Promise
   return rowCount;
 }
 
-export async function countUserSessions(db: Queryable, userId: number): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND expires_at > now()`, [userId]);
-  return Number(rows[0]?.n ?? 0);
-}
-
 export async function purgeExpiredSessions(db: Queryable): Promise<number> {
   const { rowCount } = await db.query(`DELETE FROM sessions WHERE expires_at < now()`);
   return rowCount;
