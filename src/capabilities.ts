@@ -1,3 +1,4 @@
+import { accessCapability } from './access/capability.js';
 import { archiveCapability } from './archive/capability.js';
 import { catalogCapability } from './catalog/capability.js';
 import type { Capability } from './context/capability.js';
@@ -15,6 +16,7 @@ import { vectorCapability } from './vector/capability.js';
  */
 export const CAPABILITIES: readonly Capability[] = [
   healthCapability,
+  accessCapability,
   catalogCapability,
   jobsCapability,
   ogcCapability,
