@@ -218,7 +218,7 @@ export class PlatformAccessPolicy implements AccessPolicy {
       const caller: Caller = Object.freeze({
         kind: 'key',
         id: `key:${rec.id}`,
-        label: `${user.email} (${rec.name})`,
+        label: user.email,
         roles: new Set<Role>([...user.platformRoles, ...memberships.map((m) => m.role)]),
         scopes: new Set<Scope>(rec.scopes),
         userId: user.id,
