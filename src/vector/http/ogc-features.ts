@@ -137,6 +137,8 @@ export function vectorFeaturesProvider(ctx: AppContext): OgcProvider {
     openapi: featuresOpenApi,
     async collections(request: FastifyRequest, base: string): Promise<OgcCollection[]> {
       const q = request.query as Record<string, string | undefined>;
+      // Only what the caller may read.
+      if (!(await ctx.access.canRead(request.caller, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}) }))) return [];
       const versionId = await versionIdOf(ctx, q).catch(() => undefined);
       const summaries = await classSummaries(ctx.db, { datasetId: VECTOR_DATASET, ...(versionId !== undefined ? { versionId } : {}) });
       return summaries.map((s) => {
@@ -186,6 +188,8 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
     if (gml && q.crs && servedCrs(q.crs, 'crs') !== 'EPSG:2154') throw new UserError('invalid-crs', 'GML items (CNIG PCRS) are served in EPSG:2154 only.');
     const bboxCrs = servedCrs(q['bbox-crs'], 'bbox-crs');
     const bbox = q.bbox ? bboxTo2154(q.bbox.split(',').map(Number), bboxCrs) : undefined;
+    // A permission's perimeter limits the area asked.
+    if (bbox) await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}), bbox: bbox as [number, number, number, number] });
     const filters: Record<string, string> = {};
     for (const [k, v] of Object.entries(q)) {
       if (RESERVED.has(k) || v === undefined) continue;
