@@ -224,7 +224,8 @@ export class AccessServices {
 
   private async visiblePermissionIds(actor: Caller): Promise<{ see: Permission[]; manage: Set<number> }> {
     const me = actor.userId === undefined ? null : await this.store.user(actor.userId);
-    const orgs = (me?.memberships ?? []).map((m) => m.organisationId);
+    // A contractor holds only what was granted to it, not its client organisation's permissions.
+    const orgs = (me?.memberships ?? []).filter((m) => m.role !== 'contractor').map((m) => m.organisationId);
     const adminOf = (me?.memberships ?? []).filter((m) => m.role === 'org-admin').map((m) => m.organisationId);
     const memberIds = new Set<number>();
     for (const org of adminOf) for (const uid of (await this.store.members(org)).keys()) memberIds.add(uid);
