@@ -22,7 +22,10 @@ export function apiKeyParam(request: FastifyRequest): string | undefined {
 export function withApiKey(url: string, request: FastifyRequest): string {
   const key = apiKeyParam(request);
   if (key === undefined) return url;
-  return `${url}${url.includes('?') ? (url.endsWith('?') || url.endsWith('&') ? '' : '&') : '?'}apikey=${encodeURIComponent(key)}`;
+  const param = `apikey=${encodeURIComponent(key)}`;
+  // A KVP endpoint (`…/wmts?`) stays ready for the client's parameters.
+  if (url.endsWith('?') || url.endsWith('&')) return `${url}${param}&`;
+  return `${url}${url.includes('?') ? '&' : '?'}${param}`;
 }
 
 /** Adds the request's `apikey` to every `href` under `base` in a JSON document (OGC API links). */

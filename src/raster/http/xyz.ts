@@ -63,7 +63,11 @@ async function tile(s: StreamsContext, request: FastifyRequest, reply: FastifyRe
   } catch (e) {
     throw asUserError(e);
   }
-  if (!t.inCoverage) return sendEmpty(s, request, reply, layer);
+  if (!t.inCoverage) {
+    // Even an empty tile of a restricted layer is for its readers only.
+    await checkRead(s, request, layer);
+    return sendEmpty(s, request, reply, layer);
+  }
   return sendTile(s, request, reply, layer, st.tms, t.z, t.col, t.row, format);
 }
 
