@@ -118,6 +118,19 @@ describe('a restricted orthophoto', () => {
     const wmsMap = (bbox: readonly number[]) => get(`/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=PCRS.ORTHO.2025&STYLES=&CRS=EPSG:2154&BBOX=${bbox.join(',')}&WIDTH=32&HEIGHT=32&FORMAT=image/png`, auth);
     expect((await wmsMap([575_050, 6_373_650, 575_100, 6_373_700])).statusCode).toBe(200);
     expect((await wmsMap([575_250, 6_373_450, 575_350, 6_373_550])).statusCode).toBe(403);
+    // dalle downloads: the dalle of its works area, not the others
+    const dalles = (await get('/api/datasets/ortho/versions/2025/dalles', { authorization: `Bearer ${keys.tech.key}` })).json<{ features: Array<{ properties: { name: string }; geometry: { coordinates: number[][][] } }> }>().features;
+    const nameAt = (x: number, y: number) => dalles.find((d) => d.geometry.coordinates[0]?.[0]?.[0] === x && d.geometry.coordinates[0]?.[2]?.[1] === y)?.properties.name;
+    const nw = nameAt(575_000, 6_373_800);
+    const se = nameAt(575_200, 6_373_600);
+    expect(nw && se).toBeTruthy();
+    const dl = await get(`/api/datasets/ortho/versions/2025/dalles/${nw}/download`, auth);
+    expect(dl.statusCode).toBe(200);
+    expect(dl.headers['cache-control']).toMatch(/^private/);
+    const dlOut = await get(`/api/datasets/ortho/versions/2025/dalles/${se}/download`, auth);
+    expect(dlOut.statusCode).toBe(403);
+    expect(dlOut.json().type).toBe('urn:pcrs:problem:outside-perimeter');
+    expect((await get(`/api/datasets/ortho/versions/2025/dalles/${nw}/download`)).statusCode).toBe(401);
     // the layer is listed for it (it may read part of it)
     expect((await get(`/wmts?SERVICE=WMTS&REQUEST=GetCapabilities&apikey=${keys.contractor.key}`)).body).toContain('PCRS.ORTHO.2025');
     await f.t.db.query("UPDATE permissions SET valid_until = now() - interval '1 hour' WHERE id = $1", [contractorPermission]);
