@@ -12,7 +12,7 @@ import type { RouteApp } from '../../context/capability.js';
 import { kvp } from '../../http/ows.js';
 import { OgcServiceError } from '../../ogc/ows-exception.js';
 import { xmlEscape } from '../../util/xml.js';
-import { baseUrl } from '../../http/base-url.js';
+import { baseUrl, withApiKey } from '../../http/base-url.js';
 import { pcrsClass, type PcrsPropertyDef, type PcrsValue } from '../gml/pcrs-model.js';
 import { GeomWriter, type Geo } from '../gml-writer.js';
 import { bboxTo2154, featureJson, outputSrid } from './ogc-features.js';
@@ -78,7 +78,7 @@ async function capabilities(ctx: AppContext, request: FastifyRequest): Promise<s
   const url = `${baseUrl(request, ctx.config)}/wfs`;
   const classes = await classSummaries(ctx.db, { datasetId: VECTOR_DATASET });
   const op = (name: string, extra = '') =>
-    `<ows:Operation name="${name}"><ows:DCP><ows:HTTP><ows:Get xlink:href="${xmlEscape(url)}?"/></ows:HTTP></ows:DCP>${extra}</ows:Operation>`;
+    `<ows:Operation name="${name}"><ows:DCP><ows:HTTP><ows:Get xlink:href="${xmlEscape(withApiKey(`${url}?`, request))}"/></ows:HTTP></ows:DCP>${extra}</ows:Operation>`;
   const constraint = (name: string, value: string) => `<ows:Constraint name="${name}"><ows:NoValues/><ows:DefaultValue>${value}</ows:DefaultValue></ows:Constraint>`;
   const types = classes
     .map((c) => {
