@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../config/config.js';
-import { ANONYMOUS, OPERATOR, type Caller } from '../context/access.js';
+import { ANONYMOUS, OPERATOR, WHOLE_AREA, type Caller } from '../context/access.js';
 import { buildAppContext, type AppContext } from '../context/app-context.js';
 import { openPostgres } from '../db/postgres.js';
 import { buildServer } from '../server/app.js';
@@ -265,6 +265,10 @@ describe.each(ENGINES)('access on $engine', ({ engine, open }) => {
     const away = [CAHORS_L93[0] + 1000, CAHORS_L93[1], CAHORS_L93[0] + 1100, CAHORS_L93[1] + 100] as const;
     await expect(ctx.access.checkRead(c, { datasetId: 'raw-at', bbox: inside })).resolves.toBeUndefined();
     await expect(ctx.access.checkRead(c, { datasetId: 'raw-at', bbox: away })).rejects.toMatchObject({ code: 'outside-perimeter', status: 403, message: expect.stringContaining(`permission ${subId}`) });
+    // a read of the whole dataset (no area) is beyond any perimeter
+    await expect(ctx.access.checkRead(c, { datasetId: 'raw-at', bbox: WHOLE_AREA })).rejects.toMatchObject({ code: 'outside-perimeter', status: 403 });
+    // …but listings (no bbox) still show what it may read part of
+    expect(await ctx.access.canRead(c, { datasetId: 'raw-at' })).toBe(true);
     // the organisation's member reads the whole organisation perimeter, not beyond
     const m = await callerOf(member.key);
     await expect(ctx.access.checkRead(m, { datasetId: 'raw-at', bbox: away })).resolves.toBeUndefined();
@@ -272,6 +276,7 @@ describe.each(ENGINES)('access on $engine', ({ engine, open }) => {
     await expect(ctx.access.checkRead(await callerOf(outsider.key), { datasetId: 'raw-at' })).rejects.toMatchObject({ code: 'no-permission', status: 403 });
     await expect(ctx.access.checkRead(ANONYMOUS, { datasetId: 'raw-at' })).rejects.toMatchObject({ status: 401 });
     await expect(ctx.access.checkRead(await callerOf(root.key), { datasetId: 'raw-at', bbox: away })).resolves.toBeUndefined();
+    await expect(ctx.access.checkRead(await callerOf(root.key), { datasetId: 'raw-at', bbox: WHOLE_AREA })).resolves.toBeUndefined();
     await t.db.query("UPDATE permissions SET valid_until = now() - interval '1 day' WHERE id = $1", [subId]);
     await ctx.access.invalidate({ all: true });
     await expect(ctx.access.checkRead(c, { datasetId: 'raw-at', bbox: inside })).rejects.toMatchObject({ code: 'permission-expired', status: 403 });

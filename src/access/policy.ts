@@ -371,6 +371,12 @@ export class PlatformAccessPolicy implements AccessPolicy {
     }
     const bbox = target.bbox;
     if (!bbox || live.some((p) => p.perimeter === null)) return;
+    if (!bbox.every(Number.isFinite)) {
+      throw new UserError('outside-perimeter', `This request reads ${what} beyond any area, and your permission is limited to a perimeter (permission ${live.map((p) => p.id).join(', ')}).`, {
+        status: 403,
+        hint: 'Ask for an area within your perimeter (bbox).',
+      });
+    }
     if (live.some((p) => p.perimeter !== null && touches(p.perimeter, bbox))) return;
     throw new UserError('outside-perimeter', `This area lies outside the perimeter of your permission${live.length > 1 ? 's' : ''} to read ${what} (permission ${live.map((p) => p.id).join(', ')}).`, {
       status: 403,

@@ -66,6 +66,12 @@ export interface ReadTarget {
   bbox?: readonly [number, number, number, number];
 }
 
+/**
+ * The `bbox` of a read that is not limited to an area (a WFS GetFeature or OGC items without bbox, an
+ * export by polygon): only a permission without perimeter covers it.
+ */
+export const WHOLE_AREA: readonly [number, number, number, number] = Object.freeze([-Infinity, -Infinity, Infinity, Infinity]) as readonly [number, number, number, number];
+
 /** Who may read what, and who the caller is. One instance per process, in the AppContext. */
 export interface AccessPolicy {
   /** The caller behind these credentials; throws 401/403 (UserError) for bad ones. */

@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bbox } from '../../grid/bbox.js';
 import { crsUrn, parseCrs, transformBbox, type CrsCode } from '../../grid/crs.js';
+import { WHOLE_AREA } from '../../context/access.js';
 import type { AppContext } from '../../context/app-context.js';
 import type { RouteApp } from '../../context/capability.js';
 import { kvp } from '../../http/ows.js';
@@ -153,6 +154,8 @@ async function getFeature(ctx: AppContext, request: FastifyRequest, reply: Fasti
     if (bbox) throw new OgcServiceError('InvalidParameterValue', 'BBOX and FILTER are mutually exclusive.', 'FILTER');
     bbox = filterBbox(p.FILTER);
   }
+  // A permission's perimeter limits the area asked (no BBOX: the whole dataset).
+  await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, bbox: bbox ? (bbox as unknown as [number, number, number, number]) : WHOLE_AREA });
   const format = (p.OUTPUTFORMAT ?? GML_FORMAT).toLowerCase();
   const asJson = JSON_FORMATS.includes(format);
   if (!asJson && !format.includes('gml') && !format.includes('xml')) throw new OgcServiceError('InvalidParameterValue', `Unsupported outputFormat ${p.OUTPUTFORMAT}.`, 'OUTPUTFORMAT');
