@@ -109,6 +109,10 @@ describe.each(ENGINES)('access on $engine', ({ engine, open }) => {
     expect(outside.json().type).toBe('urn:pcrs:problem:ip-not-allowed');
     expect((await inject({ url: '/api/v1/me/keys', headers: bearer(office.key), remoteAddress: '203.0.113.77' })).statusCode).toBe(200);
     expect((await inject({ url: '/api/v1/me/keys', headers: bearer(office.key), remoteAddress: '2001:db8::5' })).statusCode).toBe(200);
+    // a client reaching the server directly cannot claim an allowed address; a trusted (loopback) proxy can tell it
+    const spoofed = await inject({ url: '/api/v1/me/keys', headers: { ...bearer(office.key), 'x-forwarded-for': '203.0.113.5' }, remoteAddress: '198.51.100.9' });
+    expect(spoofed.statusCode).toBe(403);
+    expect((await inject({ url: '/api/v1/me/keys', headers: { ...bearer(office.key), 'x-forwarded-for': '203.0.113.5' }, remoteAddress: '127.0.0.1' })).statusCode).toBe(200);
 
     const site = await userWithKey(ctx, 'site@example.fr', { allowedReferers: ['https://carto.example.fr/*', '*.cahors.fr'] });
     expect((await inject({ url: '/api/v1/me/keys', headers: bearer(site.key) })).statusCode).toBe(403);
