@@ -21,9 +21,10 @@ export async function accountsServer(t: TestDatabase, env: Record<string, string
   const dataDir = t.env.PCRS_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'pcrs-accounts-'));
   mkdirSync(path.join(dataDir, 'storage'), { recursive: true });
   const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: process.env.ACC_DEBUG === '1' ? 'warn' : 'silent', ...env }, overrides);
-  const policy = sessionTestPolicy(t.db);
+  const policy = sessionTestPolicy(t.db, config);
   const ctx = buildAppContext(config, t.db, { access: policy });
   const app = await buildServer(ctx, { logger: process.env.ACC_DEBUG === '1', capabilities: [createAccountsCapability({ failureDelayMs: 5 })] });
+  app.addHook('onClose', () => policy.close());
   await app.ready();
   return { app, ctx, policy, dataDir };
 }
