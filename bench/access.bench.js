@@ -24,6 +24,7 @@ import { generateDelivery } from '../dist/demo/delivery.js';
 import { TMS_2154_5CM, tileRange } from '../dist/grid/tile-matrix-set.js';
 import { ingestDelivery } from '../dist/raster/ingest/ingest.js';
 import { ingestServices } from '../dist/raster/ingest/services.js';
+import { createBenchDatabase } from './bench-db.js';
 
 const seconds = Number(process.env.PCRS_BENCH_SECONDS ?? 10);
 const connections = Number(process.env.PCRS_BENCH_CONNECTIONS ?? 16);
@@ -98,23 +99,9 @@ try {
   mkdirSync(cache, { recursive: true });
   await generateDelivery({ outDir: cache, year: 2025, bbox: BBOX, dalleSize: 200, seed: 46 });
   const dataDir = path.join(work, 'data');
-  let serverDbUrl = null;
-  if (process.env.DATABASE_URL) {
-    const name = `pcrs_bench_access_${process.pid}`;
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    serverDbUrl = url.toString();
-    dropDb = async () => {
-      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+  const benchDb = await createBenchDatabase('access');
+  const serverDbUrl = benchDb?.url ?? null;
+  if (benchDb) dropDb = benchDb.drop;
   console.log(`database: ${serverDbUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'}; ${connections} connections, ${seconds} s per run, ${twoCores ? 'server on CPU 0, wrk on CPU 1' : 'one core: no pinning'}`);
   const db = serverDbUrl ? await openPostgres(serverDbUrl) : await openPglite(path.join(dataDir, 'db'));
   await migrate(db);

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import pg from 'pg';
 import sharp from 'sharp';
 import { Catalog } from '../dist/catalog/catalog.js';
 import { loadConfig } from '../dist/config/config.js';
@@ -26,6 +25,7 @@ import { generateDelivery } from '../dist/demo/delivery.js';
 import { ingestDelivery } from '../dist/raster/ingest/ingest.js';
 import { ingestServices } from '../dist/raster/ingest/services.js';
 import { buildAppContext } from '../dist/context/app-context.js';
+import { createBenchDatabase } from './bench-db.js';
 
 const seconds = Number(process.env.PCRS_BENCH_SECONDS ?? 10);
 const connections = Number(process.env.PCRS_BENCH_CONNECTIONS ?? 16);
@@ -173,23 +173,9 @@ try {
   const dataDir = path.join(work, 'data');
   // The database the server runs on: a fresh PostgreSQL database when DATABASE_URL is set (as in
   // production), else the embedded PGlite of the demo (which alone takes ~1 GB of RSS).
-  let serverDbUrl = null;
-  if (process.env.DATABASE_URL) {
-    const name = `pcrs_bench_streams_${process.pid}`;
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    serverDbUrl = url.toString();
-    dropDb = async () => {
-      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+  const benchDb = await createBenchDatabase('streams');
+  const serverDbUrl = benchDb?.url ?? null;
+  if (benchDb) dropDb = benchDb.drop;
   console.log(`database: ${serverDbUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'}`);
   const db = serverDbUrl ? await openPostgres(serverDbUrl) : await openPglite(path.join(dataDir, 'db'));
   await migrate(db);
