@@ -22,7 +22,9 @@ describe('router', () => {
   });
 
   it('builds hashes and matches :parameters', () => {
-    expect(href('/reinitialiser', { token: 'x y', empty: '', none: undefined })).toBe('#/reinitialiser?token=x+y');
+    expect(href('/reinitialiser', { token: 'x y+z', empty: '', none: undefined })).toBe('#/reinitialiser?token=x%20y%2Bz');
+    expect(parseHash(href('/reinitialiser', { token: 'x y+z' })).query.get('token')).toBe('x y+z');
+    expect(href('/carte', { vue: '575100.0,6373700.0,19' })).toBe('#/carte?vue=575100.0,6373700.0,19');
     expect(href('/compte')).toBe('#/compte');
     expect(matchPath('/admin/organisations/:slug', '/admin/organisations/mairie%20x')).toEqual({ slug: 'mairie x' });
     expect(matchPath('/admin/organisations/:slug', '/admin/organisations')).toBeNull();

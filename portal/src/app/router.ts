@@ -32,9 +32,12 @@ export function parseHash(hash: string): Location {
 
 /** A hash for a path and query: `href('/verifier', { token })` → `#/verifier?token=…`. */
 export function href(path: string, query: Record<string, string | undefined> = {}): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, v);
-  const s = q.toString();
+  // Commas and slashes stay readable (`vue=575100.0,6373700.0,19`, `retour=/compte/cles`).
+  const enc = (v: string) => encodeURIComponent(v).replace(/%2C/g, ',').replace(/%2F/g, '/');
+  const s = Object.entries(query)
+    .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')
+    .map(([k, v]) => `${enc(k)}=${enc(v)}`)
+    .join('&');
   return `#${path}${s ? `?${s}` : ''}`;
 }
 
