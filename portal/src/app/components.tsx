@@ -30,11 +30,8 @@ export function Field(p: FieldProps) {
   const id = useId();
   const describedBy = [p.hint ? `${id}-hint` : '', p.error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
   return (
-    <div class={`field${p.error ? ' invalid' : ''}`}>
-      <label for={id}>
-        {p.label}
-        {p.required ? <span aria-hidden="true"> *</span> : null}
-      </label>
+    <div class={`field${p.error ? ' invalid' : ''}${p.required ? ' required' : ''}`}>
+      <label for={id}>{p.label}</label>
       <input
         id={id}
         name={p.name}

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { api, SCOPES, type ApiKey, type CreatedKey, type Scope } from '../../app/api.js';
-import { Checkbox, ConfirmButton, Field, Form, LiveRegion, Loaded, Notice, PageTitle, Select, useForm, useLoad, type Message } from '../../app/components.js';
+import { Checkbox, ConfirmButton, Field, Form, LiveRegion, Loaded, PageTitle, Select, useForm, useLoad, type Message } from '../../app/components.js';
 import { errorText, formatDate, t } from '../../app/i18n.js';
 import { forgetKeyByPrefix, rememberKey } from '../../app/remembered-keys.js';
 import { useSession } from '../../app/session.js';
@@ -164,7 +164,9 @@ function ShownOnce({ created, onDone }: { created: CreatedKey; onDone: () => voi
       <h2 id={`${id}-title`} tabIndex={-1} ref={heading}>
         {t('keys.newKeyTitle', { name: created.name })}
       </h2>
-      <Notice kind="info">{t('keys.shownOnceWarning')}</Notice>
+      <p class="notice warning">
+        <strong>{t('keys.shownOnceWarning')}</strong>
+      </p>
       <div class="field">
         <label for={id}>{t('keys.yourKey')}</label>
         <div class="copy-row">
