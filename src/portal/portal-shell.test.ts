@@ -77,6 +77,77 @@ function fakeApi(options: { oidc?: boolean } = {}) {
   return { state, KEY, handle };
 }
 
+/** A stand-in of the admin routes, for a platform admin; records every write and every read's query. */
+function fakeAdminApi() {
+  const me = { id: 9, email: 'admin@lot.fr', displayName: 'Admin Lot', language: 'fr', roles: ['platform-admin'], platformRoles: ['platform-admin'], organisations: [] };
+  const orgs = [{ id: 3, slug: 'cahors', name: 'Mairie de Cahors', kind: 'commune', siren: null, insee: '46042', emailDomains: ['cahors.fr'], hasArea: false }];
+  const members = [
+    { userId: 1, email: 'camille@cahors.fr', displayName: 'Camille', role: 'member', status: 'requested', requestedAt: '2026-12-01T10:00:00Z' },
+    { userId: 2, email: 'dominique@cahors.fr', displayName: 'Dominique', role: 'org-admin', status: 'active', requestedAt: '2026-11-01T10:00:00Z' },
+  ];
+  const users = [
+    { id: 1, email: 'camille@cahors.fr', displayName: 'Camille', platformRoles: [], disabled: false, createdAt: '2026-12-01T10:00:00Z' },
+    { id: 9, email: 'admin@lot.fr', displayName: 'Admin Lot', platformRoles: ['platform-admin'], disabled: false, createdAt: '2026-11-01T10:00:00Z' },
+  ];
+  const permissions: Array<Record<string, unknown>> = [];
+  const datasets = [
+    { id: 'ortho', kind: 'ortho', title: 'Orthophotographie', visibility: 'public', versions: [{ name: '2025', status: 'published', visibility: null, effectiveVisibility: 'public' }] },
+    { id: 'vector', kind: 'vector', title: 'PCRS vecteur', visibility: 'public', versions: [] },
+  ];
+  const state = { writes: [] as Array<{ method: string; path: string; csrf: string | undefined; body: unknown }>, reads: [] as string[] };
+  async function handle(route: Route) {
+    const req = route.request();
+    const url = new URL(req.url());
+    const path = url.pathname.replace('/api/v1', '');
+    const method = req.method();
+    const body = req.postData() ? (JSON.parse(req.postData() as string) as Record<string, unknown>) : undefined;
+    const json = (status: number, data: unknown) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(data) });
+    if (method !== 'GET') state.writes.push({ method, path, csrf: req.headers()['x-csrf-token'], body });
+    else state.reads.push(`${path}${url.search}`);
+    if (path === '/auth/session') return json(200, { user: me, csrfToken: 'csrf-admin', signup: true, oidc: null });
+    if (path === '/organisations' && method === 'GET') return json(200, orgs);
+    if (path === '/organisations' && method === 'POST') {
+      const o = { id: orgs.length + 10, siren: null, insee: null, emailDomains: [], hasArea: false, ...body } as unknown as (typeof orgs)[number];
+      orgs.push(o);
+      return json(201, o);
+    }
+    if (path === '/organisations/cahors/members') return json(200, members);
+    const decision = /^\/organisations\/cahors\/members\/(\d+)\/decision$/.exec(path);
+    if (decision) {
+      const m = members.find((x) => x.userId === Number(decision[1]))!;
+      m.status = body?.['decision'] === 'accept' ? 'active' : 'refused';
+      m.role = String(body?.['role'] ?? m.role);
+      return json(200, m);
+    }
+    if (path === '/users' && method === 'GET') return json(200, users);
+    const patchUser = /^\/users\/(\d+)$/.exec(path);
+    if (patchUser && method === 'PATCH') {
+      const u = users.find((x) => x.id === Number(patchUser[1]))!;
+      Object.assign(u, body);
+      return json(200, u);
+    }
+    if (path === '/datasets') return json(200, datasets);
+    const vis = /^\/datasets\/(\w+)\/versions\/(\w+)\/visibility$/.exec(path);
+    if (vis && method === 'PUT') {
+      const v = datasets.find((d) => d.id === vis[1])!.versions.find((x) => x.name === vis[2])!;
+      v.visibility = body?.['visibility'] as null;
+      v.effectiveVisibility = (body?.['visibility'] as string | null) ?? 'public';
+      return json(200, v);
+    }
+    if (path === '/permissions' && method === 'GET') return json(200, permissions);
+    if (path === '/permissions' && method === 'POST') {
+      const p = { id: permissions.length + 1, organisationId: null, userId: 1, user: body?.['user'], dataset: body?.['dataset'], version: body?.['version'] ?? null, hasPerimeter: !!body?.['perimeter'], until: body?.['until'] ?? null, charter: body?.['charter'] ?? null, revokedAt: null };
+      permissions.push(p);
+      return json(201, p);
+    }
+    if (path.startsWith('/audit')) {
+      return json(200, [{ id: 41, at: '2026-12-02T09:00:00Z', actor: 'user:1', actorUserId: 1, organisationId: null, action: 'key.create', target: 'key:7', details: { name: 'QGIS' }, ip: '192.0.2.1' }]);
+    }
+    return route.fulfill({ status: 404, contentType: 'application/problem+json', body: JSON.stringify({ type: 'urn:pcrs:problem:not-found', title: 'Not Found', status: 404, detail: 'No' }) });
+  }
+  return { state, handle };
+}
+
 describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
   let s: PortalServer;
   let browser: Browser;
@@ -257,6 +328,76 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     await page.getByRole('button', { name: 'Se déconnecter' }).click();
     await expect.poll(() => page.locator('main h1').innerText()).toBe('Connexion');
     expect(await page.locator('header .user').innerText()).toMatch(/Se connecter/);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+  it('admin screens: create an organisation, accept a request with a role, give a platform role, grant a permission, set a version restricted, filter the audit log', async () => {
+    const fake = fakeAdminApi();
+    const context = await browser.newContext({ locale: 'fr-FR' });
+    await context.route('**/api/v1/**', (route) => fake.handle(route));
+    const { page, errors } = await open(context, '#/admin');
+    await expect.poll(() => page.locator('main h1').innerText()).toBe('Administration');
+    expect(await page.getByRole('navigation', { name: 'Navigation principale' }).innerText()).toContain('Administration');
+
+    // Organisations: the identifier follows the name.
+    await page.getByRole('link', { name: 'Organisations', exact: true }).click();
+    await page.getByLabel('Nom', { exact: true }).fill('Communauté d’agglomération du Grand Cahors');
+    await page.getByLabel('Type').selectOption('epci');
+    await page.getByLabel('Code INSEE (commune, EPCI)').fill('123');
+    await page.getByRole('button', { name: 'Créer l’organisation' }).click();
+    await expect.poll(() => page.locator('.field-error').allInnerTexts()).toEqual(['Code INSEE de commune (5 caractères) ou SIREN d’EPCI (9 chiffres).']);
+    await page.getByLabel('Code INSEE (commune, EPCI)').fill('200023737');
+    await page.getByRole('button', { name: 'Créer l’organisation' }).click();
+    await expect.poll(() => page.locator('main').innerText()).toContain('Organisation « Communauté d’agglomération du Grand Cahors » créée.');
+    expect(fake.state.writes.at(-1)).toEqual({ method: 'POST', path: '/organisations', csrf: 'csrf-admin', body: { slug: 'communaute-d-agglomeration-du-grand-cahors', name: 'Communauté d’agglomération du Grand Cahors', kind: 'epci', insee: '200023737' } });
+
+    // Members: accept Camille's request as a contractor.
+    await page.getByRole('link', { name: 'Mairie de Cahors' }).click();
+    await expect.poll(() => page.locator('main h1').innerText()).toBe('Membres de cahors');
+    await page.getByLabel('Rôle de Camille').selectOption('contractor');
+    await page.getByRole('button', { name: 'Accepter' }).click();
+    await expect.poll(() => page.locator('main').innerText()).toContain('Camille est maintenant membre.');
+    expect(fake.state.writes.at(-1)).toMatchObject({ method: 'POST', path: '/organisations/cahors/members/1/decision', body: { decision: 'accept', role: 'contractor' } });
+    await expect.poll(() => page.locator('main').innerText()).toContain('Aucune demande en attente.');
+
+    // Users: a platform role.
+    await page.getByRole('link', { name: 'Utilisateurs' }).click();
+    await page.getByRole('group', { name: 'Rôles de camille@cahors.fr' }).getByLabel('modérateur').check();
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await expect.poll(() => page.locator('main').innerText()).toContain('Rôles de camille@cahors.fr enregistrés.');
+    expect(fake.state.writes.at(-1)).toMatchObject({ method: 'PATCH', path: '/users/1', body: { platformRoles: ['moderator'] } });
+
+    // Permissions: to a person, a dataset, an end date, a charter.
+    await page.getByRole('link', { name: 'Permissions' }).click();
+    await page.getByLabel('Accordée à').selectOption('user');
+    await page.getByLabel('Adresse e-mail de la personne').fill('Camille@Cahors.fr');
+    await page.getByLabel('Jeu de données').selectOption('vector');
+    await page.getByLabel('Jusqu’au').fill('2099-12-31');
+    await page.getByLabel('Périmètre (GeoJSON)').fill('{"type":"Point","coordinates":[1,44]}');
+    await page.getByLabel('Charte ou licence acceptée').fill('charte PCRS Lot v2');
+    await page.getByRole('button', { name: 'Accorder', exact: true }).click();
+    await expect.poll(() => page.locator('.field-error').allInnerTexts()).toEqual(['Collez un Polygon ou MultiPolygon GeoJSON valide.']);
+    await page.getByLabel('Périmètre (GeoJSON)').fill('');
+    await page.getByRole('button', { name: 'Accorder', exact: true }).click();
+    await expect.poll(() => page.locator('main').innerText()).toContain('Permission accordée.');
+    expect(fake.state.writes.at(-1)).toMatchObject({ method: 'POST', path: '/permissions', csrf: 'csrf-admin', body: { user: 'camille@cahors.fr', dataset: 'vector', until: '2099-12-31', charter: 'charte PCRS Lot v2' } });
+    await expect.poll(() => page.locator('main table').innerText()).toMatch(/camille@cahors\.fr[\s\S]*vector[\s\S]*charte PCRS Lot v2/);
+
+    // Visibility: a version restricted on its own.
+    await page.getByRole('link', { name: 'Visibilité des données' }).click();
+    await page.getByLabel('Visibilité de ortho/2025').selectOption('restricted');
+    await expect.poll(() => page.locator('main').innerText()).toContain('Visibilité de ortho/2025 enregistrée.');
+    expect(fake.state.writes.at(-1)).toMatchObject({ method: 'PUT', path: '/datasets/ortho/versions/2025/visibility', body: { visibility: 'restricted' } });
+
+    // Audit: filters go to the query; entries are listed.
+    await page.getByRole('link', { name: 'Journal d’audit' }).click();
+    await page.getByLabel('Auteur').selectOption('1');
+    await page.getByLabel('Action').fill('key.');
+    await page.getByLabel('Période : du').fill('2026-12-01');
+    await page.getByLabel('Période : au').fill('2026-12-02');
+    await page.getByRole('button', { name: 'Rechercher' }).click();
+    await expect.poll(() => page.locator('table.audit').innerText()).toMatch(/camille@cahors\.fr[\s\S]*key\.create[\s\S]*key:7/);
+    expect(fake.state.reads.filter((r) => r.startsWith('/audit')).at(-1)).toBe('/audit?actor=1&action=key.&from=2026-12-01&to=2026-12-02T23%3A59%3A59.999Z&limit=50');
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
