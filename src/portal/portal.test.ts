@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,8 +46,20 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
     });
     // A view at level 19 over a tree-lined street of the north-west dalle, shared by its URL hash
     // (the address a view had before the portal's router: it still opens).
+    const start = Date.now();
+    let firstTileMs = Infinity;
+    page.on('requestfinished', (r) => {
+      if (/\/wmts\/1\.0\.0\/PCRS\.ORTHO\/.*\.(jpeg|webp)$/.test(r.url())) firstTileMs = Math.min(firstTileMs, Date.now() - start);
+    });
     await page.goto(`${base}/#575100.0,6373700.0,19`);
     await expect.poll(() => tiles.filter((u) => u.endsWith('.jpeg')).length, { timeout: 20_000 }).toBeGreaterThan(4);
+    // The map page loads first (index.html preloads the map's chunk and its first documents): the
+    // first tile under 2 s on loopback (issue 16) — checked when the machine is not oversubscribed
+    // (on a shared 2-core box at load 10 it measures the queue, not the portal).
+    const busy = loadavg()[0]! > cpus().length;
+    console.log(`portal: first orthophoto tile ${firstTileMs} ms after navigation (load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);
+    if (!busy) expect(firstTileMs).toBeLessThan(2000);
+    expect(firstTileMs).toBeLessThan(15_000);
     await expect.poll(() => tiles.filter((u) => u.endsWith('.mvt')).length, { timeout: 20_000 }).toBeGreaterThan(0);
     await page.waitForTimeout(500);
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { PageTitle, RequireSignIn } from './components.js';
 import { t, useLanguage } from './i18n.js';
 import { Layout } from './layout.js';
@@ -48,7 +48,6 @@ function NotFound() {
 export function App() {
   useLanguage(); // a language change re-renders every screen
   const loc = useLocation();
-  const first = useRef(true);
   let route: RouteDef | undefined;
   let params: Record<string, string> = {};
   for (const r of ROUTES) {
@@ -59,25 +58,6 @@ export function App() {
       break;
     }
   }
-  // After a navigation, the new screen's title takes the focus (screen readers announce it).
-  useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
-    const timer = setInterval(() => {
-      const h = document.querySelector<HTMLElement>('main h1');
-      if (h) {
-        h.focus();
-        clearInterval(timer);
-      }
-    }, 30);
-    const stop = setTimeout(() => clearInterval(timer), 3000);
-    return () => {
-      clearInterval(timer);
-      clearTimeout(stop);
-    };
-  }, [loc.path]);
 
   let content;
   if (!route) content = <NotFound />;

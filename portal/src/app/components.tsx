@@ -2,7 +2,7 @@ import type { ComponentChildren, TargetedEvent } from 'preact';
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 import { errorText, t } from './i18n.js';
-import { href } from './router.js';
+import { hasNavigated, href } from './router.js';
 import { useSession } from './session.js';
 
 /**
@@ -221,13 +221,20 @@ export function ConfirmButton(p: { label: string; confirm: string; onConfirm: ()
   );
 }
 
-/** The page's title: the one h1 of the screen, focused after navigation (for screen readers), and the tab's title. */
+/**
+ * The page's title: the one h1 of the screen, and the tab's title. After a navigation it takes the
+ * focus, so that screen readers announce the new screen (not on the first screen of a visit).
+ */
 export function PageTitle({ children, text }: { children?: ComponentChildren; text: string }) {
+  const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${text} — PCRS`;
   }, [text]);
+  useEffect(() => {
+    if (hasNavigated()) ref.current?.focus();
+  }, []);
   return (
-    <h1 class="page-title" tabIndex={-1}>
+    <h1 class="page-title" tabIndex={-1} ref={ref}>
       {children ?? text}
     </h1>
   );

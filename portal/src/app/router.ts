@@ -60,15 +60,24 @@ export function matchPath(pattern: string, path: string): Record<string, string>
 
 export const location$ = createStore<Location>(parseHash(typeof location === 'undefined' ? '' : location.hash));
 
+let navigations = 0;
+/** Whether the user has moved from the first screen (then a new screen's title takes the focus). */
+export const hasNavigated = (): boolean => navigations > 0;
+
 /** Starts following the address bar (once, at start-up). */
 export function startRouter(): void {
-  const update = () => location$.set(parseHash(location.hash));
+  const update = () => {
+    const next = parseHash(location.hash);
+    if (next.path !== location$.get().path) navigations++;
+    location$.set(next);
+  };
   window.addEventListener('hashchange', update);
   update();
 }
 
 export function navigate(path: string, query: Record<string, string | undefined> = {}, options: { replace?: boolean } = {}): void {
   const target = href(path, query);
+  if (path !== location$.get().path) navigations++;
   if (options.replace) {
     history.replaceState(null, '', target);
     location$.set(parseHash(target));

@@ -3,7 +3,7 @@ import { api, type Language } from '../../app/api.js';
 import { ConfirmButton, Field, Form, LiveRegion, PageTitle, Select, useForm } from '../../app/components.js';
 import { setLanguage, t } from '../../app/i18n.js';
 import { href, navigate } from '../../app/router.js';
-import { setSignedIn, useSession } from '../../app/session.js';
+import { refreshSession, setSignedIn, useSession } from '../../app/session.js';
 import { MIN_PASSWORD, validPassword } from '../auth/validate.js';
 import { roleLabel, statusLabel } from './labels.js';
 
@@ -23,8 +23,8 @@ export default function Profile() {
   const saveProfile = () =>
     void profile.run(
       async () => {
-        const me = await api.updateMe({ displayName: displayName.trim(), language });
-        setSignedIn(me ?? { ...user, displayName: displayName.trim(), language });
+        await api.updateMe({ displayName: displayName.trim(), language });
+        await refreshSession();
         setLanguage(language);
         return t('account.saved');
       },

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../app/api.js';
-import { Field, Form, LiveRegion, PageTitle, useForm } from '../../app/components.js';
+import { Field, Form, LiveRegion, Notice, PageTitle, useForm } from '../../app/components.js';
 import { setLanguage, t } from '../../app/i18n.js';
 import { href, navigate } from '../../app/router.js';
 import type { ScreenProps } from '../../app/routes.js';
@@ -38,6 +38,7 @@ export default function SignIn({ query }: ScreenProps) {
           {t('auth.alreadySignedIn', { name: s.user.displayName })} <a href={href('/compte')}>{t('nav.profile')}</a>
         </p>
       ) : null}
+      {query.get('erreur') ? <Notice kind="error">{t('auth.oidcFailed')}</Notice> : null}
       {s.oidc ? (
         <p>
           <a class="button oidc" href={api.oidcStartUrl()}>

@@ -128,7 +128,9 @@ export interface MapOptions {
 }
 
 export async function createMap(target: HTMLElement, options: MapOptions = {}): Promise<PcrsMap> {
-  const caps = new WMTSCapabilities().read(await (await fetch('/wmts/1.0.0/WMTSCapabilities.xml')).text()) as {
+  // Both at once: the map waits for the capabilities (layers, grids) and the vector's colours.
+  const [capsText, colours] = await Promise.all([fetch('/wmts/1.0.0/WMTSCapabilities.xml').then((r) => r.text()), thematiqueColours()]);
+  const caps = new WMTSCapabilities().read(capsText) as {
     Contents: { Layer: Array<{ Identifier: string; WGS84BoundingBox?: number[] }> };
   };
   const layerIds = caps.Contents.Layer.map((l) => l.Identifier);
@@ -157,7 +159,7 @@ export async function createMap(target: HTMLElement, options: MapOptions = {}): 
   const ortho = new TileLayer({ source: orthoSource(settings.layer), opacity: settings.opacity });
   const vector = new VectorTileLayer({
     source: new VectorTileSource({ format: new MVT(), tileGrid: GRID_2154, projection: 'EPSG:2154', url: '/tiles/vector/2154_5cm/{z}/{x}/{y}.mvt' }),
-    style: vectorStyle(await thematiqueColours()),
+    style: vectorStyle(colours),
     maxResolution: RESOLUTIONS[VECTOR_FROM_LEVEL - 1],
     visible: settings.vector,
     declutter: false,
