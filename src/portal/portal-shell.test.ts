@@ -136,7 +136,7 @@ function fakeAdminApi() {
     }
     if (path === '/permissions' && method === 'GET') return json(200, permissions);
     if (path === '/permissions' && method === 'POST') {
-      const p = { id: permissions.length + 1, organisationId: null, userId: 1, user: body?.['user'], dataset: body?.['dataset'], version: body?.['version'] ?? null, hasPerimeter: !!body?.['perimeter'], until: body?.['until'] ?? null, charter: body?.['charter'] ?? null, revokedAt: null };
+      const p = { id: permissions.length + 1, organisation: null, user: { id: 1, email: body?.['user'] }, dataset: body?.['dataset'], version: body?.['version'] ?? null, perimeter: body?.['perimeter'] ?? null, validUntil: body?.['until'] ? `${String(body['until'])}T23:59:59Z` : null, charter: body?.['charter'] ?? null, grantedBy: 9, grantedAt: new Date().toISOString(), revokedAt: null };
       permissions.push(p);
       return json(201, p);
     }

@@ -91,8 +91,12 @@ export interface User {
   displayName: string;
   platformRoles: PlatformRole[];
   disabled: boolean;
-  emailVerified?: boolean;
+  language?: Language;
+  emailVerifiedAt?: string | null;
   createdAt?: string;
+  hasPassword?: boolean;
+  /** Signs in with the OpenID provider. */
+  oidc?: boolean;
 }
 
 export interface AuditEntry {
@@ -138,17 +142,18 @@ export interface NewKey {
 
 export interface Permission {
   id: number;
-  organisationId: number | null;
-  organisation?: string | null;
-  userId: number | null;
-  user?: string | null;
+  /** The grantee: an organisation or a user (one of the two). */
+  organisation: { id: number; slug: string } | null;
+  user: { id: number; email: string } | null;
   dataset: string;
   version: string | null;
-  hasPerimeter?: boolean;
-  until: string | null;
+  /** GeoJSON perimeter (EPSG:2154), null when the whole dataset. */
+  perimeter: unknown;
+  validUntil: string | null;
   charter: string | null;
-  grantedAt?: string;
-  revokedAt?: string | null;
+  grantedBy: number | null;
+  grantedAt: string;
+  revokedAt: string | null;
 }
 
 export interface NewPermission {

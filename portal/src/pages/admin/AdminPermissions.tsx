@@ -31,7 +31,7 @@ export default function AdminPermissions() {
       <Loaded state={data}>
         {([permissions, datasets, organisations]) => {
           const orgs = platform ? organisations : organisations.filter((o) => administeredOrganisations(user).some((m) => m.id === o.id));
-          const orgName = (id: number | null) => organisations.find((o) => o.id === id)?.name ?? (id === null ? '' : `#${id}`);
+          const orgName = (id: number, slug: string) => organisations.find((o) => o.id === id)?.name ?? slug;
           return (
             <>
               <Grant datasets={datasets} orgs={orgs} onGranted={data.reload} />
@@ -55,11 +55,11 @@ export default function AdminPermissions() {
                   <tbody>
                     {permissions.map((p) => (
                       <tr key={p.id} class={p.revokedAt ? 'revoked' : ''}>
-                        <td>{p.userId !== null ? (p.user ?? `#${p.userId}`) : (p.organisation ?? orgName(p.organisationId))}</td>
+                        <td>{p.user ? p.user.email : p.organisation ? orgName(p.organisation.id, p.organisation.slug) : ''}</td>
                         <td>{p.dataset}</td>
                         <td>{p.version ?? t('admin.allVersions')}</td>
-                        <td>{p.hasPerimeter ? t('common.yes') : t('common.no')}</td>
-                        <td>{p.until ? formatDate(p.until) : t('keys.never')}</td>
+                        <td>{p.perimeter ? t('common.yes') : t('common.no')}</td>
+                        <td>{p.validUntil ? formatDate(p.validUntil) : t('keys.never')}</td>
                         <td>{p.charter ?? ''}</td>
                         <td>{p.revokedAt ? t('keys.revokedOn', { date: formatDate(p.revokedAt) }) : <ConfirmButton label={t('keys.revoke')} confirm={t('admin.permissionRevokeConfirm')} onConfirm={() => void revoke(p.id)} />}</td>
                       </tr>

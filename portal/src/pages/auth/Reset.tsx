@@ -28,7 +28,9 @@ export default function Reset({ query }: ScreenProps) {
     <section class="page narrow">
       <PageTitle text={t('auth.resetTitle')} />
       {!token ? (
-        <Notice kind="error">{t('auth.tokenMissing')}</Notice>
+        <Notice kind="info">
+          {t('auth.resetNoToken')} <a href={href('/mot-de-passe-oublie')}>{t('auth.forgotButton')}</a>
+        </Notice>
       ) : done ? (
         <>
           <Notice kind="ok">{t('auth.resetDone')}</Notice>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api } from '../../app/api.js';
+import { api, ApiError } from '../../app/api.js';
 import { Field, Form, LiveRegion, Notice, PageTitle, useForm } from '../../app/components.js';
-import { setLanguage, t } from '../../app/i18n.js';
+import { errorText, setLanguage, t } from '../../app/i18n.js';
 import { href, navigate } from '../../app/router.js';
 import type { ScreenProps } from '../../app/routes.js';
 import { setSignedIn, useSession } from '../../app/session.js';
@@ -38,7 +38,8 @@ export default function SignIn({ query }: ScreenProps) {
           {t('auth.alreadySignedIn', { name: s.user.displayName })} <a href={href('/compte')}>{t('nav.profile')}</a>
         </p>
       ) : null}
-      {query.get('erreur') ? <Notice kind="error">{t('auth.oidcFailed')}</Notice> : null}
+      {/* The OpenID callback comes back here with ?erreur=<code> when the sign-in failed. */}
+      {query.get('erreur') ? <Notice kind="error">{errorText(new ApiError(400, query.get('erreur') as string, ''))}</Notice> : null}
       {s.oidc ? (
         <p>
           <a class="button oidc" href={api.oidcStartUrl()}>
