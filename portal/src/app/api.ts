@@ -82,7 +82,10 @@ export interface Member {
   displayName: string;
   role: MemberRole;
   status: MembershipStatus;
+  /** What the applicant wrote with the request. */
+  message?: string | null;
   requestedAt: string;
+  decidedAt?: string | null;
 }
 
 export interface User {

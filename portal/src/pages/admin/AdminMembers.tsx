@@ -99,7 +99,10 @@ function Pending({ m, onDecide }: { m: Member; onDecide: (decision: 'accept' | '
   const [role, setRole] = useState<MemberRole>(m.role ?? 'member');
   return (
     <tr>
-      <td>{m.displayName}</td>
+      <td>
+        {m.displayName}
+        {m.message ? <p class="sub request-message">« {m.message} »</p> : null}
+      </td>
       <td>{m.email}</td>
       <td>{formatDate(m.requestedAt, true)}</td>
       <td>
