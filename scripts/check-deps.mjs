@@ -19,8 +19,6 @@ const USED_WITHOUT_IMPORT = {
   typescript: 'tsc, run by the `build` and `typecheck` scripts',
   vite: 'the `build` script runs its CLI to bundle the portal',
   madge: 'the `lint` script runs its CLI: no import cycle under src/',
-  '@fastify/swagger': 'OpenAPI description of the API being added (refactor in progress); drop this line once imported',
-  '@fastify/swagger-ui': 'OpenAPI description of the API being added (refactor in progress); drop this line once imported',
 };
 
 /** Packages imported without being in package.json: installed as dependencies of a declared one. */

@@ -177,12 +177,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       /** Requests per minute per IP without a key, and per key or user with one. */
-      anonymousPerMinute: z.number().int().min(1).default(1200),
-      authenticatedPerMinute: z.number().int().min(1).default(6000),
+      anonymousPerMinute: z.number().int().min(1).default(3000),
+      authenticatedPerMinute: z.number().int().min(1).default(20000),
       /** Redis shared by the nodes (PCRS_REDIS_URL); unset ⇒ counted in each process. */
       redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
     })
-    .default({ enabled: true, anonymousPerMinute: 1200, authenticatedPerMinute: 6000 }),
+    .default({ enabled: true, anonymousPerMinute: 3000, authenticatedPerMinute: 20000 }),
   demo: z
     .strictObject({
       /** Generate and register the synthetic Cahors delivery at start when the catalogue has none. */
@@ -210,6 +210,9 @@ const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'i
   { env: 'PCRS_SMTP_URL', key: 'mail.smtpUrl', kind: 'string' },
   { env: 'PCRS_MAIL_FROM', key: 'mail.from', kind: 'string' },
   { env: 'PCRS_REDIS_URL', key: 'rateLimit.redisUrl', kind: 'string' },
+  { env: 'PCRS_RATE_LIMIT', key: 'rateLimit.enabled', kind: 'bool' },
+  { env: 'PCRS_RATE_LIMIT_ANONYMOUS', key: 'rateLimit.anonymousPerMinute', kind: 'int' },
+  { env: 'PCRS_RATE_LIMIT_AUTHENTICATED', key: 'rateLimit.authenticatedPerMinute', kind: 'int' },
   { env: 'PCRS_OIDC_ISSUER', key: 'auth.oidc.issuer', kind: 'string' },
   { env: 'PCRS_OIDC_CLIENT_ID', key: 'auth.oidc.clientId', kind: 'string' },
   { env: 'PCRS_OIDC_CLIENT_SECRET', key: 'auth.oidc.clientSecret', kind: 'string' },

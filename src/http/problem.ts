@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isUserError, UserError } from '../util/errors.js';
 import { invalidInput } from './input.js';
@@ -58,7 +58,7 @@ function validationProblem(error: FastifyError): UserError {
  * Error and not-found handlers: every failure leaves as problem+json (or, on an OGC service route,
  * as that service's exception report), never as a stack trace or a server path.
  */
-export function registerProblemHandlers(app: FastifyInstance): void {
+export function registerProblemHandlers(app: FastifyInstance, notFoundPreHandler?: preHandlerAsyncHookHandler): void {
   app.setErrorHandler((error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     const fe = error as FastifyError;
     const known = isUserError(error) ? error : fe.validation ? validationProblem(fe) : undefined;
@@ -74,5 +74,6 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, 500, 'internal-error', 'An unexpected error occurred; it has been logged.');
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'not-found', `No resource at ${request.method} ${request.url.split('?')[0]}.`));
+  // The rate limit counts unmatched URLs too (scanners), when it is on.
+  app.setNotFoundHandler(notFoundPreHandler ? { preHandler: notFoundPreHandler } : {}, (request, reply) => sendProblem(reply, 404, 'not-found', `No resource at ${request.method} ${request.url.split('?')[0]}.`));
 }

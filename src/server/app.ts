@@ -8,7 +8,9 @@ import { CAPABILITIES } from '../capabilities.js';
 import type { AppContext } from '../context/app-context.js';
 import type { Capability, CapabilityServer, RouteApp } from '../context/capability.js';
 import { declareAccessForPlugin, registerAccessHook, type RouteRecord } from '../http/access.js';
+import { registerOpenApi } from '../http/openapi.js';
 import { registerProblemHandlers } from '../http/problem.js';
+import { registerRateLimit } from '../http/rate-limit.js';
 import { OgcRegistry } from '../ogc/registry.js';
 import { PACKAGE_ROOT } from '../util/package-info.js';
 
@@ -38,12 +40,16 @@ export async function buildServer(ctx: AppContext, options: { logger?: boolean; 
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerProblemHandlers(app);
+  // Rate limits hook every route added after them, and run after the access step (see the module).
+  const limitNotFound = await registerRateLimit(app, ctx.config.rateLimit);
+  registerProblemHandlers(app, limitNotFound);
   const routes: RouteRecord[] = [];
   app.decorate('routeTable', routes);
   // Session cookies are read by the access step (http/access.ts), set by the accounts capability.
   await app.register(fastifyCookie);
   registerAccessHook(app, ctx.access, routes);
+  // Before the capabilities: the OpenAPI document collects routes as they are added.
+  await registerOpenApi(app);
 
   const ogc = new OgcRegistry();
   const starters: Array<() => (() => Promise<void>) | void> = [];
