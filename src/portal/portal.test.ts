@@ -103,6 +103,10 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
     expect(await opacity.inputValue()).toBe('0.5');
     expect(await vector.isChecked()).toBe(false);
     expect(new URL(page.url()).hash).toBe('#/carte?vue=575100.0,6373700.0,19');
+    // Away to another screen and back by the navigation: the same view.
+    await page.goto(`${base}/#/connexion`);
+    await page.getByRole('link', { name: 'Carte', exact: true }).click();
+    await expect.poll(() => new URL(page.url()).hash, { timeout: 10_000 }).toBe('#/carte?vue=575100.0,6373700.0,19');
 
     // The stream addresses for a GIS, from this server.
     expect(await page.locator('#streams').innerText()).toContain(`${base}/wmts/1.0.0/WMTSCapabilities.xml`);

@@ -61,7 +61,7 @@ export function App() {
 
   let content;
   if (!route) content = <NotFound />;
-  else if (!route.access) content = <Page route={route} params={params} query={loc.query} />;
+  else if (!route.access) content = <Page key={route.path} route={route} params={params} query={loc.query} />;
   else {
     const r = route;
     content = (
@@ -69,7 +69,7 @@ export function App() {
         returnTo={loc.path}
         admin={r.access === 'signedIn' ? undefined : (u) => allowed(r, u)}
       >
-        <Page route={r} params={params} query={loc.query} />
+        <Page key={r.path} route={r} params={params} query={loc.query} />
       </RequireSignIn>
     );
   }

@@ -267,6 +267,8 @@ type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
  */
 export class Api {
   private csrf: string | null = null;
+  /** Called when the server answers 401 to a signed-in screen (the session ended elsewhere): the page re-reads who is signed in. */
+  onUnauthenticated: (() => void) | null = null;
 
   constructor(
     private readonly base = '/api/v1',
@@ -286,7 +288,11 @@ export class Api {
     } catch (e) {
       throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
     }
-    if (!res.ok) throw await problemOf(res);
+    if (!res.ok) {
+      const problem = await problemOf(res);
+      if (res.status === 401 && !path.startsWith('/auth/')) this.onUnauthenticated?.();
+      throw problem;
+    }
     if (res.status === 204 || res.headers.get('content-length') === '0') return undefined as T;
     const text = await res.text();
     return (text ? JSON.parse(text) : undefined) as T;

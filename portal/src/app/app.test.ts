@@ -143,6 +143,18 @@ describe('API client', () => {
     await expect(down.me()).rejects.toMatchObject({ status: 0, code: 'network' });
   });
 
+  it('tells the page when a signed-in call is refused (the session ended), not when a sign-in fails', async () => {
+    const { fetchFn } = fakeServer();
+    let told = 0;
+    const api = new Api('/api/v1', (async (url: string | URL | Request, init?: RequestInit) =>
+      String(url).endsWith('/me') ? new Response('{}', { status: 401, headers: { 'content-type': 'application/problem+json' } }) : fetchFn(url, init)) as typeof fetch);
+    api.onUnauthenticated = () => told++;
+    await expect(api.me()).rejects.toMatchObject({ status: 401 });
+    expect(told).toBe(1);
+    await expect(api.signin('a@b.fr', 'wrong')).rejects.toMatchObject({ status: 401 });
+    expect(told).toBe(1);
+  });
+
   it('reads field errors from a validation problem', () => {
     expect(fieldErrors('Invalid body: password: Too small: expected string to have >=12 characters; email: Invalid email')).toEqual({
       password: 'Too small: expected string to have >=12 characters',

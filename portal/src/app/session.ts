@@ -28,6 +28,11 @@ export async function refreshSession(): Promise<SessionState> {
   return next;
 }
 
+// A 401 on a signed-in screen: the session ended (expired, signed out everywhere, disabled) — say so in the header too.
+api.onUnauthenticated = () => {
+  if (session$.get().user) void refreshSession();
+};
+
 export function setSignedIn(user: Me | null): void {
   session$.set({ ...session$.get(), loaded: true, available: true, user });
 }

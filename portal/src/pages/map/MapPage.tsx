@@ -17,6 +17,9 @@ interface ClickInfo {
   objects: Array<Record<string, unknown>>;
 }
 
+/** The last view shown, for a return to the map from another screen (the address has it while on the map). */
+let lastView: string | null = null;
+
 /**
  * The map: orthophoto layer, opacity, vector PCRS, what is under a click, the stream addresses
  * for a GIS (with the user's key on restricted layers), the versions. Loaded first: the portal's
@@ -30,13 +33,19 @@ export default function MapPage({ query }: ScreenProps) {
   const [info, setInfo] = useState<ClickInfo | null>(null);
   const [health, setHealth] = useState<Health | null | 'error'>(null);
   const [versions, setVersions] = useState<VersionRow[] | null>(null);
-  const initialView = useRef(query.get('vue'));
+  const initialView = useRef(query.get('vue') ?? lastView);
   const ids = { layer: useId(), opacity: useId() };
 
   useEffect(() => {
     let live = true;
     let created: PcrsMap | null = null;
-    createMap(target.current as HTMLElement, { view: initialView.current, onView: (vue) => replaceQuery({ vue }) }).then(
+    createMap(target.current as HTMLElement, {
+        view: initialView.current,
+        onView: (vue) => {
+          lastView = vue;
+          replaceQuery({ vue });
+        },
+      }).then(
       (map) => {
         if (!live) {
           map.map.setTarget(undefined);
