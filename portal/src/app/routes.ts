@@ -1,15 +1,9 @@
-import type { ComponentType } from 'preact';
 import type { Me } from './api.js';
 import type { MessageKey } from './messages.js';
+import type { Screen } from './screen.js';
 import { canAdminister, isPlatformAdmin } from './session.js';
 
-/** What a screen receives: the path's `:parameters` and the query. */
-export interface ScreenProps {
-  params: Record<string, string>;
-  query: URLSearchParams;
-}
-
-export type Screen = ComponentType<ScreenProps>;
+export type { Screen, ScreenProps } from './screen.js';
 
 export interface RouteDef {
   /** Path with `:name` segments, e.g. '/admin/organisations/:slug'. */

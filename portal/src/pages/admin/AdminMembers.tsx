@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, MEMBER_ROLES, type Member, type MemberRole } from '../../app/api.js';
 import { ConfirmButton, LiveRegion, Loaded, PageTitle, Select, useLoad, type Message } from '../../app/components.js';
 import { errorText, formatDate, t } from '../../app/i18n.js';
-import type { ScreenProps } from '../../app/routes.js';
+import type { ScreenProps } from '../../app/screen.js';
 import { memberRoleLabel } from '../account/labels.js';
 import { AdminNav } from './AdminNav.js';
 

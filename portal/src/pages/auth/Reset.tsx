@@ -3,7 +3,7 @@ import { api } from '../../app/api.js';
 import { Field, Form, LiveRegion, Notice, PageTitle, useForm } from '../../app/components.js';
 import { t } from '../../app/i18n.js';
 import { href } from '../../app/router.js';
-import type { ScreenProps } from '../../app/routes.js';
+import type { ScreenProps } from '../../app/screen.js';
 import { MIN_PASSWORD, validPassword } from './validate.js';
 
 /** Where the reset e-mail's link lands: `#/reinitialiser?token=…`. */

@@ -3,7 +3,7 @@ import { api, ApiError } from '../../app/api.js';
 import { Field, Form, LiveRegion, Notice, PageTitle, useForm } from '../../app/components.js';
 import { errorText, setLanguage, t } from '../../app/i18n.js';
 import { href, navigate } from '../../app/router.js';
-import type { ScreenProps } from '../../app/routes.js';
+import type { ScreenProps } from '../../app/screen.js';
 import { setSignedIn, useSession } from '../../app/session.js';
 import { validEmail } from './validate.js';
 

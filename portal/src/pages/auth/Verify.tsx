@@ -3,7 +3,7 @@ import { api } from '../../app/api.js';
 import { Notice, PageTitle } from '../../app/components.js';
 import { errorText, t } from '../../app/i18n.js';
 import { href } from '../../app/router.js';
-import type { ScreenProps } from '../../app/routes.js';
+import type { ScreenProps } from '../../app/screen.js';
 
 /** Where the verification e-mail's link lands: `#/verifier?token=…`. */
 export default function Verify({ query }: ScreenProps) {

@@ -5,7 +5,7 @@ import { Checkbox, PageTitle } from '../../app/components.js';
 import { t } from '../../app/i18n.js';
 import { rememberedKeys } from '../../app/remembered-keys.js';
 import { replaceQuery } from '../../app/router.js';
-import type { ScreenProps } from '../../app/routes.js';
+import type { ScreenProps } from '../../app/screen.js';
 import { useSession } from '../../app/session.js';
 import { createMap, type DalleInfo, type PcrsMap } from './ol-map.js';
 import { layerStreams, looksLikeKey } from './streams.js';
