@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAN_RUN_BROWSER, launchChromium, portalServer, type PortalServer } from './test-support/portal-server.js';
+import { CAN_RUN_BROWSER, launchChromium, portalServer, screenshot, type PortalServer } from './test-support/portal-server.js';
 
 /**
  * The portal's shell in Chromium, against the real server (static files, /health, streams): French
@@ -258,6 +258,7 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
       'Le mot de passe doit compter au moins 12 caractères.',
       'Les deux mots de passe ne sont pas identiques.',
     ]);
+    await screenshot(page, 'inscription-erreurs');
     expect(fake.state.writes).toEqual([]);
     await email.fill('camille@cahors.fr');
     await page.getByLabel('Mot de passe', { exact: true }).fill('correct horse battery staple');
@@ -270,6 +271,7 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     await page.goto(`${s.base}/#/connexion?retour=/compte/cles`);
     const oidc = page.getByRole('link', { name: 'Se connecter avec ProConnect' });
     await expect.poll(() => oidc.getAttribute('href')).toBe('/api/v1/auth/oidc/start');
+    await screenshot(page, 'connexion');
     await page.getByLabel('Adresse e-mail').fill('camille@cahors.fr');
     await page.getByLabel('Mot de passe').fill('mauvais mot de passe');
     await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
@@ -291,6 +293,7 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     await expect.poll(() => shown.count()).toBe(1);
     expect(await shown.innerText()).toMatch(/ne sera plus jamais affichée/);
     expect(await page.getByLabel('Clé d’API').inputValue()).toBe(fake.KEY);
+    await screenshot(page, 'compte-cles-nouvelle');
     const create = fake.state.writes.find((w) => w.path === '/me/keys')!;
     expect(create).toMatchObject({ method: 'POST', csrf: 'csrf-session', body: { name: 'QGIS bureau', scopes: ['read', 'downloads'], expiresAt: '2099-12-31' } });
     await page.getByRole('button', { name: 'Copier' }).click();
@@ -301,6 +304,7 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     // Gone from the page for good; the list shows its prefix only.
     expect(await page.content()).not.toContain(fake.KEY);
     await expect.poll(() => page.locator('table.keys').innerText()).toMatch(/QGIS bureau[\s\S]*pcrs_AbCdEfGhIjKl_…[\s\S]*read, downloads/);
+    await screenshot(page, 'compte-cles');
 
     // The stream addresses offer the key kept in this tab on restricted layers only.
     await page.getByRole('link', { name: 'Carte' }).click();
@@ -359,6 +363,7 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     await expect.poll(() => page.locator('main').innerText()).toContain('Camille est maintenant membre.');
     expect(fake.state.writes.at(-1)).toMatchObject({ method: 'POST', path: '/organisations/cahors/members/1/decision', body: { decision: 'accept', role: 'contractor' } });
     await expect.poll(() => page.locator('main').innerText()).toContain('Aucune demande en attente.');
+    await screenshot(page, 'admin-membres');
 
     // Users: a platform role.
     await page.getByRole('link', { name: 'Utilisateurs' }).click();
@@ -382,6 +387,7 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     await expect.poll(() => page.locator('main').innerText()).toContain('Permission accordée.');
     expect(fake.state.writes.at(-1)).toMatchObject({ method: 'POST', path: '/permissions', csrf: 'csrf-admin', body: { user: 'camille@cahors.fr', dataset: 'vector', until: '2099-12-31', charter: 'charte PCRS Lot v2' } });
     await expect.poll(() => page.locator('main table').innerText()).toMatch(/camille@cahors\.fr[\s\S]*vector[\s\S]*charte PCRS Lot v2/);
+    await screenshot(page, 'admin-permissions');
 
     // Visibility: a version restricted on its own.
     await page.getByRole('link', { name: 'Visibilité des données' }).click();
@@ -397,6 +403,7 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     await page.getByLabel('Période : au').fill('2026-12-02');
     await page.getByRole('button', { name: 'Rechercher' }).click();
     await expect.poll(() => page.locator('table.audit').innerText()).toMatch(/camille@cahors\.fr[\s\S]*key\.create[\s\S]*key:7/);
+    await screenshot(page, 'admin-journal');
     expect(fake.state.reads.filter((r) => r.startsWith('/audit')).at(-1)).toBe('/audit?actor=1&action=key.&from=2026-12-01&to=2026-12-02T23%3A59%3A59.999Z&limit=50');
     expect(errors).toEqual([]);
     await context.close();

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamsFixture, type StreamsFixture } from '../raster/test-support/streams-fixture.js';
+import { screenshot } from './test-support/portal-server.js';
 
 /**
  * The portal as a user meets it, in headless Chromium (playwright-core, Debian's chromium): the map
@@ -76,6 +77,7 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
       return seen.size;
     })()`)) as number;
     expect(colours).toBeGreaterThan(200);
+    await screenshot(page, 'carte');
 
     // A click in the middle: the dalle (IGN name), its version, a download link.
     const box = (await page.locator('#map').boundingBox())!;

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { Catalog } from '../../catalog/catalog.js';
 import { loadConfig, type Config } from '../../config/config.js';
 import { buildAppContext, type AppContext } from '../../context/app-context.js';
@@ -48,4 +48,12 @@ export async function portalServer(env: Record<string, string> = {}): Promise<Po
       await t.dispose();
     },
   };
+}
+
+/** Screenshots of the screens as test artifacts (tmp/portal-screens/<name>.png, not committed). */
+export const SCREENS_DIR = fileURLToPath(new URL('../../../tmp/portal-screens/', import.meta.url));
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENS_DIR, { recursive: true });
+  await page.screenshot({ path: `${SCREENS_DIR}${name}.png`, fullPage: true });
 }
