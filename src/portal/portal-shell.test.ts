@@ -259,6 +259,8 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
       'Les deux mots de passe ne sont pas identiques.',
     ]);
     await screenshot(page, 'inscription-erreurs');
+    // The keyboard is taken to the first field to fix.
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.name')).toBe('email');
     expect(fake.state.writes).toEqual([]);
     await email.fill('camille@cahors.fr');
     await page.getByLabel('Mot de passe', { exact: true }).fill('correct horse battery staple');

@@ -153,7 +153,10 @@ export function Form(p: { onSubmit: () => void; children: ComponentChildren; lab
       noValidate
       onSubmit={(e: TargetedEvent<HTMLFormElement>) => {
         e.preventDefault();
+        const form = e.currentTarget;
         p.onSubmit();
+        // A refused form: the keyboard goes to the first field to fix.
+        setTimeout(() => form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus(), 0);
       }}
     >
       {p.children}
