@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Api, ApiError, fieldErrors } from './api.js';
-import { errorText, initialLanguage, t } from './i18n.js';
+import { errorText, initialLanguage, t, versionStatusText } from './i18n.js';
 import { MESSAGES, type MessageKey } from './messages.js';
 import { rememberedKeys, rememberKey, forgetKeyByPrefix } from './remembered-keys.js';
 import { href, matchPath, parseHash } from './router.js';
@@ -58,6 +58,11 @@ describe('catalogue', () => {
       expect(MESSAGES.en[k].trim(), k).not.toBe('');
       expect(holes(MESSAGES.en[k]), k).toEqual(holes(MESSAGES.fr[k]));
     }
+  });
+
+  it('says version statuses in French, an unknown one as the server does', () => {
+    expect(versionStatusText('published')).toBe('publiée');
+    expect(versionStatusText('something-new')).toBe('something-new');
   });
 
   it('fills placeholders and leaves unknown ones visible', () => {

@@ -119,3 +119,9 @@ export function errorText(e: unknown): string {
   const text = t(key, { minutes: e.retryAfter ? Math.max(1, Math.ceil(e.retryAfter / 60)) : 15 });
   return e.code === 'missing-scope' || e.code === 'outside-perimeter' || e.code === 'permission-expired' ? `${text} (${e.detail})` : text;
 }
+
+/** A version's status (ingesting, published, withdrawn) in the user's language; an unknown one as the server says it. */
+export function versionStatusText(status: string): string {
+  const key = `versionStatus.${status}`;
+  return key in MESSAGES.fr ? t(key as MessageKey) : status;
+}

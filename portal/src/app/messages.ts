@@ -61,6 +61,9 @@ const fr = {
   'map.needsKey': 'Couche restreinte : sans clé, votre SIG recevra un refus (401).',
   'map.mapError': 'La carte ne peut pas s’afficher.',
 
+  'versionStatus.ingesting': 'en cours d’import',
+  'versionStatus.published': 'publiée',
+  'versionStatus.withdrawn': 'retirée',
   'visibility.public': 'publique',
   'visibility.restricted': 'restreinte',
 
@@ -400,6 +403,9 @@ const en: Record<MessageKey, string> = {
   'map.needsKey': 'Restricted layer: without a key, your GIS will be refused (401).',
   'map.mapError': 'The map cannot be shown.',
 
+  'versionStatus.ingesting': 'being imported',
+  'versionStatus.published': 'published',
+  'versionStatus.withdrawn': 'withdrawn',
   'visibility.public': 'public',
   'visibility.restricted': 'restricted',
 

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, type Visibility } from '../../app/api.js';
 import { LiveRegion, Loaded, PageTitle, Select, useLoad, type Message } from '../../app/components.js';
-import { errorText, t } from '../../app/i18n.js';
+import { errorText, t, versionStatusText } from '../../app/i18n.js';
 import { AdminNav } from './AdminNav.js';
 
 type VersionChoice = 'inherit' | Visibility;
@@ -58,7 +58,7 @@ export default function AdminVisibility() {
                       {d.versions.map((v) => (
                         <tr key={v.name}>
                           <td>{v.name}</td>
-                          <td>{v.status}</td>
+                          <td>{versionStatusText(v.status)}</td>
                           <td>
                             <Select<VersionChoice>
                               label={t('admin.versionVisibility', { id: d.id, version: v.name })}

@@ -2,7 +2,7 @@ import 'ol/ol.css';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { api, getJson, type DatasetAccess, type Health, type VersionRow } from '../../app/api.js';
 import { Checkbox, PageTitle } from '../../app/components.js';
-import { t } from '../../app/i18n.js';
+import { t, versionStatusText } from '../../app/i18n.js';
 import { rememberedKeys } from '../../app/remembered-keys.js';
 import { replaceQuery } from '../../app/router.js';
 import type { ScreenProps } from '../../app/screen.js';
@@ -129,7 +129,7 @@ export default function MapPage({ query }: ScreenProps) {
               <tr key={`${v.datasetId}/${v.name}`}>
                 <td>{v.datasetId}</td>
                 <td>{v.name}</td>
-                <td>{v.status}</td>
+                <td>{versionStatusText(v.status)}</td>
                 <td>{v.acquisitionDate ?? ''}</td>
                 <td>{v.dalleCount}</td>
                 <td>{v.coverageKm2.toFixed(2)}</td>
