@@ -321,7 +321,9 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     await page.goto(`${s.base}/#/compte/cles`);
     await page.getByRole('button', { name: 'Révoquer' }).click();
     expect(fake.state.writes.some((w) => w.method === 'DELETE')).toBe(false);
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Oui');
     await page.getByRole('button', { name: 'Non' }).click();
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Révoquer');
     await page.getByRole('button', { name: 'Révoquer' }).click();
     await page.getByRole('button', { name: 'Oui' }).click();
     await expect.poll(() => page.locator('main [role=status]').first().innerText()).toBe('Clé « QGIS bureau » révoquée.');

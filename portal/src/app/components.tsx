@@ -194,12 +194,17 @@ export function Loaded<T>(p: { state: { data: T | undefined; error: unknown; loa
 export function ConfirmButton(p: { label: string; confirm: string; onConfirm: () => void; disabled?: boolean }) {
   const [asking, setAsking] = useState(false);
   const yes = useRef<HTMLButtonElement>(null);
+  const trigger = useRef<HTMLButtonElement>(null);
+  const wasAsking = useRef(false);
   useEffect(() => {
+    // The keyboard goes to "Oui" when asked, back to the button when the user says no.
     if (asking) yes.current?.focus();
+    else if (wasAsking.current) trigger.current?.focus();
+    wasAsking.current = asking;
   }, [asking]);
   if (!asking)
     return (
-      <button type="button" class="danger" disabled={p.disabled} onClick={() => setAsking(true)}>
+      <button type="button" class="danger" ref={trigger} disabled={p.disabled} onClick={() => setAsking(true)}>
         {p.label}
       </button>
     );
