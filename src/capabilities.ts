@@ -1,3 +1,5 @@
+import { accountsCapability } from './accounts/capability.js';
+import { accessCapability } from './access/capability.js';
 import { archiveCapability } from './archive/capability.js';
 import { catalogCapability } from './catalog/capability.js';
 import type { Capability } from './context/capability.js';
@@ -15,6 +17,7 @@ import { vectorCapability } from './vector/capability.js';
  */
 export const CAPABILITIES: readonly Capability[] = [
   healthCapability,
+  accessCapability,
   catalogCapability,
   jobsCapability,
   ogcCapability,
@@ -23,4 +26,5 @@ export const CAPABILITIES: readonly Capability[] = [
   tiersCapability,
   archiveCapability,
   demoCapability,
+  accountsCapability,
 ];

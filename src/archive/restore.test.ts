@@ -24,6 +24,7 @@ import { archiveDirectory } from './archive.js';
 import { checkRestore, openPackageDownload, pollRestore, requestRestore } from './restore.js';
 import { LocalHttpFake } from '../test-support/http-fake.js';
 import { buildAppContext, type AppContext } from '../context/app-context.js';
+import { userWithKey } from '../test-support/access.js';
 
 interface FakeObject {
   body: Buffer;
@@ -122,7 +123,6 @@ class ArchiveS3 extends LocalHttpFake {
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const TOKEN = 'test-admin-token-0123456789';
 
 describe('restore workflow against the documented S3 archive-class responses (local fake: Ceph 16 has no RestoreObject)', () => {
   const s3 = new ArchiveS3();
@@ -132,12 +132,14 @@ describe('restore workflow against the documented S3 archive-class responses (lo
   let app: FastifyInstance;
   const body = randomBytes(50_000);
   const packages: Record<string, number> = {};
+  // a technical user's key for the operator endpoints (admin for the role routes, archive:restore for restores)
+  let AUTH: Record<string, string> = {};
 
   beforeAll(async () => {
     await s3.start();
     dataDir = mkdtempSync(path.join(tmpdir(), 'pcrs-restore-'));
     t = await freshPglite(dataDir);
-    const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'silent', PCRS_ADMIN_TOKEN: TOKEN });
+    const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'silent' });
     const catalog = new Catalog(t.db);
     await catalog.ensureStandardDatasets('46');
     const cold = new S3ObjectStore({ endpoint: s3.url, region: 'us-east-1', bucket: 'cold', forcePathStyle: true, accessKeyId: 'k', secretAccessKey: 's', maxAttempts: 1 });
@@ -150,6 +152,8 @@ describe('restore workflow against the documented S3 archive-class responses (lo
       await catalog.assets.markStored(a.id, body.length, sha(body));
       packages[name] = a.id;
     }
+    const tech = await userWithKey(services, 'tech@example.fr', { platformRoles: ['technical'], scopes: ['admin', 'archive:restore'] });
+    AUTH = { authorization: `Bearer ${tech.key}` };
     // the real server, with the fake S3 as its cold tier
     app = await buildServer(services, { logger: false });
     await app.ready();
@@ -164,7 +168,7 @@ describe('restore workflow against the documented S3 archive-class responses (lo
 
   it('GET before any restore: 409 restore-required with what to do, never a 5xx', async () => {
     await expect(openPackageDownload(services, packages['2019']!)).rejects.toMatchObject({ code: 'restore-required', status: 409 });
-    const res = await app.inject({ method: 'GET', url: `/api/archive/packages/${packages['2019']}/download`, headers: { 'x-pcrs-admin-token': TOKEN } });
+    const res = await app.inject({ method: 'GET', url: `/api/archive/packages/${packages['2019']}/download`, headers: AUTH });
     expect(res.statusCode).toBe(409);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.json()).toMatchObject({ type: 'urn:pcrs:problem:restore-required', status: 409, hint: expect.stringMatching(/restore/) });
@@ -172,10 +176,10 @@ describe('restore workflow against the documented S3 archive-class responses (lo
 
   it('request → 202 RestoreObject → polling HEAD x-amz-restore → available until expiry → requester notified → downloadable', async () => {
     // the requester is the authenticated caller, never a header or field the client chooses
-    const res = await app.inject({ method: 'POST', url: `/api/archive/packages/${packages['2019']}/restore`, headers: { 'x-pcrs-admin-token': TOKEN, 'x-pcrs-requester': 'someone-else@example.fr' }, payload: { days: 5 } });
+    const res = await app.inject({ method: 'POST', url: `/api/archive/packages/${packages['2019']}/restore`, headers: { ...AUTH, 'x-pcrs-requester': 'someone-else@example.fr' }, payload: { days: 5 } });
     expect(res.statusCode).toBe(202);
     const request = res.json<{ id: number; state: string; requester: string }>();
-    expect(request).toMatchObject({ state: 'in-progress', requester: 'admin' });
+    expect(request).toMatchObject({ state: 'in-progress', requester: 'tech@example.fr' });
     expect(s3.log).toContain('POST raw-at/2019/raw-at-2019.bag.tar?restore');
     // during the restore: a clear 409 "in progress"
     await expect(openPackageDownload(services, packages['2019']!)).rejects.toMatchObject({ code: 'restore-in-progress', status: 409 });
@@ -191,13 +195,13 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     expect(done.notifiedAt).not.toBeNull();
     expect(s3.log.filter((l) => l === 'HEAD raw-at/2019/raw-at-2019.bag.tar').length).toBeGreaterThanOrEqual(2);
     const n = await t.db.query<{ recipient: string; kind: string }>('SELECT recipient, kind FROM notifications');
-    expect(n.rows).toEqual([{ recipient: 'admin', kind: 'restore-available' }]);
+    expect(n.rows).toEqual([{ recipient: 'tech@example.fr', kind: 'restore-available' }]);
 
-    const dl = await app.inject({ method: 'GET', url: `/api/archive/packages/${packages['2019']}/download`, headers: { 'x-pcrs-admin-token': TOKEN } });
+    const dl = await app.inject({ method: 'GET', url: `/api/archive/packages/${packages['2019']}/download`, headers: AUTH });
     expect(dl.statusCode).toBe(200);
     expect(dl.headers['x-pcrs-sha256']).toBe(sha(body));
     expect(sha(dl.rawPayload)).toBe(sha(body));
-    const presigned = await app.inject({ method: 'GET', url: `/api/archive/packages/${packages['2019']}/download?presign=1`, headers: { 'x-pcrs-admin-token': TOKEN } });
+    const presigned = await app.inject({ method: 'GET', url: `/api/archive/packages/${packages['2019']}/download?presign=1`, headers: AUTH });
     const { url } = presigned.json<{ url: string }>();
     expect(url).toContain('X-Amz-Signature=');
     expect(sha(Buffer.from(await (await fetch(url)).arrayBuffer()))).toBe(sha(body));
@@ -239,14 +243,23 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     expect(bad.findings).toEqual([expect.objectContaining({ outcome: 'corrupted', location: 'raw-at/2020/raw-at-2020.bag.tar' })]);
   });
 
-  it('technical endpoints need the admin token: 401 without, 403 when wrong', async () => {
+  it('technical endpoints answer technical users only: 401 without a key, 403 for a member, 403 naming the scope a key lacks', async () => {
     expect((await app.inject({ method: 'GET', url: '/api/archive/packages' })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'GET', url: '/api/archive/packages', headers: { 'x-pcrs-admin-token': 'wrong-token-wrong-token' } })).statusCode).toBe(403);
-    const ok = await app.inject({ method: 'GET', url: '/api/archive/packages', headers: { 'x-pcrs-admin-token': TOKEN } });
+    const member = await userWithKey(services, 'member@example.fr', { memberships: [{ org: 'fdel', role: 'member' }], scopes: ['read', 'admin', 'archive:restore'] });
+    expect((await app.inject({ method: 'GET', url: '/api/archive/packages', headers: { authorization: `Bearer ${member.key}` } })).statusCode).toBe(403);
+    const readOnly = await userWithKey(services, 'tech-read@example.fr', { platformRoles: ['technical'], scopes: ['read'] });
+    const noScope = await app.inject({ method: 'GET', url: '/api/archive/packages', headers: { authorization: `Bearer ${readOnly.key}` } });
+    expect(noScope.statusCode).toBe(403);
+    expect(noScope.json()).toMatchObject({ type: 'urn:pcrs:problem:missing-scope', detail: expect.stringContaining("'admin'") });
+    const adminOnly = await userWithKey(services, 'tech-admin@example.fr', { platformRoles: ['technical'], scopes: ['admin'] });
+    const noRestore = await app.inject({ method: 'POST', url: `/api/archive/packages/${packages['2022']}/restore`, headers: { authorization: `Bearer ${adminOnly.key}` }, payload: { days: 1 } });
+    expect(noRestore.statusCode).toBe(403);
+    expect(noRestore.json().detail).toContain("'archive:restore'");
+    const ok = await app.inject({ method: 'GET', url: '/api/archive/packages', headers: AUTH });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toHaveLength(4);
     // a fixity run through the API: 202 + a job, whose result is the report
-    const started = await app.inject({ method: 'POST', url: '/api/storage/verify', headers: { 'x-pcrs-admin-token': TOKEN }, payload: { tiers: ['cold'] } });
+    const started = await app.inject({ method: 'POST', url: '/api/storage/verify', headers: AUTH, payload: { tiers: ['cold'] } });
     expect(started.statusCode).toBe(202);
     const { jobId } = started.json<{ jobId: number }>();
     let job = await services.jobs.get<unknown, unknown, { corrupted: number; ok: number }>(jobId);
@@ -256,13 +269,13 @@ describe('restore workflow against the documented S3 archive-class responses (lo
     }
     expect(job.state).toBe('succeeded');
     expect(job.result).toMatchObject({ ok: 3, corrupted: 1 }); // the package truncated above
-    const log = await app.inject({ method: 'GET', url: '/api/storage/fixity?outcome=corrupted', headers: { 'x-pcrs-admin-token': TOKEN } });
+    const log = await app.inject({ method: 'GET', url: '/api/storage/fixity?outcome=corrupted', headers: AUTH });
     expect(log.json<Array<{ location: string }>>()[0]?.location).toBe('raw-at/2020/raw-at-2020.bag.tar');
     // and the real server has them, with usage measured from the configured (local) tiers
     const server = await buildServer(buildAppContext(services.config, t.db), { logger: false });
     try {
       expect((await server.inject({ method: 'GET', url: '/api/storage/usage' })).statusCode).toBe(401);
-      const usage = await server.inject({ method: 'GET', url: '/api/storage/usage', headers: { 'x-pcrs-admin-token': TOKEN } });
+      const usage = await server.inject({ method: 'GET', url: '/api/storage/usage', headers: AUTH });
       expect(usage.statusCode).toBe(200);
       expect(usage.json()).toMatchObject({ currency: 'EUR', tiers: expect.any(Array), history: expect.any(Array) });
     } finally {

@@ -139,7 +139,9 @@ export class Catalog {
   async ensureStandardDatasets(territory: string): Promise<void> {
     for (const d of STANDARD_DATASETS) {
       await this.db.query(
-        `INSERT INTO datasets (id, kind, title, description, licence, territory) VALUES ($1, $2, $3, $4, $5, $6)
+        // Raw aerotriangulation data and business data are restricted from the start (issue 10).
+        `INSERT INTO datasets (id, kind, title, description, licence, territory, visibility)
+         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $2::text IN ('raw-at', 'business') THEN 'restricted' ELSE 'public' END)
          ON CONFLICT (id) DO NOTHING`,
         [d.id, d.kind, d.title, d.description, d.licence, territory],
       );

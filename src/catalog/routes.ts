@@ -33,17 +33,27 @@ const versionPath = z.object({ dataset: z.string().min(1).max(100), version: z.s
 /** The catalogue, read-only: datasets, versions, the dalles of a version (GeoJSON). */
 export function registerCatalogRoutes(app: RouteApp, ctx: AppContext): void {
   const tags = ['catalogue'];
-  app.get('/api/datasets', { config: { access: 'public' }, schema: { tags, summary: 'Datasets' } }, async () => ({ datasets: await ctx.catalog.listDatasets() }));
+  // Listings show only what the caller may read; one version or its dalles answer 401/403 otherwise.
+  app.get('/api/datasets', { config: { access: 'public' }, schema: { tags, summary: 'Datasets' } }, async (request) => {
+    const datasets = [];
+    for (const d of await ctx.catalog.listDatasets()) if (await ctx.access.canRead(request.caller, { datasetId: d.id })) datasets.push(d);
+    return { datasets };
+  });
 
   app.get(
     '/api/versions',
     { config: { access: 'public' }, schema: { tags, summary: 'Versions (millésimes, updates)', querystring: z.object({ dataset: z.string().max(100).optional() }) } },
-    async (request) => ({ versions: await ctx.catalog.listVersions(request.query.dataset) }),
+    async (request) => {
+      const versions = [];
+      for (const v of await ctx.catalog.listVersions(request.query.dataset)) if (await ctx.access.canRead(request.caller, { datasetId: v.datasetId, version: v.name })) versions.push(v);
+      return { versions };
+    },
   );
 
-  app.get('/api/datasets/:dataset/versions/:version', { config: { access: 'public' }, schema: { tags, summary: 'One version', params: versionPath } }, async (request) =>
-    ctx.catalog.getVersion(request.params.dataset, request.params.version),
-  );
+  app.get('/api/datasets/:dataset/versions/:version', { config: { access: 'public' }, schema: { tags, summary: 'One version', params: versionPath } }, async (request) => {
+    await ctx.access.checkRead(request.caller, { datasetId: request.params.dataset, version: request.params.version });
+    return ctx.catalog.getVersion(request.params.dataset, request.params.version);
+  });
 
   app.get(
     '/api/datasets/:dataset/versions/:version/dalles',
@@ -63,6 +73,7 @@ export function registerCatalogRoutes(app: RouteApp, ctx: AppContext): void {
     async (request, reply) => {
       const { dataset, version: name } = request.params;
       const q = request.query;
+      await ctx.access.checkRead(request.caller, { datasetId: dataset, version: name, ...(q.bbox ? { bbox: q.bbox } : {}) });
       const version = await ctx.catalog.getVersion(dataset, name);
       const dalles = await ctx.catalog.listDalles({ versionId: version.id, ...(q.bbox ? { bbox: q.bbox } : {}), limit: q.limit, offset: q.offset });
       return reply.type('application/geo+json').send({

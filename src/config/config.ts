@@ -71,8 +71,12 @@ export const configSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   /** Public base URL used in capabilities documents and links (defaults to the request's host). */
   publicUrl: z.url().optional(),
-  /** Temporary admin credential for technical endpoints (archive restore, fixity, usage) until accounts exist. */
-  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Proxies whose X-Forwarded-For/-Proto the server believes (proxy-addr syntax: 'loopback',
+   * addresses, CIDRs, comma-separated). Only these may tell the client's address, which API-key CIDR
+   * lists and per-IP rate limits rest on: a client that reaches the server directly cannot spoof it.
+   */
+  trustProxy: z.string().min(1).default('loopback'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   territory: territorySchema.default(LOT_TERRITORY),
   /** Storage tiers; each unset tier is a directory `${dataDir}/storage/<tier>`. */
@@ -200,8 +204,8 @@ const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'i
   { env: 'HOST', key: 'host', kind: 'string' },
   { env: 'PORT', key: 'port', kind: 'int' },
   { env: 'PCRS_PUBLIC_URL', key: 'publicUrl', kind: 'string' },
+  { env: 'PCRS_TRUST_PROXY', key: 'trustProxy', kind: 'string' },
   { env: 'PCRS_LOG_LEVEL', key: 'logLevel', kind: 'string' },
-  { env: 'PCRS_ADMIN_TOKEN', key: 'adminToken', kind: 'string' },
   { env: 'PCRS_DEMO', key: 'demo.enabled', kind: 'bool' },
   { env: 'PCRS_SECRET_KEY', key: 'secretKey', kind: 'string' },
   { env: 'PCRS_ADMIN_EMAIL', key: 'auth.adminEmail', kind: 'string' },

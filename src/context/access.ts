@@ -1,5 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { Config } from '../config/config.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -18,13 +16,13 @@ export type Scope = (typeof SCOPES)[number];
 
 export interface Caller {
   /** 'operator': the CLI on the server's machine (shell access is the credential). */
-  kind: 'anonymous' | 'admin-token' | 'operator' | 'user' | 'key';
+  kind: 'anonymous' | 'operator' | 'user' | 'key';
   /** Stable identity for logs, audit and "requested by" fields: 'anonymous', 'operator', 'user:12', 'key:7'. */
   id: string;
   /** Human-readable name (an e-mail for users), for messages and notifications. */
   label: string;
   roles: ReadonlySet<Role>;
-  /** Scopes the credential carries; null = not limited by scopes (sessions, the admin token). */
+  /** Scopes the credential carries; null = not limited by scopes (sessions, the operator). */
   scopes: ReadonlySet<Scope> | null;
   userId?: number;
   keyId?: number;
@@ -52,8 +50,6 @@ export type AccessNeed = 'public' | { signedIn: true; scope?: Scope } | { roles:
 export interface Credentials {
   /** `Authorization: Bearer …`, `apikey` header or `apikey` query parameter. */
   apiKey?: string;
-  /** The temporary operator token (`X-PCRS-Admin-Token`) until accounts exist. */
-  adminToken?: string;
   /** Session cookie value (`pcrs_session`). */
   session?: string;
   /** `X-CSRF-Token` header, compared with the session's token on writes. */
@@ -70,6 +66,12 @@ export interface ReadTarget {
   bbox?: readonly [number, number, number, number];
 }
 
+/**
+ * The `bbox` of a read that is not limited to an area (a WFS GetFeature or OGC items without bbox, an
+ * export by polygon): only a permission without perimeter covers it.
+ */
+export const WHOLE_AREA: readonly [number, number, number, number] = Object.freeze([-Infinity, -Infinity, Infinity, Infinity]) as readonly [number, number, number, number];
+
 /** Who may read what, and who the caller is. One instance per process, in the AppContext. */
 export interface AccessPolicy {
   /** The caller behind these credentials; throws 401/403 (UserError) for bad ones. */
@@ -83,11 +85,14 @@ export interface AccessPolicy {
    * key, permission or visibility change, so that the change holds at the next request.
    */
   invalidate(what: { userId?: number; keyId?: number; all?: boolean }): Promise<void>;
+  /** Writes what it holds in memory (usage counters) and stops listening; the server calls it on close. */
+  close?(): Promise<void>;
 }
 
-const ALL_ROLES: ReadonlySet<Role> = new Set(ROLES);
-
-/** Throws 401/403 unless the caller meets the need. */
+/**
+ * Throws 401/403 unless the caller meets the need. A key never exceeds its scopes: a need naming a
+ * scope needs that scope, and a need naming roles without a scope needs the key's `admin` scope.
+ */
 export function requireNeed(caller: Caller, need: AccessNeed): void {
   if (need === 'public') return;
   if (caller.kind === 'anonymous') {
@@ -96,31 +101,17 @@ export function requireNeed(caller: Caller, need: AccessNeed): void {
   if ('roles' in need && !need.roles.some((r) => caller.roles.has(r))) {
     throw new UserError('forbidden', `This resource needs one of the roles: ${need.roles.join(', ')}.`, { status: 403 });
   }
-  if (need.scope && caller.scopes !== null && !caller.scopes.has(need.scope)) {
-    throw new UserError('missing-scope', `This API key lacks the scope '${need.scope}'.`, { status: 403, hint: `Create a key with the scope ${need.scope}.` });
+  const scope: Scope | undefined = need.scope ?? ('roles' in need ? 'admin' : undefined);
+  if (scope && caller.scopes !== null && !caller.scopes.has(scope)) {
+    throw new UserError('missing-scope', `This API key lacks the scope '${scope}'.`, { status: 403, hint: `Create a key with the scope ${scope}.` });
   }
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/**
- * Open data plus the operator token: every layer is readable by anyone; the configured
- * `adminToken` (X-PCRS-Admin-Token) makes the caller a platform admin and technical user. Without
- * a configured token, operator endpoints answer 401 to everyone.
- */
-export function openDataPolicy(config: Pick<Config, 'adminToken'>): AccessPolicy {
-  const admin: Caller = Object.freeze({ kind: 'admin-token', id: 'admin-token', label: 'admin', roles: ALL_ROLES, scopes: null });
+/** Open data for tests that need no identity: every layer readable, every caller anonymous. */
+export function openDataPolicy(): AccessPolicy {
   return {
-    async identify(credentials) {
-      if (credentials.adminToken === undefined) return ANONYMOUS;
-      if (!config.adminToken || !sameSecret(credentials.adminToken, config.adminToken)) {
-        throw new UserError('forbidden', 'Wrong admin token.', { status: 403 });
-      }
-      return admin;
+    async identify() {
+      return ANONYMOUS;
     },
     async checkRead() {
       // Open data: nothing to check.

@@ -8,7 +8,8 @@ import { openDatabase } from '../db/open.js';
 import { JobStore } from '../jobs/jobs.js';
 import { createMailer, type Mailer } from '../notify/mailer.js';
 import { openTiers, type TierStores } from '../storage/tiers.js';
-import { openDataPolicy, type AccessPolicy } from './access.js';
+import { PlatformAccessPolicy } from '../access/policy.js';
+import type { AccessPolicy } from './access.js';
 import { createLogger, type Logger } from './logger.js';
 
 /**
@@ -52,7 +53,7 @@ export function buildAppContext(config: Config, db: Database, parts: ContextPart
     assets: catalog.assets,
     jobs: new JobStore(db),
     tiers,
-    access: parts.access ?? openDataPolicy(config),
+    access: parts.access ?? new PlatformAccessPolicy(db, config, { log }),
     audit: new AuditLog(db),
     mail: parts.mail ?? createMailer(config, log),
     log,
@@ -66,7 +67,13 @@ export async function createAppContext(config: Config, options: { migrate?: bool
     if (options.migrate !== false) await migrate(db);
     const ctx = buildAppContext(config, db, options);
     await ctx.catalog.ensureStandardDatasets(config.territory.code);
-    return { ...ctx, close: () => db.close() };
+    return {
+      ...ctx,
+      async close() {
+        await ctx.access.close?.().catch(() => undefined);
+        await db.close();
+      },
+    };
   } catch (e) {
     await db.close().catch(() => undefined);
     throw e;

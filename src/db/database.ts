@@ -28,5 +28,11 @@ export interface Database extends Session {
   describe(): string;
   /** Runs `fn` on one dedicated connection (advisory locks, migrations). */
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  /**
+   * Receives the NOTIFYs of `channel` (every node that listens gets them, the sender too). The
+   * PostgreSQL engine uses a dedicated connection, reopened when lost: `onGap` is then called
+   * (notifications may have been missed in between). Resolves once listening; returns the stop.
+   */
+  listen(channel: string, handler: (payload: string) => void, onGap?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -54,6 +54,13 @@ export async function openPglite(dir: string): Promise<Database> {
     transaction: (fn) => db.transaction((tx) => fn(queryableOf(tx))),
     // PGlite is a single connection: the database itself is the session.
     withSession: (fn) => fn({ ...queryableOf(db), transaction: (inner) => db.transaction((tx) => inner(queryableOf(tx))) }),
+    // One process owns an embedded database: its own NOTIFYs are all there is to hear.
+    async listen(channel, handler) {
+      const stop = await db.listen(channel, handler);
+      return async () => {
+        await stop().catch(() => undefined);
+      };
+    },
     async close() {
       try {
         await db.close();

@@ -74,12 +74,70 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
       client.release();
     }
   };
+  const listeners = new Set<() => Promise<void>>();
   return {
     engine: 'postgres',
     describe: () => redactUrl(url),
     ...queryableOf(pool),
     transaction: (fn) => withSession((s) => s.transaction(fn)),
     withSession,
-    close: () => pool.end(),
+    async listen(channel, handler, onGap) {
+      const stop = await listenOn(url, channel, handler, onGap);
+      const remove = async () => {
+        listeners.delete(remove);
+        await stop();
+      };
+      listeners.add(remove);
+      return remove;
+    },
+    async close() {
+      await Promise.all([...listeners].map((stop) => stop()));
+      await pool.end();
+    },
+  };
+}
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * LISTEN on a dedicated connection (outside the pool: it is held for the life of the process).
+ * A lost connection is reopened after a short pause; `onGap` tells the listener that it may have
+ * missed notifications meanwhile.
+ */
+async function listenOn(url: string, channel: string, handler: (payload: string) => void, onGap?: () => void): Promise<() => Promise<void>> {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let retry: NodeJS.Timeout | null = null;
+  const open = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    c.on('notification', (n) => {
+      if (n.channel === channel) handler(n.payload ?? '');
+    });
+    const lost = () => {
+      if (client !== c) return;
+      client = null;
+      c.end().catch(() => undefined);
+      if (stopped) return;
+      onGap?.();
+      retry = setTimeout(() => {
+        retry = null;
+        open().catch(lost);
+      }, 1000);
+      retry.unref();
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    client = c;
+    await c.connect();
+    await c.query(`LISTEN ${quoteIdent(channel)}`);
+    if (stopped) await c.end().catch(() => undefined);
+  };
+  await open();
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    const c = client;
+    client = null;
+    await c?.end().catch(() => undefined);
   };
 }

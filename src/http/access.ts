@@ -42,8 +42,6 @@ export function credentialsOf(request: FastifyRequest): Credentials {
   const fromQuery = q?.apikey ?? q?.APIKEY ?? q?.ApiKey;
   const key = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : (firstHeader(request.headers.apikey) ?? (typeof fromQuery === 'string' ? fromQuery : undefined));
   if (key) out.apiKey = key;
-  const admin = firstHeader(request.headers['x-pcrs-admin-token']);
-  if (admin !== undefined) out.adminToken = admin;
   const referer = firstHeader(request.headers.referer);
   if (referer !== undefined) out.referer = referer;
   const session = request.cookies?.[SESSION_COOKIE];

@@ -22,6 +22,9 @@ describe.each(ENGINES)('HTTP server on $engine', ({ open }) => {
     await catalog.ensureStandardDatasets('46');
     const v = await catalog.ensureVersion({ datasetId: 'ortho', name: '2025', acquisitionDate: '2025-06-01' });
     await catalog.upsertDalle({ versionId: v.id, name: '46-2025-0575-6374-LA93-0M05-RVB', sizeM: 1000, gridCol: 575, gridRow: 6374, bbox: [575000, 6373000, 576000, 6374000], state: 'registered' });
+    // published: versions still ingesting are restricted (issue 10)
+    await catalog.setVersionStatus(v.id, 'published');
+    await catalog.ensureVersion({ datasetId: 'ortho', name: '2026', acquisitionDate: '2026-06-01' });
     ctx = buildAppContext(config, t.db);
     app = await buildServer(ctx, { logger: false });
   });
@@ -41,7 +44,9 @@ describe.each(ENGINES)('HTTP server on $engine', ({ open }) => {
 
   it('lists versions and a version’s dalles as GeoJSON, filtered by bbox', async () => {
     const versions = (await app.inject('/api/versions?dataset=ortho')).json();
+    // the 2026 version, not published yet, is for those who may read restricted data only
     expect(versions.versions).toHaveLength(1);
+    expect((await app.inject('/api/datasets/ortho/versions/2026/dalles')).statusCode).toBe(401);
     expect(versions.versions[0]).toMatchObject({ name: '2025', dalleCount: 1, coverageKm2: 1 });
     const inside = await app.inject('/api/datasets/ortho/versions/2025/dalles?bbox=575500,6373500,575600,6373600');
     expect(inside.headers['content-type']).toMatch(/application\/geo\+json/);

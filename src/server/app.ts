@@ -36,7 +36,8 @@ export async function buildServer(ctx: AppContext, options: { logger?: boolean; 
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    trustProxy: true,
+    // Only the configured proxies may tell the client's address (API-key CIDRs, per-IP rate limits).
+    trustProxy: ctx.config.trustProxy,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

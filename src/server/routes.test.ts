@@ -6,10 +6,10 @@ import { CAPABILITIES } from '../capabilities.js';
 import { loadConfig } from '../config/config.js';
 import { buildAppContext, type AppContext } from '../context/app-context.js';
 import type { Capability } from '../context/capability.js';
+import { userWithKey } from '../test-support/access.js';
 import { freshPglite, type TestDatabase } from '../test-support/db.js';
 import { buildServer } from './app.js';
 
-const TOKEN = 'operator-token-0123456789';
 
 describe('the route table: every route says who may call it', () => {
   let t: TestDatabase;
@@ -19,7 +19,7 @@ describe('the route table: every route says who may call it', () => {
   beforeAll(async () => {
     t = await freshPglite();
     mkdirSync(path.join(t.env.PCRS_DATA_DIR as string, 'storage'), { recursive: true });
-    ctx = buildAppContext(loadConfig({ PCRS_DATA_DIR: t.env.PCRS_DATA_DIR as string, PCRS_LOG_LEVEL: 'silent', PCRS_ADMIN_TOKEN: TOKEN }), t.db);
+    ctx = buildAppContext(loadConfig({ PCRS_DATA_DIR: t.env.PCRS_DATA_DIR as string, PCRS_LOG_LEVEL: 'silent' }), t.db);
     await ctx.catalog.ensureStandardDatasets('46');
     app = await buildServer(ctx, { logger: false });
     await app.ready();
@@ -61,13 +61,18 @@ describe('the route table: every route says who may call it', () => {
     await expect(server.ready()).rejects.toThrow(/GET \/api\/careless/);
   });
 
-  it('operator endpoints answer only their roles: 401 anonymous, 403 wrong token, 200 operator; no server path in public answers', async () => {
+  it('operator endpoints answer only their roles: 401 anonymous, 403 other roles, 200 operator; no server path in public answers', async () => {
     const anonymous = await app.inject('/api/jobs');
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.headers['content-type']).toMatch(/problem\+json/);
-    expect((await app.inject({ url: '/api/jobs', headers: { 'x-pcrs-admin-token': 'not-the-token-at-all' } })).statusCode).toBe(403);
+    const member = await userWithKey(ctx, 'member@example.fr', { memberships: [{ org: 'fdel', role: 'member' }], scopes: ['read', 'admin'] });
+    expect((await app.inject({ url: '/api/jobs', headers: { authorization: `Bearer ${member.key}` } })).statusCode).toBe(403);
+    // the admin token is gone: its header is no credential at all
+    expect((await app.inject({ url: '/api/jobs', headers: { 'x-pcrs-admin-token': 'operator-token-0123456789' } })).statusCode).toBe(401);
+    const operator = await userWithKey(ctx, 'ops@example.fr', { platformRoles: ['platform-admin'], scopes: ['admin'] });
+    const TOKEN_HEADERS = { authorization: `Bearer ${operator.key}` };
     await ctx.jobs.findOrCreate('ingest', 'k1', { dir: '/srv/secret/livraison' });
-    const jobs = await app.inject({ url: '/api/jobs', headers: { 'x-pcrs-admin-token': TOKEN } });
+    const jobs = await app.inject({ url: '/api/jobs', headers: TOKEN_HEADERS });
     expect(jobs.statusCode).toBe(200);
     expect(jobs.json().jobs[0]).toMatchObject({ kind: 'ingest', state: 'queued' });
     // even operators get progress and results, not the parameters (server paths) of a job
@@ -76,14 +81,15 @@ describe('the route table: every route says who may call it', () => {
     expect(health.statusCode).toBe(200);
     expect(health.body).not.toContain(ctx.config.dataDir);
     // a bad id is a 400 for an operator, never a stack
-    const bad = await app.inject({ url: '/api/jobs/abc', headers: { 'x-pcrs-admin-token': TOKEN } });
+    const bad = await app.inject({ url: '/api/jobs/abc', headers: TOKEN_HEADERS });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ type: 'urn:pcrs:problem:invalid-parameter', detail: expect.stringMatching(/path: id/) });
   });
 
   it('a problem never echoes an API key from the URL', async () => {
     const res = await app.inject('/api/datasets/ortho/versions/nope?apikey=SECRET-KEY-123');
-    expect(res.statusCode).toBe(404);
+    // a malformed key is refused before the route runs
+    expect(res.statusCode).toBe(401);
     expect(res.body).not.toContain('SECRET-KEY-123');
   });
 });

@@ -11,3 +11,8 @@ export async function sha256File(file: string): Promise<{ sha256: string; bytes:
   }
   return { sha256: hash.digest('hex'), bytes };
 }
+
+/** SHA-256 (lowercase hex) of a text or buffer: how session cookies and one-time links are stored. */
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

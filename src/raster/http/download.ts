@@ -22,10 +22,12 @@ export function registerDalleDownload(app: RouteApp, ctx: AppContext): void {
       const p = request.params;
       await ctx.access.checkRead(request.caller, { datasetId: p.dataset, version: p.version });
       const master = await findDalleMaster(ctx, p.dataset, p.version, p.name);
+      // A permission's perimeter covers the dalle, or the dalle is not for this caller.
+      if (request.caller.kind !== 'anonymous') await ctx.access.checkRead(request.caller, { datasetId: p.dataset, version: p.version, bbox: master.bbox });
       const etag = `"${master.sha256}"`;
       reply
         .header('etag', etag)
-        .header('cache-control', 'public, max-age=86400')
+        .header('cache-control', request.caller.kind === 'anonymous' ? 'public, max-age=86400' : 'private, max-age=86400')
         .header('accept-ranges', 'bytes')
         .header('content-disposition', `attachment; filename="${master.filename}"`)
         .header('repr-digest', `sha-256=:${Buffer.from(master.sha256, 'hex').toString('base64')}:`)

@@ -2,9 +2,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteApp } from '../../context/capability.js';
 import sharp, { type Sharp } from 'sharp';
 import { hasLatLonAxisOrder, parseCrs, SUPPORTED_CRS, transformBbox, transformPoint, type CrsCode } from '../../grid/crs.js';
-import { baseUrl } from '../../http/base-url.js';
+import { baseUrl, withApiKey } from '../../http/base-url.js';
 import { dallesAt, featureInfoHtml, featureInfoJson } from '../serving/feature-info.js';
-import { cacheControl, checkRead, sendDocument, type StreamsContext } from './http.js';
+import { cacheControl, capabilitiesCache, checkRead, readableLayers, sendDocument, type StreamsContext } from './http.js';
 import { isVersioned, type RasterLayer } from '../serving/layers.js';
 import { kvp } from '../../http/ows.js';
 import { OgcServiceError } from '../../ogc/ows-exception.js';
@@ -22,11 +22,12 @@ const INFO_FORMATS = ['application/json', 'text/html'];
 const wmsCrsName = (c: CrsCode) => (c === 'OGC:CRS84' ? 'CRS:84' : c);
 const num = (n: number) => String(Number(n.toPrecision(12)));
 
-export async function wmsCapabilities(s: StreamsContext, base: string): Promise<string> {
-  const layers = await s.layers.list();
+export async function wmsCapabilities(s: StreamsContext, base: string, request?: FastifyRequest): Promise<string> {
+  // Only the layers the caller may read; URLs keep the caller's apikey parameter.
+  const layers = request ? await readableLayers(s, request) : await s.layers.list();
   const territory = s.app.config.territory.extent as unknown as [number, number, number, number];
   const max = s.app.config.wms.maxSize;
-  const href = `${xmlEscape(base)}/wms?`;
+  const href = xmlEscape(request ? withApiKey(`${base}/wms?`, request) : `${base}/wms?`);
   const dcp = `<DCPType><HTTP><Get><OnlineResource xlink:type="simple" xlink:href="${href}"/></Get></HTTP></DCPType>`;
   const bboxes = (b: readonly [number, number, number, number]) => {
     const g = transformBbox('EPSG:2154', 'OGC:CRS84', b);
@@ -47,7 +48,7 @@ export async function wmsCapabilities(s: StreamsContext, base: string): Promise<
     '<WMS_Capabilities version="1.3.0" xmlns="http://www.opengis.net/wms" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ' +
     'xsi:schemaLocation="http://www.opengis.net/wms http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd">\n' +
     `  <Service><Name>WMS</Name><Title>PCRS ${xmlEscape(t.name)} (${xmlEscape(t.code)}) — WMS</Title><Abstract>Orthophotographie PCRS 5 cm. Licence Ouverte / Etalab 2.0.</Abstract>` +
-    `<OnlineResource xlink:type="simple" xlink:href="${xmlEscape(base)}/wms"/><Fees>none</Fees><AccessConstraints>Licence Ouverte / Etalab 2.0</AccessConstraints><LayerLimit>16</LayerLimit><MaxWidth>${max}</MaxWidth><MaxHeight>${max}</MaxHeight></Service>\n` +
+    `<OnlineResource xlink:type="simple" xlink:href="${xmlEscape(request ? withApiKey(`${base}/wms`, request) : `${base}/wms`)}"/><Fees>none</Fees><AccessConstraints>Licence Ouverte / Etalab 2.0</AccessConstraints><LayerLimit>16</LayerLimit><MaxWidth>${max}</MaxWidth><MaxHeight>${max}</MaxHeight></Service>\n` +
     '  <Capability>\n    <Request>\n' +
     `      <GetCapabilities><Format>text/xml</Format>${dcp}</GetCapabilities>\n` +
     `      <GetMap>${MAP_FORMATS.map((f) => `<Format>${f}</Format>`).join('')}${dcp}</GetMap>\n` +
@@ -117,6 +118,16 @@ async function parseMapRequest(s: StreamsContext, q: Map<string, string>, layers
   return { version, layers, crs, bbox: [a, b, c, d], width: size('WIDTH'), height: size('HEIGHT') };
 }
 
+/** The map's extent in Lambert-93 (perimeter checks); the whole territory when it cannot be projected. */
+function mapBbox2154(m: MapRequest): readonly [number, number, number, number] {
+  if (m.crs === 'EPSG:2154') return m.bbox;
+  try {
+    return transformBbox(m.crs, 'EPSG:2154', m.bbox) as [number, number, number, number];
+  } catch {
+    return [-Infinity, -Infinity, Infinity, Infinity];
+  }
+}
+
 function parseColour(text: string | undefined): { r: number; g: number; b: number } {
   const m = text ? /^(?:0x|#)([0-9a-f]{6})$/i.exec(text.trim()) : null;
   if (text && !m) throw new OgcServiceError('InvalidParameterValue', 'BGCOLOR must be 0xRRGGBB.', 'BGCOLOR');
@@ -133,7 +144,7 @@ async function getMap(s: StreamsContext, request: FastifyRequest, reply: Fastify
   const transparentText = (q.get('TRANSPARENT') ?? 'FALSE').toUpperCase();
   if (transparentText !== 'TRUE' && transparentText !== 'FALSE') throw new OgcServiceError('InvalidParameterValue', 'TRANSPARENT must be TRUE or FALSE.', 'TRANSPARENT');
   const bg = parseColour(q.get('BGCOLOR'));
-  for (const l of m.layers) await checkRead(s, request, l);
+  for (const l of m.layers) await checkRead(s, request, l, mapBbox2154(m));
   const [xmin, ymin, xmax, ymax] = m.bbox;
   const sx = (xmax - xmin) / m.width;
   const sy = (ymax - ymin) / m.height;
@@ -193,7 +204,7 @@ async function getFeatureInfo(s: StreamsContext, request: FastifyRequest, reply:
     throw new OgcServiceError('InvalidPoint', `${ik}/${jk} must be a pixel of the ${m.width}×${m.height} map.`, ik);
   }
   const layer = m.layers[0] as RasterLayer;
-  await checkRead(s, request, layer);
+  await checkRead(s, request, layer, mapBbox2154(m));
   const [xmin, ymin, xmax, ymax] = m.bbox;
   let p: [number, number];
   try {
@@ -217,7 +228,7 @@ export function registerWms(app: RouteApp, s: StreamsContext): void {
       if (!service) throw new OgcServiceError('MissingParameterValue', 'Parameter SERVICE is missing.', 'SERVICE');
       if (service.toUpperCase() !== 'WMS') throw new OgcServiceError('InvalidParameterValue', `SERVICE must be WMS, got '${service.slice(0, 20)}'.`, 'SERVICE');
       // Version negotiation (WMS 1.3.0 §6.2.4): whatever is asked, we answer 1.3.0.
-      return sendDocument(request, reply, await wmsCapabilities(s, baseUrl(request, s.app.config)), 'text/xml; charset=utf-8');
+      return sendDocument(request, reply, await wmsCapabilities(s, baseUrl(request, s.app.config), request), 'text/xml; charset=utf-8', capabilitiesCache(request));
     }
     if (service !== undefined && service.toUpperCase() !== 'WMS') throw new OgcServiceError('InvalidParameterValue', `SERVICE must be WMS, got '${service.slice(0, 20)}'.`, 'SERVICE');
     if (req === 'GetMap' || req === 'map') return await getMap(s, request, reply, q);

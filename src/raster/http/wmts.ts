@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { RouteApp } from '../../context/capability.js';
 import { transformBbox, transformPoint, crsUrn } from '../../grid/crs.js';
 import { tileBbox } from '../../grid/tile-matrix-set.js';
-import { baseUrl } from '../../http/base-url.js';
+import { baseUrl, withApiKey } from '../../http/base-url.js';
 import { dallesAt, featureInfoHtml, featureInfoJson } from '../serving/feature-info.js';
-import { checkRead, sendDocument, sendTile, type StreamsContext } from './http.js';
+import { capabilitiesCache, checkRead, readableLayers, sendDocument, sendTile, type StreamsContext } from './http.js';
 import { coverageRange } from '../serving/layers.js';
 import type { RasterLayer } from '../serving/layers.js';
 import { kvp } from '../../http/ows.js';
@@ -24,11 +24,13 @@ function num(n: number): string {
 }
 
 /** The capabilities document (layers, TileMatrixSetLimits from the real coverage, both sets). */
-export async function wmtsCapabilities(s: StreamsContext, base: string): Promise<string> {
-  const layers = await s.layers.list();
+export async function wmtsCapabilities(s: StreamsContext, base: string, request?: FastifyRequest): Promise<string> {
+  // Only the layers the caller may read; URLs keep the caller's apikey parameter.
+  const layers = request ? await readableLayers(s, request) : await s.layers.list();
+  const key = (url: string) => (request ? withApiKey(url, request) : url);
   const territory = s.app.config.territory.extent as unknown as [number, number, number, number];
   const op = (name: string) =>
-    `    <ows:Operation name="${name}"><ows:DCP><ows:HTTP><ows:Get xlink:href="${xmlEscape(base)}/wmts?"><ows:Constraint name="GetEncoding"><ows:AllowedValues><ows:Value>KVP</ows:Value></ows:AllowedValues></ows:Constraint></ows:Get>` +
+    `    <ows:Operation name="${name}"><ows:DCP><ows:HTTP><ows:Get xlink:href="${xmlEscape(key(`${base}/wmts?`))}"><ows:Constraint name="GetEncoding"><ows:AllowedValues><ows:Value>KVP</ows:Value></ows:AllowedValues></ows:Constraint></ows:Get>` +
     `<ows:Get xlink:href="${xmlEscape(base)}/wmts/1.0.0/"><ows:Constraint name="GetEncoding"><ows:AllowedValues><ows:Value>RESTful</ows:Value></ows:AllowedValues></ows:Constraint></ows:Get></ows:HTTP></ows:DCP></ows:Operation>\n`;
   const layerXml = (layer: RasterLayer) => {
     const bbox = layer.bbox ?? territory;
@@ -51,9 +53,9 @@ export async function wmtsCapabilities(s: StreamsContext, base: string): Promise
       FORMATS.map((f) => `      <Format>${FORMAT_MIME[f]}</Format>\n`).join('') +
       INFO_FORMATS.map((f) => `      <InfoFormat>${f}</InfoFormat>\n`).join('') +
       links +
-      FORMATS.map((f) => `      <ResourceURL format="${FORMAT_MIME[f]}" resourceType="tile" template="${xmlEscape(`${rest}.${FORMAT_EXT[f]}`)}"/>\n`).join('') +
-      `      <ResourceURL format="application/json" resourceType="FeatureInfo" template="${xmlEscape(`${rest}/{J}/{I}.json`)}"/>\n` +
-      `      <ResourceURL format="text/html" resourceType="FeatureInfo" template="${xmlEscape(`${rest}/{J}/{I}.html`)}"/>\n` +
+      FORMATS.map((f) => `      <ResourceURL format="${FORMAT_MIME[f]}" resourceType="tile" template="${xmlEscape(key(`${rest}.${FORMAT_EXT[f]}`))}"/>\n`).join('') +
+      `      <ResourceURL format="application/json" resourceType="FeatureInfo" template="${xmlEscape(key(`${rest}/{J}/{I}.json`))}"/>\n` +
+      `      <ResourceURL format="text/html" resourceType="FeatureInfo" template="${xmlEscape(key(`${rest}/{J}/{I}.html`))}"/>\n` +
       '    </Layer>\n'
     );
   };
@@ -93,7 +95,7 @@ export async function wmtsCapabilities(s: StreamsContext, base: string): Promise
     layers.map(layerXml).join('') +
     STREAM_TMS.map(tmsXml).join('') +
     '  </Contents>\n' +
-    `  <ServiceMetadataURL xlink:href="${xmlEscape(base)}/wmts/1.0.0/WMTSCapabilities.xml"/>\n` +
+    `  <ServiceMetadataURL xlink:href="${xmlEscape(key(`${base}/wmts/1.0.0/WMTSCapabilities.xml`))}"/>\n` +
     '</Capabilities>\n'
   );
 }
@@ -132,8 +134,8 @@ async function featureInfo(s: StreamsContext, request: FastifyRequest, reply: Fa
   if (!infoFormat) throw new OgcServiceError('MissingParameterValue', 'Parameter INFOFORMAT is missing.', 'INFOFORMAT');
   const fmt = infoFormat.split(';')[0]?.trim().toLowerCase();
   if (fmt !== 'application/json' && fmt !== 'text/html') throw new OgcServiceError('InvalidParameterValue', `InfoFormat '${infoFormat.slice(0, 40)}' is not offered: application/json, text/html.`, 'INFOFORMAT');
-  await checkRead(s, request, r.layer);
   const bbox = tileBbox(r.st.tms, r.z, r.col, r.row);
+  await checkRead(s, request, r.layer, r.st.tms.crs === 'EPSG:2154' ? bbox : transformBbox(r.st.tms.crs, 'EPSG:2154', bbox));
   const cell = (bbox[2] - bbox[0]) / 256;
   const [x, y] = transformPoint(r.st.tms.crs, 'EPSG:2154', [bbox[0] + (Number(iText) + 0.5) * cell, bbox[3] - (Number(jText) + 0.5) * cell]);
   const dalles = await dallesAt(s, r.layer, x, y, baseUrl(request, s.app.config));
@@ -146,7 +148,7 @@ export function registerWmts(app: RouteApp, s: StreamsContext): void {
   const options = { config: { access: 'public' as const, ows: 'wmts' as const }, schema: { hide: true } };
   const str = z.string().max(200);
   const capabilities = async (request: FastifyRequest, reply: FastifyReply) =>
-    sendDocument(request, reply, await wmtsCapabilities(s, baseUrl(request, s.app.config)), 'application/xml; charset=utf-8');
+    sendDocument(request, reply, await wmtsCapabilities(s, baseUrl(request, s.app.config), request), 'application/xml; charset=utf-8', capabilitiesCache(request));
 
   app.get('/wmts', options, async (request, reply) => {
     const q = kvp(request.query);

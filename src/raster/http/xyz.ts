@@ -4,9 +4,9 @@ import type { RouteApp } from '../../context/capability.js';
 import { crsUri, transformBbox } from '../../grid/crs.js';
 import { tileMatrixSetToOgcJson, TMS_WEB_MERCATOR_QUAD } from '../../grid/tile-matrix-set.js';
 import type { OgcCollection, OgcProvider, OgcRegistry, OpenApiPart } from '../../ogc/registry.js';
-import { baseUrl } from '../../http/base-url.js';
+import { baseUrl, linksWithApiKey } from '../../http/base-url.js';
 import { UserError } from '../../util/errors.js';
-import { sendEmpty, sendTile, type StreamsContext } from './http.js';
+import { checkRead, readableLayers, sendEmpty, sendTile, type StreamsContext } from './http.js';
 import { coverageRange } from '../serving/layers.js';
 import type { RasterLayer } from '../serving/layers.js';
 import { OgcServiceError } from '../../ogc/ows-exception.js';
@@ -63,7 +63,11 @@ async function tile(s: StreamsContext, request: FastifyRequest, reply: FastifyRe
   } catch (e) {
     throw asUserError(e);
   }
-  if (!t.inCoverage) return sendEmpty(s, request, reply, layer);
+  if (!t.inCoverage) {
+    // Even an empty tile of a restricted layer is for its readers only.
+    await checkRead(s, request, layer);
+    return sendEmpty(s, request, reply, layer);
+  }
   return sendTile(s, request, reply, layer, st.tms, t.z, t.col, t.row, format);
 }
 
@@ -135,8 +139,8 @@ export function rasterOgcProvider(s: StreamsContext): OgcProvider {
     conformance: TILES_CONFORMANCE,
     openapi: tilesOpenApi,
     landingLinks: (base) => [{ href: `${base}/tileMatrixSets`, rel: REL_TILING_SCHEMES, type: json, title: 'Tile matrix sets' }],
-    async collections(_request, base): Promise<OgcCollection[]> {
-      return (await s.layers.list()).map((layer) => ({
+    async collections(request, base): Promise<OgcCollection[]> {
+      return (await readableLayers(s, request)).map((layer) => ({
         id: layer.id,
         title: layer.title,
         description: layer.abstract,
@@ -167,6 +171,7 @@ export function registerXyzAndOgcTiles(app: RouteApp, s: StreamsContext, ogc: Og
 
   app.get('/tiles/:layer/tilejson.json', { config, schema: { hide: true, params: z.object({ layer: str }), querystring: z.looseObject({ format: str.optional(), apikey: str.optional() }) } }, async (request, reply) => {
     const layer = await layerOr404(s, request.params.layer);
+    await checkRead(s, request, layer);
     const q = request.query;
     const format = parseFormat(typeof q.format === 'string' ? q.format : 'jpeg');
     if (!format) throw new UserError('invalid-format', 'format must be jpeg, png or webp.', { status: 400 });
@@ -209,17 +214,24 @@ export function registerXyzAndOgcTiles(app: RouteApp, s: StreamsContext, ogc: Og
 
   app.get('/ogc/collections/:collectionId/map/tiles', { config, schema: { hide: true, params: z.object({ collectionId: str }) } }, async (request) => {
     const layer = await layerOr404(s, request.params.collectionId);
+    await checkRead(s, request, layer);
     const base = `${baseUrl(request, s.app.config)}/ogc`;
-    return {
-      links: [{ rel: 'self', href: `${base}/collections/${encodeURIComponent(layer.id)}/map/tiles`, type: json }],
-      tilesets: STREAM_TMS.map((st) => tilesetMetadata(s, layer, st, base)),
-    };
+    return linksWithApiKey(
+      {
+        links: [{ rel: 'self', href: `${base}/collections/${encodeURIComponent(layer.id)}/map/tiles`, type: json }],
+        tilesets: STREAM_TMS.map((st) => tilesetMetadata(s, layer, st, base)),
+      },
+      request,
+      base,
+    );
   });
 
   app.get('/ogc/collections/:collectionId/map/tiles/:tms', { config, schema: { hide: true, params: z.object({ collectionId: str, tms: str }) } }, async (request) => {
     const p = request.params;
     const layer = await layerOr404(s, p.collectionId);
-    return tilesetMetadata(s, layer, tmsOr404(p.tms), `${baseUrl(request, s.app.config)}/ogc`);
+    await checkRead(s, request, layer);
+    const base = `${baseUrl(request, s.app.config)}/ogc`;
+    return linksWithApiKey(tilesetMetadata(s, layer, tmsOr404(p.tms), base), request, base);
   });
 
   const tileParams = z.object({ collectionId: str, tms: str, z: str, row: str, col: str });

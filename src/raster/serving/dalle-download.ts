@@ -33,6 +33,8 @@ export interface DalleMaster {
   sha256: string;
   filename: string;
   contentType: string;
+  /** Lambert-93 extent of the dalle (permission perimeters). */
+  bbox: readonly [number, number, number, number];
 }
 
 /** The verified master of a dalle of a version, or a 404 saying what is missing. */
@@ -43,7 +45,7 @@ export async function findDalleMaster(ctx: Pick<AppContext, 'catalog'>, dataset:
   const master = (await ctx.catalog.assets.list({ dalleId: dalle.id, kind: 'master', state: 'stored' }))[0];
   if (!master?.sha256) throw new UserError('dalle-not-stored', `The dalle ${name} has no verified master to download yet.`, { status: 404 });
   const filename = (master.location.split('/').pop() ?? `${name}.tif`).replace(/[^\w.-]/g, '_');
-  return { asset: master, sha256: master.sha256, filename, contentType: filename.toLowerCase().endsWith('.jp2') ? 'image/jp2' : 'image/tiff' };
+  return { asset: master, sha256: master.sha256, filename, contentType: filename.toLowerCase().endsWith('.jp2') ? 'image/jp2' : 'image/tiff', bbox: dalle.bbox };
 }
 
 /** Object storage answers ranges as buffers: above this, a range request gets the whole file (allowed by HTTP). */

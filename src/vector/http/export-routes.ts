@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { assertValidBbox, type Bbox } from '../../grid/bbox.js';
+import { WHOLE_AREA } from '../../context/access.js';
 import type { AppContext } from '../../context/app-context.js';
 import type { RouteApp } from '../../context/capability.js';
 import { z } from 'zod';
@@ -33,7 +34,7 @@ async function handle(ctx: AppContext, request: FastifyRequest, reply: FastifyRe
     bbox = b;
   }
   if (!bbox && !p.polygon) throw new UserError('area-required', 'Give the area: bbox=xmin,ymin,xmax,ymax (EPSG:2154) or a polygon (POST).');
-  await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, ...(p.version ? { version: p.version } : {}) });
+  await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, ...(p.version ? { version: p.version } : {}), bbox: bbox ? (bbox as unknown as [number, number, number, number]) : WHOLE_AREA });
   const versionId = p.version && p.version !== 'current' ? (await ctx.catalog.getVersion(VECTOR_DATASET, p.version)).id : undefined;
   const dir = await mkdtemp(path.join(tmpdir(), 'pcrs-vexport-'));
   const file = path.join(dir, `pcrs-${p.version ?? 'current'}.${format}`);

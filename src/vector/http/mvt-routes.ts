@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { AppContext } from '../../context/app-context.js';
 import type { RouteApp } from '../../context/capability.js';
-import { getTileMatrixSet } from '../../grid/tile-matrix-set.js';
+import { transformBbox } from '../../grid/crs.js';
+import { getTileMatrixSet, tileBbox } from '../../grid/tile-matrix-set.js';
 import { baseUrl } from '../../http/base-url.js';
 import { UserError } from '../../util/errors.js';
 import { defaultStyle, vectorTile } from '../mvt.js';
@@ -37,7 +38,14 @@ export function registerMvtRoutes(app: RouteApp, ctx: AppContext): void {
     const x = Number(p.x);
     if (!m || !Number.isInteger(z) || !Number.isInteger(x)) throw new UserError('invalid-tile', 'Tile URL is /tiles/vector/{tms}/{z}/{x}/{y}.mvt with integers.', { status: 400 });
     const tms = getTileMatrixSet(p.tms);
-    await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}) });
+    let area: [number, number, number, number] | undefined;
+    try {
+      const b = tileBbox(tms, z, x, Number(m[1]));
+      area = (tms.crs === 'EPSG:2154' ? b : transformBbox(tms.crs, 'EPSG:2154', b, 2)) as [number, number, number, number];
+    } catch {
+      area = undefined;
+    }
+    await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}), ...(area ? { bbox: area } : {}) });
     const versionId = q.version ? (await ctx.catalog.getVersion(VECTOR_DATASET, q.version)).id : undefined;
     let body: Uint8Array;
     try {

@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import { crsUri, parseCrs, transformBbox, type CrsCode } from '../../grid/crs.js';
 import type { Bbox } from '../../grid/bbox.js';
 import type { OgcCollection, OgcProvider, OgcRegistry, OpenApiPart } from '../../ogc/registry.js';
+import { WHOLE_AREA } from '../../context/access.js';
 import type { AppContext } from '../../context/app-context.js';
 import type { RouteApp } from '../../context/capability.js';
 import { z } from 'zod';
@@ -137,6 +138,8 @@ export function vectorFeaturesProvider(ctx: AppContext): OgcProvider {
     openapi: featuresOpenApi,
     async collections(request: FastifyRequest, base: string): Promise<OgcCollection[]> {
       const q = request.query as Record<string, string | undefined>;
+      // Only what the caller may read.
+      if (!(await ctx.access.canRead(request.caller, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}) }))) return [];
       const versionId = await versionIdOf(ctx, q).catch(() => undefined);
       const summaries = await classSummaries(ctx.db, { datasetId: VECTOR_DATASET, ...(versionId !== undefined ? { versionId } : {}) });
       return summaries.map((s) => {
@@ -186,6 +189,8 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
     if (gml && q.crs && servedCrs(q.crs, 'crs') !== 'EPSG:2154') throw new UserError('invalid-crs', 'GML items (CNIG PCRS) are served in EPSG:2154 only.');
     const bboxCrs = servedCrs(q['bbox-crs'], 'bbox-crs');
     const bbox = q.bbox ? bboxTo2154(q.bbox.split(',').map(Number), bboxCrs) : undefined;
+    // A permission's perimeter limits the area asked (no bbox: the whole dataset).
+    await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}), bbox: bbox ? (bbox as [number, number, number, number]) : WHOLE_AREA });
     const filters: Record<string, string> = {};
     for (const [k, v] of Object.entries(q)) {
       if (RESERVED.has(k) || v === undefined) continue;
@@ -239,7 +244,7 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
   app.get('/ogc/collections/:collectionId/items/:featureId', { config: { access: 'public' }, schema: { hide: true, params: z.object({ collectionId, featureId: z.string().max(40) }), querystring: query } }, async (request, reply) => {
     const { collectionId, featureId } = request.params;
     const q: Record<string, string | undefined> = request.query;
-    await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET });
+    await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, bbox: WHOLE_AREA });
     const crs = servedCrs(q.crs, 'crs');
     const id = Number(featureId);
     const rows = Number.isSafeInteger(id)

@@ -7,12 +7,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bbox } from '../../grid/bbox.js';
 import { crsUrn, parseCrs, transformBbox, type CrsCode } from '../../grid/crs.js';
+import { WHOLE_AREA } from '../../context/access.js';
 import type { AppContext } from '../../context/app-context.js';
 import type { RouteApp } from '../../context/capability.js';
 import { kvp } from '../../http/ows.js';
 import { OgcServiceError } from '../../ogc/ows-exception.js';
 import { xmlEscape } from '../../util/xml.js';
-import { baseUrl } from '../../http/base-url.js';
+import { baseUrl, withApiKey } from '../../http/base-url.js';
 import { pcrsClass, type PcrsPropertyDef, type PcrsValue } from '../gml/pcrs-model.js';
 import { GeomWriter, type Geo } from '../gml-writer.js';
 import { bboxTo2154, featureJson, outputSrid } from './ogc-features.js';
@@ -78,7 +79,7 @@ async function capabilities(ctx: AppContext, request: FastifyRequest): Promise<s
   const url = `${baseUrl(request, ctx.config)}/wfs`;
   const classes = await classSummaries(ctx.db, { datasetId: VECTOR_DATASET });
   const op = (name: string, extra = '') =>
-    `<ows:Operation name="${name}"><ows:DCP><ows:HTTP><ows:Get xlink:href="${xmlEscape(url)}?"/></ows:HTTP></ows:DCP>${extra}</ows:Operation>`;
+    `<ows:Operation name="${name}"><ows:DCP><ows:HTTP><ows:Get xlink:href="${xmlEscape(withApiKey(`${url}?`, request))}"/></ows:HTTP></ows:DCP>${extra}</ows:Operation>`;
   const constraint = (name: string, value: string) => `<ows:Constraint name="${name}"><ows:NoValues/><ows:DefaultValue>${value}</ows:DefaultValue></ows:Constraint>`;
   const types = classes
     .map((c) => {
@@ -153,6 +154,8 @@ async function getFeature(ctx: AppContext, request: FastifyRequest, reply: Fasti
     if (bbox) throw new OgcServiceError('InvalidParameterValue', 'BBOX and FILTER are mutually exclusive.', 'FILTER');
     bbox = filterBbox(p.FILTER);
   }
+  // A permission's perimeter limits the area asked (no BBOX: the whole dataset).
+  await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, bbox: bbox ? (bbox as unknown as [number, number, number, number]) : WHOLE_AREA });
   const format = (p.OUTPUTFORMAT ?? GML_FORMAT).toLowerCase();
   const asJson = JSON_FORMATS.includes(format);
   if (!asJson && !format.includes('gml') && !format.includes('xml')) throw new OgcServiceError('InvalidParameterValue', `Unsupported outputFormat ${p.OUTPUTFORMAT}.`, 'OUTPUTFORMAT');

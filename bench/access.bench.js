@@ -1,0 +1,194 @@
+/* global setTimeout, fetch */
+// Tile serving with a key vs anonymous (issue 10: "within 10 % of anonymous serving"): the same
+// stored 2154_5cm JPEG tiles from `pcrs serve`, requested
+//   (1) anonymously, (2) with `Authorization: Bearer <key>`, (3) with `?apikey=<key>` (QGIS style),
+//   and, on PostgreSQL, (4) with the key on the layer made restricted (`pcrs visibility set`),
+// then anonymously again (noise check). wrk (Debian package) on loopback, keep-alive; the server
+// is pinned to CPU 0 and wrk to CPU 1 (taskset) so that every run gets the same cores.
+// Usage: npm run bench -- access   [PCRS_BENCH_SECONDS=10] [PCRS_BENCH_CONNECTIONS=16] [DATABASE_URL=…]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { AccessServices } from '../dist/access/services.js';
+import { Catalog } from '../dist/catalog/catalog.js';
+import { loadConfig } from '../dist/config/config.js';
+import { OPERATOR } from '../dist/context/access.js';
+import { buildAppContext } from '../dist/context/app-context.js';
+import { migrate } from '../dist/db/migrate.js';
+import { openPglite } from '../dist/db/pglite.js';
+import { openPostgres } from '../dist/db/postgres.js';
+import { generateDelivery } from '../dist/demo/delivery.js';
+import { TMS_2154_5CM, tileRange } from '../dist/grid/tile-matrix-set.js';
+import { ingestDelivery } from '../dist/raster/ingest/ingest.js';
+import { ingestServices } from '../dist/raster/ingest/services.js';
+
+const seconds = Number(process.env.PCRS_BENCH_SECONDS ?? 10);
+const connections = Number(process.env.PCRS_BENCH_CONNECTIONS ?? 16);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(path.join(tmpdir(), 'pcrs-bench-access-'));
+const cache = path.join(tmpdir(), 'pcrs-bench-cache', 'access');
+const BBOX = [575000, 6373200, 575400, 6373600]; // 4 dalles of 200 m
+const children = [];
+let dropDb = async () => undefined;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const twoCores = cpus().length >= 2;
+const pinned = (core, cmd, args) => (twoCores ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
+
+function requireTool(cmd, pkg) {
+  if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) {
+    console.error(`access bench needs ${cmd}: apt-get install ${pkg}`);
+    process.exit(69);
+  }
+}
+
+async function waitFor(url) {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(url)).status < 500) return;
+    } catch {
+      // not yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** A wrk Lua script cycling over `paths` (each with `suffix`), with `headers`. */
+function script(name, paths, suffix = '', headers = {}) {
+  const file = path.join(work, `${name}.lua`);
+  const lines = [
+    'local paths = {',
+    ...paths.map((p) => `  ${JSON.stringify(p + suffix)},`),
+    '}',
+    'local i = 0',
+    ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
+    'request = function()',
+    '  i = i + 1',
+    '  return wrk.format("GET", paths[(i % #paths) + 1])',
+    'end',
+    // non-2xx answers would flatter the keyed runs: count them
+    'local bad = 0',
+    'response = function(status) if status ~= 200 then bad = bad + 1 end end',
+    'done = function() io.write(string.format("non200 %d\\n", bad)) end',
+  ];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+function wrk(base, lua) {
+  const [cmd, args] = pinned(1, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', lua, base]);
+  const out = execFileSync(cmd, args, { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p99 = /\s99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?';
+  const p50 = /\s50%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?';
+  const bad = Number(/non200 (\d+)/.exec(out)?.[1] ?? 0);
+  // wrk's own count of socket errors
+  const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? 'none';
+  return { rps, p50, p99, bad, errors };
+}
+
+const line = (name, r) => `${name.padEnd(26)} ${r.rps.toFixed(0).padStart(7)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-200 ${r.bad}, socket errors ${r.errors}`;
+
+requireTool('wrk', 'wrk');
+if (twoCores) requireTool('taskset', 'util-linux');
+try {
+  mkdirSync(cache, { recursive: true });
+  await generateDelivery({ outDir: cache, year: 2025, bbox: BBOX, dalleSize: 200, seed: 46 });
+  const dataDir = path.join(work, 'data');
+  let serverDbUrl = null;
+  if (process.env.DATABASE_URL) {
+    const name = `pcrs_bench_access_${process.pid}`;
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(process.env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    serverDbUrl = url.toString();
+    dropDb = async () => {
+      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+  }
+  console.log(`database: ${serverDbUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'}; ${connections} connections, ${seconds} s per run, ${twoCores ? 'server on CPU 0, wrk on CPU 1' : 'one core: no pinning'}`);
+  const db = serverDbUrl ? await openPostgres(serverDbUrl) : await openPglite(path.join(dataDir, 'db'));
+  await migrate(db);
+  await new Catalog(db).ensureStandardDatasets('46');
+  const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn', ...(serverDbUrl ? { DATABASE_URL: serverDbUrl } : {}) });
+  const ctx = buildAppContext(config, db);
+  await ingestDelivery(ingestServices(ctx), { dir: cache, datasetId: 'ortho', versionName: '2025', date: '2025-06-15', jobs: 2 });
+  // A technical user (reads restricted layers without a permission) and its key, made as the CLI makes them.
+  const { rows } = await db.query(`INSERT INTO users (email, display_name, email_verified_at, platform_roles) VALUES ('bench@example.fr', 'bench', now(), '{technical}') RETURNING id`);
+  const { key } = await new AccessServices(ctx).createKey(OPERATOR, Number(rows[0].id), { name: 'bench', scopes: ['read'] });
+  await ctx.access.close?.();
+  await db.close();
+
+  const port = 18000 + Math.floor(Math.random() * 1000);
+  const [cmd, args] = pinned(0, process.execPath, [path.join(root, 'bin', 'pcrs.js'), 'serve', '--port', String(port)]);
+  const env = { ...process.env, PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn', PCRS_DEMO: 'false', ...(serverDbUrl ? { DATABASE_URL: serverDbUrl } : {}) };
+  const server = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(server);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/health`);
+
+  // Every stored tile of levels 22–16 over the area.
+  const paths = [];
+  for (let z = 22; z >= 16; z--) {
+    const r = tileRange(TMS_2154_5CM, z, BBOX);
+    for (let row = r.minRow; row <= r.maxRow; row++) {
+      for (let col = r.minCol; col <= r.maxCol; col++) {
+        const p = `/wmts/1.0.0/PCRS.ORTHO.2025/normal/2154_5cm/${z}/${row}/${col}.jpeg`;
+        const res = await fetch(base + p);
+        await res.arrayBuffer();
+        if (res.status === 200 && res.headers.get('content-type') === 'image/jpeg') paths.push(p);
+      }
+    }
+  }
+  console.log(`${paths.length} stored JPEG tiles (levels 22–16)`);
+  const anon = script('anonymous', paths);
+  const bearer = script('bearer', paths, '', { Authorization: `Bearer ${key}` });
+  const query = script('apikey', paths, `?apikey=${encodeURIComponent(key)}`);
+  wrk(base, anon); // warm-up (indexes, page cache, JIT)
+  wrk(base, bearer);
+  const a1 = wrk(base, anon);
+  const b = wrk(base, bearer);
+  const q = wrk(base, query);
+  let restricted = null;
+  if (serverDbUrl) {
+    // The CLI's NOTIFY reaches the running server: the same tiles, now restricted, read with the key.
+    execFileSync(process.execPath, [path.join(root, 'bin', 'pcrs.js'), 'visibility', 'set', 'ortho', 'restricted'], { env, stdio: 'ignore' });
+    await sleep(500);
+    if ((await fetch(base + paths[0])).status !== 401) throw new Error('the layer did not become restricted');
+    restricted = wrk(base, bearer);
+    execFileSync(process.execPath, [path.join(root, 'bin', 'pcrs.js'), 'visibility', 'set', 'ortho', 'public'], { env, stdio: 'ignore' });
+    await sleep(500);
+  }
+  const a2 = wrk(base, anon);
+  console.log(line('anonymous', a1));
+  console.log(line('Bearer key', b));
+  console.log(line('?apikey= key', q));
+  if (restricted) console.log(line('Bearer key, restricted', restricted));
+  console.log(line('anonymous again', a2));
+  const ref = Math.max(a1.rps, a2.rps);
+  const ratio = (r) => `${((r.rps / ref) * 100).toFixed(1)} %`;
+  console.log(`keyed serving vs anonymous (best anonymous run): Bearer ${ratio(b)}, ?apikey ${ratio(q)}${restricted ? `, restricted layer ${ratio(restricted)}` : ''} (goal ≥ 90 %)`);
+  // The counters were batched: one flush per few seconds, not one write per tile.
+  await sleep(6000);
+  if (serverDbUrl) {
+    const c = new pg.Client({ connectionString: serverDbUrl });
+    await c.connect();
+    const u = await c.query('SELECT request_count FROM api_keys');
+    await c.end();
+    console.log(`key request_count after the runs: ${u.rows[0]?.request_count} (flushed in batches)`);
+  }
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  await sleep(1500);
+  await dropDb().catch((e) => console.error(`could not drop the benchmark database: ${e.message}`));
+  rmSync(work, { recursive: true, force: true });
+}
