@@ -13,7 +13,7 @@ import { portalServer, type PortalServer } from './test-support/portal-server.js
  * rename, member role and removal, users and platform roles, version visibility, permission
  * revocation, profile, password reset, sign-out everywhere.
  *
- * SKIPPED until the `accounts` and `access` capabilities (other branches) are registered.
+ * Skipped only where the `accounts` and `access` capabilities are not registered.
  */
 const NAMES = new Set(CAPABILITIES.map((c) => c.name));
 const ROUTES_LANDED = NAMES.has('accounts') && NAMES.has('access');
