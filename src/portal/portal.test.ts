@@ -1,14 +1,17 @@
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamsFixture, type StreamsFixture } from '../raster/test-support/streams-fixture.js';
+import { screenshot } from './test-support/portal-server.js';
 
 /**
  * The portal as a user meets it, in headless Chromium (playwright-core, Debian's chromium): the map
  * shows the orthophoto and the vector PCRS, a click says which dalle and which objects are there,
- * the display settings are kept, and the stream addresses are listed. Needs the built portal
- * (`npm test` builds it first).
+ * the display settings are kept, and the stream addresses are listed. A view shared by the former
+ * hash (`#x,y,zoom`) still opens, now as `#/carte?vue=x,y,zoom`. Needs the built portal (`npm test`
+ * builds it first).
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PORTAL_BUILT = existsSync(fileURLToPath(new URL('../../portal/dist/index.html', import.meta.url)));
@@ -42,9 +45,22 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
       if (r.status() === 200 && /\/wmts\/1\.0\.0\/PCRS\.ORTHO\/normal\/2154_5cm\/\d+\/\d+\/\d+\.jpeg$/.test(r.url())) tiles.push(r.url());
       if (r.status() === 200 && /\/tiles\/vector\/2154_5cm\/\d+\/\d+\/\d+\.mvt$/.test(r.url())) tiles.push(r.url());
     });
-    // A view at level 19 over a tree-lined street of the north-west dalle, shared by its URL hash.
+    // A view at level 19 over a tree-lined street of the north-west dalle, shared by its URL hash
+    // (the address a view had before the portal's router: it still opens).
+    const start = Date.now();
+    let firstTileMs = Infinity;
+    page.on('requestfinished', (r) => {
+      if (/\/wmts\/1\.0\.0\/PCRS\.ORTHO\/.*\.(jpeg|webp)$/.test(r.url())) firstTileMs = Math.min(firstTileMs, Date.now() - start);
+    });
     await page.goto(`${base}/#575100.0,6373700.0,19`);
     await expect.poll(() => tiles.filter((u) => u.endsWith('.jpeg')).length, { timeout: 20_000 }).toBeGreaterThan(4);
+    // The map page loads first (index.html preloads the map's chunk and its first documents): the
+    // first tile under 2 s on loopback (issue 16) — checked when the machine is not oversubscribed
+    // (on a shared 2-core box at load 10 it measures the queue, not the portal).
+    const busy = loadavg()[0]! > cpus().length;
+    console.log(`portal: first orthophoto tile ${firstTileMs} ms after navigation (load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);
+    if (!busy) expect(firstTileMs).toBeLessThan(2000);
+    expect(firstTileMs).toBeLessThan(15_000);
     await expect.poll(() => tiles.filter((u) => u.endsWith('.mvt')).length, { timeout: 20_000 }).toBeGreaterThan(0);
     await page.waitForTimeout(500);
 
@@ -61,6 +77,7 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
       return seen.size;
     })()`)) as number;
     expect(colours).toBeGreaterThan(200);
+    await screenshot(page, 'carte');
 
     // A click in the middle: the dalle (IGN name), its version, a download link.
     const box = (await page.locator('#map').boundingBox())!;
@@ -75,19 +92,27 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
     expect(file.headers()['content-type']).toBe('image/tiff');
 
     // Customisation: another layer, an opacity, no vector — kept after a reload.
-    await page.selectOption('#layer', 'PCRS.ORTHO.maj-2026');
-    await page.evaluate(`(() => { const e = document.querySelector('#opacity'); e.value = '0.5'; e.dispatchEvent(new Event('input')); })()`);
-    await page.locator('#vector').uncheck();
+    const layer = page.getByLabel('Orthophotographie', { exact: true });
+    const opacity = page.getByLabel('Opacité');
+    const vector = page.getByLabel('PCRS vecteur (couleur par thématique)');
+    await layer.selectOption('PCRS.ORTHO.maj-2026');
+    await opacity.fill('0.5');
+    await vector.uncheck();
+    // The address follows the view, to share it.
+    expect(new URL(page.url()).hash).toBe('#/carte?vue=575100.0,6373700.0,19');
     await page.reload();
-    await expect.poll(() => page.locator('#layer').inputValue(), { timeout: 10_000 }).toBe('PCRS.ORTHO.maj-2026');
-    expect(await page.locator('#opacity').inputValue()).toBe('0.5');
-    expect(await page.locator('#vector').isChecked()).toBe(false);
-    // The URL hash follows the view, to share it.
-    expect(new URL(page.url()).hash).toMatch(/^#575100\.0,6373700\.0,19$/);
+    await expect.poll(() => layer.inputValue(), { timeout: 10_000 }).toBe('PCRS.ORTHO.maj-2026');
+    expect(await opacity.inputValue()).toBe('0.5');
+    expect(await vector.isChecked()).toBe(false);
+    expect(new URL(page.url()).hash).toBe('#/carte?vue=575100.0,6373700.0,19');
+    // Away to another screen and back by the navigation: the same view.
+    await page.goto(`${base}/#/connexion`);
+    await page.getByRole('link', { name: 'Carte', exact: true }).click();
+    await expect.poll(() => new URL(page.url()).hash, { timeout: 10_000 }).toBe('#/carte?vue=575100.0,6373700.0,19');
 
     // The stream addresses for a GIS, from this server.
     expect(await page.locator('#streams').innerText()).toContain(`${base}/wmts/1.0.0/WMTSCapabilities.xml`);
-    expect(await page.locator('header h1').innerText()).toMatch(/Lot \(46\)/);
+    expect(await page.locator('header .brand').innerText()).toMatch(/Lot \(46\)/);
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
@@ -100,13 +125,14 @@ describe.runIf(existsSync(CHROMIUM) && PORTAL_BUILT)('portal map viewer (Chromiu
     const tree = rows[0]!;
     const context = await browser.newContext({ viewport: { width: 1000, height: 700 }, locale: 'en-GB' });
     const page = await context.newPage();
-    await page.goto(`${base}/#${tree.x.toFixed(1)},${tree.y.toFixed(1)},21`);
+    await page.goto(`${base}/#/carte?vue=${tree.x.toFixed(1)},${tree.y.toFixed(1)},21`);
     await page.waitForResponse((r) => /\/tiles\/vector\/2154_5cm\/21\//.test(r.url()), { timeout: 20_000 });
     await page.waitForTimeout(800);
     const box = (await page.locator('#map').boundingBox())!;
     // The view is centred on the tree, up to the 0.1 m the hash keeps (≈ 4 px at level 21).
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-    await expect.poll(() => page.locator('#info').innerText(), { timeout: 10_000 }).toMatch(/Objects \(\d+\)/);
+    // French, whatever the browser's language.
+    await expect.poll(() => page.locator('#info').innerText(), { timeout: 10_000 }).toMatch(/Objets \(\d+\)/);
     const text = await page.locator('#info').innerText();
     expect(text).toContain(`ArbrePCRS · ${tree.id_objet} · thématique 06`);
     await context.close();

@@ -17,8 +17,9 @@ import proj4 from 'proj4';
 /**
  * The portal's map: the orthophoto from our own WMTS in Lambert-93 (the 2154_5cm tiles, served as
  * stored), the vector PCRS from our vector tiles with the server's colours per thématique, and a
- * click that tells which dalle (and which object) is there. The view and the settings are kept in
- * the URL hash and in localStorage, so a view can be shared and the portal remembers the user's map.
+ * click that tells which dalle (and which object) is there. The view is kept in the address
+ * (`#/carte?vue=x,y,zoom`, given by the page) and the settings in localStorage, so a view can be
+ * shared and the portal remembers the user's map.
  */
 
 const L93 = '+proj=lcc +lat_0=46.5 +lon_0=3 +lat_1=49 +lat_2=44 +x_0=700000 +y_0=6600000 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs +type=crs';
@@ -113,13 +114,23 @@ function vectorStyle(colours: Map<string, string>): (f: FeatureLike) => Style {
   };
 }
 
-function viewFromHash(): { center: [number, number]; zoom: number } | null {
-  const m = /^#(\d+(?:\.\d+)?),(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/.exec(location.hash);
+/** A view as the address keeps it: `x,y,zoom` (Lambert-93 metres, zoom level). */
+export function parseView(text: string | null | undefined): { center: [number, number]; zoom: number } | null {
+  const m = /^(\d+(?:\.\d+)?),(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/.exec(text ?? '');
   return m ? { center: [Number(m[1]), Number(m[2])], zoom: Number(m[3]) } : null;
 }
 
-export async function createMap(target: HTMLElement): Promise<PcrsMap> {
-  const caps = new WMTSCapabilities().read(await (await fetch('/wmts/1.0.0/WMTSCapabilities.xml')).text()) as {
+export interface MapOptions {
+  /** The view to open on (`x,y,zoom`), else the coverage. */
+  view?: string | null;
+  /** Told the view (`x,y,zoom`) after every move, to keep it in the address. */
+  onView?: (view: string) => void;
+}
+
+export async function createMap(target: HTMLElement, options: MapOptions = {}): Promise<PcrsMap> {
+  // Both at once: the map waits for the capabilities (layers, grids) and the vector's colours.
+  const [capsText, colours] = await Promise.all([fetch('/wmts/1.0.0/WMTSCapabilities.xml').then((r) => r.text()), thematiqueColours()]);
+  const caps = new WMTSCapabilities().read(capsText) as {
     Contents: { Layer: Array<{ Identifier: string; WGS84BoundingBox?: number[] }> };
   };
   const layerIds = caps.Contents.Layer.map((l) => l.Identifier);
@@ -148,7 +159,7 @@ export async function createMap(target: HTMLElement): Promise<PcrsMap> {
   const ortho = new TileLayer({ source: orthoSource(settings.layer), opacity: settings.opacity });
   const vector = new VectorTileLayer({
     source: new VectorTileSource({ format: new MVT(), tileGrid: GRID_2154, projection: 'EPSG:2154', url: '/tiles/vector/2154_5cm/{z}/{x}/{y}.mvt' }),
-    style: vectorStyle(await thematiqueColours()),
+    style: vectorStyle(colours),
     maxResolution: RESOLUTIONS[VECTOR_FROM_LEVEL - 1],
     visible: settings.vector,
     declutter: false,
@@ -157,7 +168,7 @@ export async function createMap(target: HTMLElement): Promise<PcrsMap> {
   const coverage = caps.Contents.Layer.find((l) => l.Identifier === settings.layer)?.WGS84BoundingBox;
   const view = new View({ projection: 'EPSG:2154', resolutions: RESOLUTIONS, constrainResolution: true });
   const map = new OlMap({ target, layers: [ortho, vector], view });
-  const fromHash = viewFromHash();
+  const fromHash = parseView(options.view);
   if (fromHash) {
     view.setCenter(fromHash.center);
     view.setZoom(fromHash.zoom);
@@ -169,7 +180,7 @@ export async function createMap(target: HTMLElement): Promise<PcrsMap> {
   }
   map.on('moveend', () => {
     const c = view.getCenter();
-    if (c) history.replaceState(null, '', `#${c[0]?.toFixed(1)},${c[1]?.toFixed(1)},${view.getZoom()?.toFixed(0)}`);
+    if (c) options.onView?.(`${c[0]?.toFixed(1)},${c[1]?.toFixed(1)},${view.getZoom()?.toFixed(0)}`);
   });
 
   const pcrsMap: PcrsMap = {

@@ -1,0 +1,421 @@
+/**
+ * The one client of the platform's HTTP API for every screen. Its types mirror the API of
+ * /api/v1 (docs/portal.md; contract of issue 10): change them together with the server's schemas.
+ * Cookies go along (`credentials: 'same-origin'`); every write carries the session's CSRF token
+ * (`X-CSRF-Token`, from GET /api/v1/auth/session); every failure is an `ApiError` built from the
+ * server's problem+json, which the screens show in the user's language (errors.ts).
+ */
+
+export const ROLES = ['platform-admin', 'moderator', 'org-admin', 'member', 'contractor', 'technical'] as const;
+export type Role = (typeof ROLES)[number];
+export const PLATFORM_ROLES = ['platform-admin', 'moderator', 'technical'] as const;
+export type PlatformRole = (typeof PLATFORM_ROLES)[number];
+export const SCOPES = ['read', 'downloads', 'declarations:write', 'contributions:write', 'archive:restore', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+export const ORGANISATION_KINDS = ['aplc', 'departement', 'state-service', 'fire-service', 'epci', 'commune', 'company', 'technical-partner', 'other'] as const;
+export type OrganisationKind = (typeof ORGANISATION_KINDS)[number];
+export const MEMBER_ROLES = ['org-admin', 'member', 'contractor'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+export type MembershipStatus = 'requested' | 'active' | 'refused';
+export type Language = 'fr' | 'en';
+export type Visibility = 'public' | 'restricted';
+
+export interface MyOrganisation {
+  id: number;
+  slug: string;
+  name: string;
+  kind: OrganisationKind;
+  role: MemberRole;
+  status: MembershipStatus;
+}
+
+export interface Me {
+  id: number;
+  email: string;
+  displayName: string;
+  language: Language;
+  roles: Role[];
+  platformRoles: PlatformRole[];
+  organisations: MyOrganisation[];
+}
+
+export interface SessionInfo {
+  user: Me | null;
+  csrfToken: string | null;
+  signup: boolean;
+  oidc: { label: string } | null;
+}
+
+/** GeoJSON geometry (WGS84, or with an EPSG:2154 `crs` member). */
+export interface Geometry {
+  type: string;
+  coordinates: unknown;
+  crs?: unknown;
+}
+
+export interface Organisation {
+  id: number;
+  slug: string;
+  name: string;
+  kind: OrganisationKind;
+  siren: string | null;
+  insee: string | null;
+  emailDomains: string[];
+  hasArea: boolean;
+  /** The signed-in user's e-mail domain is one of the organisation's. */
+  suggested?: boolean;
+}
+
+export interface NewOrganisation {
+  slug: string;
+  name: string;
+  kind: OrganisationKind;
+  siren?: string;
+  insee?: string;
+  emailDomains?: string[];
+  area?: Geometry;
+}
+
+export interface Member {
+  userId: number;
+  email: string;
+  displayName: string;
+  role: MemberRole;
+  status: MembershipStatus;
+  /** What the applicant wrote with the request. */
+  message?: string | null;
+  requestedAt: string;
+  decidedAt?: string | null;
+}
+
+export interface User {
+  id: number;
+  email: string;
+  displayName: string;
+  platformRoles: PlatformRole[];
+  disabled: boolean;
+  language?: Language;
+  emailVerifiedAt?: string | null;
+  createdAt?: string;
+  hasPassword?: boolean;
+  /** Signs in with the OpenID provider. */
+  oidc?: boolean;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  actorUserId: number | null;
+  organisationId: number | null;
+  action: string;
+  target: string | null;
+  details: unknown;
+  ip: string | null;
+}
+
+export interface ApiKey {
+  id: number;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  organisationId: number | null;
+  expiresAt: string | null;
+  allowedCidrs: string[];
+  allowedReferers: string[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  requestCount: number;
+  revokedAt: string | null;
+}
+
+/** The answer to a key creation: the key text, shown once and never again. */
+export interface CreatedKey extends ApiKey {
+  key: string;
+}
+
+export interface NewKey {
+  name: string;
+  scopes: Scope[];
+  organisation?: string;
+  expiresAt?: string;
+  allowedCidrs?: string[];
+  allowedReferers?: string[];
+}
+
+export interface Permission {
+  id: number;
+  /** The grantee: an organisation or a user (one of the two). */
+  organisation: { id: number; slug: string } | null;
+  user: { id: number; email: string } | null;
+  dataset: string;
+  version: string | null;
+  /** GeoJSON perimeter (EPSG:2154), null when the whole dataset. */
+  perimeter: unknown;
+  validUntil: string | null;
+  charter: string | null;
+  grantedBy: number | null;
+  grantedAt: string;
+  revokedAt: string | null;
+}
+
+export interface NewPermission {
+  organisation?: string;
+  user?: string;
+  dataset: string;
+  version?: string;
+  perimeter?: Geometry;
+  until?: string;
+  charter?: string;
+}
+
+export interface DatasetVersionAccess {
+  name: string;
+  status: string;
+  visibility: Visibility | null;
+  effectiveVisibility: Visibility;
+}
+
+export interface DatasetAccess {
+  id: string;
+  kind: string;
+  title: string;
+  visibility: Visibility;
+  versions: DatasetVersionAccess[];
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  version: string;
+  territory: { code: string; name: string };
+}
+
+export interface VersionRow {
+  datasetId: string;
+  name: string;
+  status: string;
+  acquisitionDate: string | null;
+  dalleCount: number;
+  coverageKm2: number;
+}
+
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  before?: string;
+  limit?: number;
+}
+
+/** A failed call: the problem+json's fields, plus errors per form field when the server named them. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    /** The problem's code (`invalid-credentials`, from `urn:pcrs:problem:<code>`), 'network' when the server could not be reached. */
+    readonly code: string,
+    readonly detail: string,
+    readonly hint?: string,
+    /** Field name → the server's message for it (from a 400 `invalid-parameter`). */
+    readonly fields: Record<string, string> = {},
+    /** Seconds before retrying (429 Retry-After). */
+    readonly retryAfter?: number,
+  ) {
+    super(detail || code);
+    this.name = 'ApiError';
+  }
+}
+
+interface ProblemBody {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  hint?: string;
+}
+
+/** `Invalid body: password: too short; email: invalid` → { password: 'too short', email: 'invalid' }. */
+export function fieldErrors(detail: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  const m = /^Invalid [a-z]+: (.*)$/s.exec(detail);
+  if (!m) return fields;
+  for (const part of (m[1] as string).split('; ')) {
+    const i = part.indexOf(': ');
+    if (i > 0) fields[part.slice(0, i).split('.')[0] as string] ??= part.slice(i + 2);
+  }
+  return fields;
+}
+
+export async function problemOf(res: Response): Promise<ApiError> {
+  let body: ProblemBody = {};
+  try {
+    body = (await res.json()) as ProblemBody;
+  } catch {
+    // not JSON: the status says enough
+  }
+  const code = body.type?.startsWith('urn:pcrs:problem:') ? body.type.slice('urn:pcrs:problem:'.length) : `http-${res.status}`;
+  const detail = body.detail ?? body.title ?? res.statusText;
+  const retry = Number(res.headers.get('retry-after'));
+  return new ApiError(res.status, code, detail, body.hint, fieldErrors(detail), Number.isFinite(retry) && retry > 0 ? retry : undefined);
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/**
+ * The client. One instance (`api`) for the page; tests build their own with another `fetch`.
+ * The CSRF token is the session's: set by `session()` and `signin()`, forgotten at sign-out.
+ */
+export class Api {
+  private csrf: string | null = null;
+  /** Called when the server answers 401 to a signed-in screen (the session ended elsewhere): the page re-reads who is signed in. */
+  onUnauthenticated: (() => void) | null = null;
+
+  constructor(
+    private readonly base = '/api/v1',
+    private readonly doFetch: typeof fetch = (...args) => fetch(...args),
+  ) {}
+
+  async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (method !== 'GET') {
+      if (this.csrf === null) await this.session().catch(() => undefined);
+      if (this.csrf !== null) headers['x-csrf-token'] = this.csrf;
+    }
+    let res: Response;
+    try {
+      res = await this.doFetch(`${this.base}${path}`, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
+    }
+    if (!res.ok) {
+      const problem = await problemOf(res);
+      if (res.status === 401 && !path.startsWith('/auth/')) this.onUnauthenticated?.();
+      throw problem;
+    }
+    if (res.status === 204 || res.headers.get('content-length') === '0') return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  // --- session and sign-in -------------------------------------------------------------------
+  async session(): Promise<SessionInfo> {
+    const s = await this.request<SessionInfo>('GET', '/auth/session');
+    this.csrf = s.csrfToken;
+    return s;
+  }
+  signup(body: { email: string; password: string; displayName: string; language?: Language }) {
+    return this.request<{ message: string }>('POST', '/auth/signup', body);
+  }
+  verify(token: string) {
+    return this.request<{ message: string }>('POST', '/auth/verify', { token });
+  }
+  async signin(email: string, password: string): Promise<{ user: Me; csrfToken: string }> {
+    const r = await this.request<{ user: Me; csrfToken: string }>('POST', '/auth/signin', { email, password });
+    this.csrf = r.csrfToken;
+    return r;
+  }
+  async signout(everywhere = false): Promise<void> {
+    await this.request<void>('POST', everywhere ? '/auth/signout-everywhere' : '/auth/signout');
+    this.csrf = null;
+  }
+  forgotPassword(email: string) {
+    return this.request<{ message?: string }>('POST', '/auth/password/forgot', { email });
+  }
+  resetPassword(token: string, password: string) {
+    return this.request<{ message?: string }>('POST', '/auth/password/reset', { token, password });
+  }
+  /** Where the browser goes to sign in with the configured OpenID provider. */
+  oidcStartUrl(): string {
+    return `${this.base}/auth/oidc/start`;
+  }
+
+  // --- me ----------------------------------------------------------------------------------------
+  me() {
+    return this.request<Me>('GET', '/me');
+  }
+  updateMe(body: { displayName?: string; language?: Language; password?: { current: string; new: string } }) {
+    return this.request<Me>('PATCH', '/me', body);
+  }
+  myKeys() {
+    return this.request<ApiKey[]>('GET', '/me/keys');
+  }
+  createKey(body: NewKey) {
+    return this.request<CreatedKey>('POST', '/me/keys', body);
+  }
+  renameKey(id: number, name: string) {
+    return this.request<ApiKey>('PATCH', `/me/keys/${id}`, { name });
+  }
+  revokeKey(id: number) {
+    return this.request<void>('DELETE', `/me/keys/${id}`);
+  }
+
+  // --- organisations and members ----------------------------------------------------------------
+  organisations() {
+    return this.request<Organisation[]>('GET', '/organisations');
+  }
+  createOrganisation(body: NewOrganisation) {
+    return this.request<Organisation>('POST', '/organisations', body);
+  }
+  requestMembership(slug: string, message?: string) {
+    return this.request<unknown>('POST', `/organisations/${encodeURIComponent(slug)}/membership-requests`, message ? { message } : {});
+  }
+  members(slug: string) {
+    return this.request<Member[]>('GET', `/organisations/${encodeURIComponent(slug)}/members`);
+  }
+  decide(slug: string, userId: number, decision: 'accept' | 'refuse', role?: MemberRole) {
+    return this.request<unknown>('POST', `/organisations/${encodeURIComponent(slug)}/members/${userId}/decision`, role ? { decision, role } : { decision });
+  }
+  setMemberRole(slug: string, userId: number, role: MemberRole) {
+    return this.request<unknown>('PATCH', `/organisations/${encodeURIComponent(slug)}/members/${userId}`, { role });
+  }
+  removeMember(slug: string, userId: number) {
+    return this.request<void>('DELETE', `/organisations/${encodeURIComponent(slug)}/members/${userId}`);
+  }
+
+  // --- administration -----------------------------------------------------------------------------
+  users() {
+    return this.request<User[]>('GET', '/users');
+  }
+  updateUser(id: number, body: { platformRoles?: PlatformRole[]; disabled?: boolean }) {
+    return this.request<User>('PATCH', `/users/${id}`, body);
+  }
+  audit(query: AuditQuery = {}) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, String(v));
+    const s = q.toString();
+    return this.request<AuditEntry[]>('GET', `/audit${s ? `?${s}` : ''}`);
+  }
+  permissions() {
+    return this.request<Permission[]>('GET', '/permissions');
+  }
+  grantPermission(body: NewPermission) {
+    return this.request<Permission>('POST', '/permissions', body);
+  }
+  revokePermission(id: number) {
+    return this.request<void>('DELETE', `/permissions/${id}`);
+  }
+  datasets() {
+    return this.request<DatasetAccess[]>('GET', '/datasets');
+  }
+  setDatasetVisibility(id: string, visibility: Visibility) {
+    return this.request<unknown>('PUT', `/datasets/${encodeURIComponent(id)}/visibility`, { visibility });
+  }
+  setVersionVisibility(id: string, version: string, visibility: Visibility | null) {
+    return this.request<unknown>('PUT', `/datasets/${encodeURIComponent(id)}/versions/${encodeURIComponent(version)}/visibility`, { visibility });
+  }
+}
+
+export const api = new Api();
+
+/** Platform endpoints outside /api/v1 that the map page reads. */
+export async function getJson<T>(url: string): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url, { credentials: 'same-origin' });
+  } catch (e) {
+    throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
+  }
+  if (!res.ok) throw await problemOf(res);
+  return (await res.json()) as T;
+}

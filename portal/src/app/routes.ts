@@ -1,0 +1,47 @@
+import type { Me } from './api.js';
+import type { MessageKey } from './messages.js';
+import type { Screen } from './screen.js';
+import { canAdminister, isPlatformAdmin } from './session.js';
+
+export type { Screen, ScreenProps } from './screen.js';
+
+export interface RouteDef {
+  /** Path with `:name` segments, e.g. '/admin/organisations/:slug'. */
+  path: string;
+  /** The page's module, loaded when first shown (its own chunk: Vite splits on each import()). */
+  load: () => Promise<{ default: Screen }>;
+  title: MessageKey;
+  /** Who may see it; the screen itself says why not to others. */
+  access?: 'signedIn' | 'admin' | 'platformAdmin';
+}
+
+/**
+ * Every screen of the portal. Adding one: a module exporting a default component under pages/,
+ * one line here, its strings in messages.ts (docs/portal.md, "Adding a screen").
+ */
+export const ROUTES: readonly RouteDef[] = [
+  { path: '/carte', load: () => import('../pages/map/MapPage.js'), title: 'nav.map' },
+  { path: '/connexion', load: () => import('../pages/auth/SignIn.js'), title: 'auth.signInTitle' },
+  { path: '/inscription', load: () => import('../pages/auth/SignUp.js'), title: 'auth.signUpTitle' },
+  { path: '/verifier', load: () => import('../pages/auth/Verify.js'), title: 'auth.verifyTitle' },
+  { path: '/mot-de-passe-oublie', load: () => import('../pages/auth/Forgot.js'), title: 'auth.forgotTitle' },
+  { path: '/reinitialiser', load: () => import('../pages/auth/Reset.js'), title: 'auth.resetTitle' },
+  { path: '/compte', load: () => import('../pages/account/Profile.js'), title: 'account.profileTitle', access: 'signedIn' },
+  { path: '/compte/cles', load: () => import('../pages/account/Keys.js'), title: 'keys.title', access: 'signedIn' },
+  { path: '/compte/organisations', load: () => import('../pages/account/Organisations.js'), title: 'orgs.title', access: 'signedIn' },
+  { path: '/admin', load: () => import('../pages/admin/AdminHome.js'), title: 'admin.title', access: 'admin' },
+  { path: '/admin/organisations', load: () => import('../pages/admin/AdminOrganisations.js'), title: 'admin.orgsTitle', access: 'admin' },
+  { path: '/admin/organisations/:slug', load: () => import('../pages/admin/AdminMembers.js'), title: 'admin.membersTitle', access: 'admin' },
+  { path: '/admin/utilisateurs', load: () => import('../pages/admin/AdminUsers.js'), title: 'admin.usersTitle', access: 'platformAdmin' },
+  { path: '/admin/permissions', load: () => import('../pages/admin/AdminPermissions.js'), title: 'admin.permissionsTitle', access: 'admin' },
+  { path: '/admin/visibilite', load: () => import('../pages/admin/AdminVisibility.js'), title: 'admin.visibilityTitle', access: 'platformAdmin' },
+  { path: '/admin/journal', load: () => import('../pages/admin/AdminAudit.js'), title: 'admin.auditTitle', access: 'platformAdmin' },
+];
+
+export function allowed(route: RouteDef, user: Me | null): boolean {
+  if (!route.access) return true;
+  if (!user) return false;
+  if (route.access === 'admin') return canAdminister(user);
+  if (route.access === 'platformAdmin') return isPlatformAdmin(user);
+  return true;
+}

@@ -1,0 +1,238 @@
+import 'ol/ol.css';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { api, getJson, type DatasetAccess, type Health, type VersionRow } from '../../app/api.js';
+import { Checkbox, PageTitle } from '../../app/components.js';
+import { t, versionStatusText } from '../../app/i18n.js';
+import { rememberedKeys } from '../../app/remembered-keys.js';
+import { replaceQuery } from '../../app/router.js';
+import type { ScreenProps } from '../../app/screen.js';
+import { useSession } from '../../app/session.js';
+import { createMap, type DalleInfo, type PcrsMap } from './ol-map.js';
+import { layerStreams, looksLikeKey } from './streams.js';
+
+interface ClickInfo {
+  x: number;
+  y: number;
+  dalles: DalleInfo[];
+  objects: Array<Record<string, unknown>>;
+}
+
+/** The last view shown, for a return to the map from another screen (the address has it while on the map). */
+let lastView: string | null = null;
+
+/**
+ * The map: orthophoto layer, opacity, vector PCRS, what is under a click, the stream addresses
+ * for a GIS (with the user's key on restricted layers), the versions. Loaded first: the portal's
+ * home, and the only chunk with OpenLayers.
+ */
+export default function MapPage({ query }: ScreenProps) {
+  const target = useRef<HTMLDivElement>(null);
+  const [m, setMap] = useState<PcrsMap | null>(null);
+  const [failed, setFailed] = useState(false);
+  const [settings, setSettings] = useState({ layer: '', opacity: 1, vector: true });
+  const [info, setInfo] = useState<ClickInfo | null>(null);
+  const [health, setHealth] = useState<Health | null | 'error'>(null);
+  const [versions, setVersions] = useState<VersionRow[] | null>(null);
+  const initialView = useRef(query.get('vue') ?? lastView);
+  const ids = { layer: useId(), opacity: useId() };
+
+  useEffect(() => {
+    let live = true;
+    let created: PcrsMap | null = null;
+    createMap(target.current as HTMLElement, {
+        view: initialView.current,
+        onView: (vue) => {
+          lastView = vue;
+          replaceQuery({ vue });
+        },
+      }).then(
+      (map) => {
+        if (!live) {
+          map.map.setTarget(undefined);
+          return;
+        }
+        created = map;
+        setMap(map);
+        setSettings({ ...map.settings });
+        map.map.on('singleclick', (e) => {
+          const [x, y] = e.coordinate as [number, number];
+          void Promise.all([map.dallesAt(x, y), map.objectsAt(e.pixel)]).then(([dalles, objects]) => setInfo({ x, y, dalles, objects }));
+        });
+      },
+      () => live && setFailed(true),
+    );
+    getJson<Health>('/health').then((h) => live && setHealth(h), () => live && setHealth('error'));
+    getJson<{ versions: VersionRow[] }>('/api/versions').then((r) => live && setVersions(r.versions), () => live && setVersions([]));
+    return () => {
+      live = false;
+      created?.map.setTarget(undefined);
+    };
+  }, []);
+
+  const apply = (change: Partial<typeof settings>) => {
+    m?.apply(change);
+    setSettings((s) => ({ ...s, ...change }));
+  };
+
+  return (
+    <section class="page map-page">
+      <PageTitle text={t('map.title')} />
+      <p id="status" aria-live="polite" class={health && health !== 'error' ? health.status : health === 'error' ? 'degraded' : ''}>
+        {health === 'error' ? t('map.loadError') : health ? `${health.status === 'ok' ? t('map.healthOk') : t('map.healthDegraded')} · v${health.version}` : ''}
+      </p>
+      <div id="viewer">
+        <div id="map" ref={target} role="application" aria-label={t('map.label')} />
+        <aside id="panel" aria-label={t('map.panel')}>
+          <h2>{t('map.display')}</h2>
+          <div class="field">
+            <label for={ids.layer}>{t('map.orthoLayer')}</label>
+            <select id={ids.layer} name="layer" data-testid="layer" value={settings.layer} disabled={!m} onChange={(e) => apply({ layer: (e.currentTarget as HTMLSelectElement).value })}>
+              {(m?.layers ?? []).map((id) => (
+                <option key={id} value={id}>
+                  {id}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for={ids.opacity}>{t('map.opacity')}</label>
+            <input id={ids.opacity} name="opacity" type="range" min="0" max="1" step="0.05" value={String(settings.opacity)} onInput={(e) => apply({ opacity: Number((e.currentTarget as HTMLInputElement).value) })} />
+          </div>
+          <Checkbox label={t('map.vectorLayer')} name="vector" checked={settings.vector} onChange={(vector) => apply({ vector })} />
+          <h2>{t('map.here')}</h2>
+          <div id="info" aria-live="polite">
+            {failed ? <p role="alert">{t('map.mapError')}</p> : <ClickPanel info={info} />}
+          </div>
+          <h2>{t('map.streams')}</h2>
+          <Streams layers={m?.layers ?? []} />
+        </aside>
+      </div>
+      <h2>{t('map.versions')}</h2>
+      <table id="versions">
+        <thead>
+          <tr>
+            <th scope="col">{t('map.dataset')}</th>
+            <th scope="col">{t('map.version')}</th>
+            <th scope="col">{t('map.status')}</th>
+            <th scope="col">{t('map.date')}</th>
+            <th scope="col">{t('map.dalles')}</th>
+            <th scope="col">km²</th>
+          </tr>
+        </thead>
+        <tbody>
+          {versions === null ? null : versions.length === 0 ? (
+            <tr>
+              <td colSpan={6}>{t('map.noVersions')}</td>
+            </tr>
+          ) : (
+            versions.map((v) => (
+              <tr key={`${v.datasetId}/${v.name}`}>
+                <td>{v.datasetId}</td>
+                <td>{v.name}</td>
+                <td>{versionStatusText(v.status)}</td>
+                <td>{v.acquisitionDate ?? ''}</td>
+                <td>{v.dalleCount}</td>
+                <td>{v.coverageKm2.toFixed(2)}</td>
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function ClickPanel({ info }: { info: ClickInfo | null }) {
+  if (!info) return <p class="hint">{t('map.clickHint')}</p>;
+  return (
+    <>
+      <p>
+        x {info.x.toFixed(2)} · y {info.y.toFixed(2)} (Lambert-93)
+      </p>
+      {info.dalles.length === 0 ? <p>{t('map.noDalle')}</p> : null}
+      {info.dalles.map((d) => (
+        <p class="dalle" key={`${d.version}/${d.name}`}>
+          <strong>{d.name}</strong> — {d.version}
+          {d.date ? ` (${d.date})` : ''} · <a href={d.download}>{t('map.download')}</a>
+        </p>
+      ))}
+      {info.objects.length ? (
+        <>
+          <h3>
+            {t('map.objects')} ({info.objects.length})
+          </h3>
+          {info.objects.slice(0, 5).map((o, i) => (
+            <p key={i}>{t('map.object', { cls: String(o['class'] ?? ''), id: String(o['idObjet'] ?? ''), theme: String(o['thematique'] ?? '') })}</p>
+          ))}
+        </>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * Stream addresses per layer. On restricted layers they carry the key the user pastes or picks
+ * among those kept in this tab; the key stays in the page (never stored, never sent by the page).
+ */
+function Streams({ layers }: { layers: string[] }) {
+  const s = useSession();
+  const [datasets, setDatasets] = useState<DatasetAccess[] | null>(null);
+  const [key, setKey] = useState('');
+  const [kept] = useState(() => rememberedKeys());
+  const keyId = useId();
+  useEffect(() => {
+    // Only when the platform has the access API; the answer depends on who is signed in.
+    if (!s.loaded) return;
+    api.datasets().then(setDatasets, () => setDatasets(null));
+  }, [s.loaded, s.user?.id]);
+  const k = key.trim();
+  const entries = layerStreams(location.origin, layers, true, datasets, k || null);
+  const anyRestricted = entries.some((e) => e.visibility === 'restricted');
+  return (
+    <div id="streams-panel">
+      <p class="hint">{t('map.streamsHint')}</p>
+      {anyRestricted ? (
+        <div class="key-choice">
+          <div class="field">
+            <label for={keyId}>{t('map.keyLabel')}</label>
+            <input id={keyId} name="apikey" type="text" autocomplete="off" spellcheck={false} value={key} aria-describedby={`${keyId}-hint`} onInput={(e) => setKey((e.currentTarget as HTMLInputElement).value)} />
+            <p class="hint" id={`${keyId}-hint`}>
+              {k && !looksLikeKey(k) ? t('map.keyMalformed') : t('map.keyHint')}
+            </p>
+          </div>
+          {kept.length ? (
+            <div class="kept-keys">
+              {t('map.keptKeys')}{' '}
+              {kept.map((r) => (
+                <button type="button" class="link" key={r.key} onClick={() => setKey(r.key)}>
+                  {r.name}
+                </button>
+              ))}
+            </div>
+          ) : null}
+        </div>
+      ) : null}
+      <div id="streams">
+        {entries.map((e) => (
+          <section key={e.layer} class="layer-streams" aria-label={e.layer === 'vector' ? t('map.vectorStreams') : e.layer}>
+            <h3>
+              {e.layer === 'vector' ? t('map.vectorStreams') : e.layer}{' '}
+              <span class={`badge ${e.visibility}`}>{e.visibility === 'restricted' ? t('visibility.restricted') : t('visibility.public')}</span>
+            </h3>
+            {e.needsKey ? <p class="hint">{t('map.needsKey')}</p> : null}
+            <dl>
+              {e.links.map((l) => (
+                <div key={l.kind}>
+                  <dt>{l.kind}</dt>
+                  <dd>
+                    <code>{l.url}</code>
+                  </dd>
+                </div>
+              ))}
+            </dl>
+          </section>
+        ))}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,186 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CAPABILITIES } from '../capabilities.js';
+import { portalServer, type PortalServer } from './test-support/portal-server.js';
+
+/**
+ * The portal's API client (portal/src/app/api.ts) against the real /api/v1 routes: every method
+ * is called as a screen calls it, with the session cookie and the CSRF token, and the server's
+ * strict schemas accept what it sends (an unknown or misnamed field would be a 400); the answers
+ * have the fields its types promise. What the end-to-end browser test does not reach is here:
+ * rename, member role and removal, users and platform roles, version visibility, permission
+ * revocation, profile, password reset, sign-out everywhere.
+ *
+ * Skipped only where the `accounts` and `access` capabilities are not registered.
+ */
+const NAMES = new Set(CAPABILITIES.map((c) => c.name));
+const ROUTES_LANDED = NAMES.has('accounts') && NAMES.has('access');
+
+// The client is browser code (portal/tsconfig.json); loaded at run time, typed here by what the test uses.
+type Json = Record<string, unknown>;
+interface Client {
+  session(): Promise<{ user: Json | null; csrfToken: string | null; signup: boolean; oidc: unknown }>;
+  signup(b: Json): Promise<unknown>;
+  verify(token: string): Promise<unknown>;
+  signin(email: string, password: string): Promise<{ user: Json; csrfToken: string }>;
+  signout(everywhere?: boolean): Promise<void>;
+  forgotPassword(email: string): Promise<unknown>;
+  resetPassword(token: string, password: string): Promise<unknown>;
+  me(): Promise<Json>;
+  updateMe(b: Json): Promise<unknown>;
+  myKeys(): Promise<Json[]>;
+  createKey(b: Json): Promise<Json & { key: string; id: number }>;
+  renameKey(id: number, name: string): Promise<Json>;
+  revokeKey(id: number): Promise<void>;
+  organisations(): Promise<Json[]>;
+  createOrganisation(b: Json): Promise<Json>;
+  requestMembership(slug: string, message?: string): Promise<unknown>;
+  members(slug: string): Promise<Json[]>;
+  decide(slug: string, userId: number, d: 'accept' | 'refuse', role?: string): Promise<unknown>;
+  setMemberRole(slug: string, userId: number, role: string): Promise<unknown>;
+  removeMember(slug: string, userId: number): Promise<void>;
+  users(): Promise<Json[]>;
+  updateUser(id: number, b: Json): Promise<Json>;
+  audit(q: Json): Promise<Json[]>;
+  permissions(): Promise<Json[]>;
+  grantPermission(b: Json): Promise<Json & { id: number }>;
+  revokePermission(id: number): Promise<void>;
+  datasets(): Promise<Json[]>;
+  setDatasetVisibility(id: string, v: string): Promise<unknown>;
+  setVersionVisibility(id: string, version: string, v: string | null): Promise<unknown>;
+}
+type ClientClass = new (base: string, f: typeof fetch) => Client;
+
+const ADMIN = { email: 'admin@pcrs.test', password: 'administrateur du PCRS 46' };
+
+describe('portal API client against the real routes', () => {
+  let s: PortalServer;
+  let Api: ClientClass;
+
+  beforeAll(async () => {
+    if (!ROUTES_LANDED) return;
+    s = await portalServer({ PCRS_ADMIN_EMAIL: ADMIN.email, PCRS_ADMIN_PASSWORD: ADMIN.password, PCRS_COOKIE_SECURE: 'false', PCRS_SECRET_KEY: 'portal-api-client-secret-key-of-32-chars+' });
+    const file = new URL('../../portal/src/app/api.ts', import.meta.url).href;
+    Api = ((await import(/* @vite-ignore */ file)) as { Api: ClientClass }).Api;
+  }, 300_000);
+
+  afterAll(async () => {
+    await s?.dispose();
+  });
+
+  /** A browser's fetch for one user: same origin, its cookie jar. */
+  function browserFetch(): typeof fetch {
+    let cookie = '';
+    return (async (url: string | URL | Request, init?: RequestInit) => {
+      const headers = { ...((init?.headers ?? {}) as Record<string, string>), ...(cookie ? { cookie } : {}) };
+      const res = await fetch(`${s.base}${String(url)}`, { ...init, headers });
+      const set = res.headers.getSetCookie().find((c) => c.startsWith('pcrs_session='));
+      if (set) cookie = set.split(';')[0]!.endsWith('=') ? '' : set.split(';')[0]!;
+      return res;
+    }) as typeof fetch;
+  }
+
+  /** The token of the newest `#/<route>?token=` link mailed to `to` (mails are written after the answer: waits a little). */
+  async function linkIn(to: string, route: string): Promise<string> {
+    const dir = path.join(s.config.dataDir, 'mail');
+    const seen = new Set<string>(used);
+    for (let i = 0; i < 100; i++) {
+      const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().reverse() : [];
+      for (const f of files) {
+        const mail = await simpleParser(readFileSync(path.join(dir, f)));
+        const recipients = [mail.to].flat().flatMap((a) => a?.value ?? []).map((v) => v.address?.toLowerCase());
+        const token = new RegExp(`#/${route}\\?token=([A-Za-z0-9_-]+)`).exec(mail.text ?? '')?.[1];
+        if (recipients.includes(to) && token && !seen.has(token)) {
+          used.add(token);
+          return token;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no ${route} link for ${to}`);
+  }
+  const used = new Set<string>();
+
+  it.skipIf(!ROUTES_LANDED)('every method of the client is accepted by the server and answers what its types say', async () => {
+    const user = new Api('/api/v1', browserFetch());
+    const admin = new Api('/api/v1', browserFetch());
+    const email = 'dominique@cahors.fr';
+
+    // Sign-up, verification, sign-in, profile.
+    const anonymous = await user.session();
+    expect(anonymous).toMatchObject({ user: null, signup: true });
+    expect(typeof anonymous.csrfToken === 'string' || anonymous.csrfToken === null).toBe(true);
+    await user.signup({ email, password: 'mot de passe initial', displayName: 'Dominique', language: 'fr' });
+    await user.verify(await linkIn(email, 'verifier'));
+    const signedIn = await user.signin(email, 'mot de passe initial');
+    expect(Object.keys(signedIn.user).sort()).toEqual(['displayName', 'email', 'id', 'language', 'organisations', 'platformRoles', 'roles']);
+    await user.updateMe({ displayName: 'Dominique D.', language: 'en' });
+    expect(await user.me()).toMatchObject({ displayName: 'Dominique D.', language: 'en' });
+    await user.updateMe({ password: { current: 'mot de passe initial', new: 'second mot de passe' } });
+
+    // Keys: create, list, rename, revoke.
+    const key = await user.createKey({ name: 'script', scopes: ['read', 'downloads'], expiresAt: '2099-01-01', allowedCidrs: ['127.0.0.0/8'], allowedReferers: ['https://www.cahors.fr/*'] });
+    expect(key.key).toMatch(/^pcrs_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+    const KEY_FIELDS = ['allowedCidrs', 'allowedReferers', 'createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'organisationId', 'prefix', 'requestCount', 'revokedAt', 'scopes'];
+    expect(Object.keys(key).sort()).toEqual([...KEY_FIELDS, 'key'].sort());
+    expect(Object.keys((await user.myKeys())[0]!).sort()).toEqual(KEY_FIELDS);
+    expect(await user.renameKey(key.id, 'script de sauvegarde')).toMatchObject({ name: 'script de sauvegarde' });
+    await user.revokeKey(key.id);
+    expect((await user.myKeys())[0]!['revokedAt']).not.toBeNull();
+
+    // Organisations and members.
+    await admin.signin(ADMIN.email, ADMIN.password);
+    const org = await admin.createOrganisation({ slug: 'cahors', name: 'Mairie de Cahors', kind: 'commune', insee: '46042', emailDomains: ['cahors.fr'] });
+    expect(org).toMatchObject({ slug: 'cahors', name: 'Mairie de Cahors', kind: 'commune' });
+    const listed = await user.organisations();
+    expect(listed.find((o) => o['slug'] === 'cahors')).toMatchObject({ suggested: true, hasArea: false, emailDomains: ['cahors.fr'] });
+    await user.requestMembership('cahors', 'Service SIG');
+    const pending = await admin.members('cahors');
+    const me = pending.find((m) => m['email'] === email)!;
+    expect(me).toMatchObject({ status: 'requested', displayName: 'Dominique D.' });
+    for (const k of ['userId', 'email', 'displayName', 'role', 'status', 'requestedAt']) expect(me).toHaveProperty(k);
+    const userId = me['userId'] as number;
+    await admin.decide('cahors', userId, 'accept', 'member');
+    await admin.setMemberRole('cahors', userId, 'org-admin');
+    expect((await user.me())['organisations']).toEqual([expect.objectContaining({ slug: 'cahors', role: 'org-admin', status: 'active' })]);
+
+    // Users and platform roles.
+    const users = await admin.users();
+    expect(users.find((u) => u['email'] === email)).toMatchObject({ id: userId, platformRoles: [], disabled: false });
+    expect(await admin.updateUser(userId, { platformRoles: ['moderator'] })).toMatchObject({ platformRoles: ['moderator'] });
+
+    // Visibility and permissions.
+    const datasets = await admin.datasets();
+    const vector = datasets.find((d) => d['id'] === 'vector')!;
+    expect(Object.keys(vector).sort()).toEqual(['id', 'kind', 'title', 'versions', 'visibility']);
+    await admin.setDatasetVisibility('vector', 'restricted');
+    expect((await admin.datasets()).find((d) => d['id'] === 'vector')).toMatchObject({ visibility: 'restricted' });
+    const ortho = datasets.find((d) => d['id'] === 'ortho')!;
+    for (const v of ortho['versions'] as Json[]) {
+      await admin.setVersionVisibility('ortho', String(v['name']), 'restricted');
+      await admin.setVersionVisibility('ortho', String(v['name']), null);
+    }
+    const granted = await admin.grantPermission({ organisation: 'cahors', dataset: 'vector', until: '2099-12-31', charter: 'charte PCRS Lot v2' });
+    expect(Object.keys(granted).sort()).toEqual(['charter', 'dataset', 'grantedAt', 'grantedBy', 'id', 'organisation', 'perimeter', 'revokedAt', 'user', 'validUntil', 'version']);
+    expect(granted).toMatchObject({ organisation: { slug: 'cahors' }, user: null, dataset: 'vector' });
+    expect((await user.permissions()).map((p) => p['id'])).toContain(granted.id);
+    await admin.revokePermission(granted.id);
+
+    // The audit log with the screen's filters.
+    const audit = await admin.audit({ actor: String(userId), action: 'key.', from: '2000-01-01', to: '2099-12-31T23:59:59.999Z', limit: 50 });
+    expect(audit.map((e) => e['action']).sort()).toEqual(['key.create', 'key.rename', 'key.revoke']);
+    for (const k of ['id', 'at', 'actor', 'actorUserId', 'action', 'target', 'details', 'ip']) expect(audit[0]).toHaveProperty(k);
+
+    // Member removal, reset by e-mail, sign-out everywhere.
+    await admin.setMemberRole('cahors', userId, 'member');
+    await admin.removeMember('cahors', userId);
+    await user.forgotPassword(email);
+    await user.resetPassword(await linkIn(email, 'reinitialiser'), 'troisième mot de passe');
+    await user.signin(email, 'troisième mot de passe');
+    await user.signout(true);
+    expect((await user.session()).user).toBeNull();
+    await expect(user.me()).rejects.toMatchObject({ status: 401, code: 'unauthenticated' });
+  }, 120_000);
+});
