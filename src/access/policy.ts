@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import type { Config } from '../config/config.js';
 import { ANONYMOUS, type AccessPolicy, type Caller, type Credentials, type ReadTarget, type Role, type Scope } from '../context/access.js';
@@ -34,6 +35,12 @@ interface KeyEntry {
   /** null: no CIDR restriction. */
   cidrs: BlockList | null;
   referers: RegExp[];
+  /**
+   * The secret last verified against the stored HMAC, kept while the entry lives (TTL, dropped on
+   * any change): later requests compare with it in constant time instead of computing the HMAC
+   * again (an HMAC per tile was ~2.5 % of keyed serving).
+   */
+  verified?: Buffer;
 }
 
 const READERS: readonly Role[] = ['platform-admin', 'technical'];
@@ -197,11 +204,19 @@ export class PlatformAccessPolicy implements AccessPolicy {
     return value;
   }
 
+  private secretOk(entry: KeyEntry, secret: string): boolean {
+    const given = Buffer.from(secret);
+    if (entry.verified && entry.verified.length === given.length && timingSafeEqual(entry.verified, given)) return true;
+    if (!secretMatches(this.secret, secret, entry.rec.secretHash)) return false;
+    entry.verified = given;
+    return true;
+  }
+
   private async identifyKey(text: string, credentials: Credentials): Promise<Caller> {
     const parsed = parseKey(text);
     if (!parsed) throw unauthenticated('invalid-key', 'This API key is malformed: a key looks like pcrs_<12 characters>_<43 characters>.');
     const entry = await this.keyEntry(parsed.prefix);
-    if (!entry || !secretMatches(this.secret, parsed.secret, entry.rec.secretHash)) throw unauthenticated('invalid-key', 'This API key is unknown.');
+    if (!entry || !this.secretOk(entry, parsed.secret)) throw unauthenticated('invalid-key', 'This API key is unknown.');
     const rec = entry.rec;
     if (rec.revokedAt !== null) throw unauthenticated('key-revoked', 'This API key has been revoked.');
     if (rec.expiresAt !== null && rec.expiresAt <= Date.now()) throw unauthenticated('key-expired', `This API key expired on ${new Date(rec.expiresAt).toISOString().slice(0, 10)}.`);
