@@ -3,6 +3,7 @@ import { accessCapability } from './access/capability.js';
 import { archiveCapability } from './archive/capability.js';
 import { catalogCapability } from './catalog/capability.js';
 import type { Capability } from './context/capability.js';
+import { declarationsCapability } from './declarations/capability.js';
 import { demoCapability } from './demo/capability.js';
 import { healthCapability } from './health/health.js';
 import { jobsCapability } from './jobs/capability.js';
@@ -27,4 +28,5 @@ export const CAPABILITIES: readonly Capability[] = [
   archiveCapability,
   demoCapability,
   accountsCapability,
+  declarationsCapability,
 ];

@@ -1,0 +1,183 @@
+import type { AppContext } from '../context/app-context.js';
+import type { Caller } from '../context/access.js';
+import { transformPoint } from '../grid/crs.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import { DECLARATION_MESSAGES } from './messages.js';
+import { actionOfTransition, checkTransition, CLOSED, toLambert93, type DeclarationType, type InputGeometry, type L93Geometry, type Status, type Theme } from './model.js';
+import { DeclarationStore, notFound, type Action, type Declaration, type ListFilter } from './store.js';
+
+/**
+ * Declarations without HTTP: create (geometry to Lambert-93, inside the territory, valid), read
+ * with its action log and the dalles it touches, list, comment, change status (transitions,
+ * reasons, audit), assign; the author is e-mailed on every status change and comment made by
+ * someone else. Who acts is always the caller given, never a field of the input.
+ */
+
+export interface CreateInput {
+  type: DeclarationType;
+  title: string;
+  description: string;
+  geometry: InputGeometry;
+  layer?: { dataset: string; version?: string | undefined } | null | undefined;
+  /** The organisation declared for, by slug: one of the caller's (default: its first). */
+  organisation?: string | undefined;
+  works?: { dtDictRef?: string | undefined; plannedStart?: string | undefined; plannedEnd?: string | undefined; themes?: readonly Theme[] | undefined } | undefined;
+}
+
+export interface Origin {
+  /** Base URL for links in mails. */
+  base: string;
+  ip?: string;
+}
+
+export type DeclarationDetail = Declaration & { actions: Action[]; dalles: Array<{ name: string; dataset: string; version: string }> };
+
+export class DeclarationService {
+  readonly store: DeclarationStore;
+
+  constructor(readonly ctx: AppContext) {
+    this.store = new DeclarationStore(ctx.db);
+  }
+
+  async create(caller: Caller, input: CreateInput): Promise<DeclarationDetail> {
+    if (input.type !== 'works' && input.works !== undefined) {
+      throw new UserError('invalid-works', 'Works fields (DT-DICT reference, planned dates, themes) belong to declarations of type works.', { status: 400 });
+    }
+    const w = input.works;
+    if (w?.plannedStart && w.plannedEnd && w.plannedEnd < w.plannedStart) {
+      throw new UserError('invalid-dates', `The planned end (${w.plannedEnd}) is before the planned start (${w.plannedStart}).`, { status: 400 });
+    }
+    const geometry = toLambert93(input.geometry, this.ctx.config.territory.extent);
+    const validity = await this.store.validity(geometry);
+    if (!validity.valid) throw new UserError('invalid-geometry', `The geometry is not valid: ${validity.reason}.`, { status: 400, hint: 'A polygon must not cross itself; rings must be closed.' });
+    const layer = input.layer ? { dataset: input.layer.dataset, version: input.layer.version ?? null } : null;
+    if (layer && !(await this.store.layerExists(layer.dataset, layer.version))) {
+      throw new UserError('unknown-layer', `There is no layer ${layer.dataset}${layer.version ? ` version ${layer.version}` : ''}.`, { status: 400 });
+    }
+    let organisationId: number | null = caller.organisationIds?.[0] ?? null;
+    if (input.organisation !== undefined) {
+      organisationId = await this.store.organisationId(input.organisation);
+      if (organisationId === null || !(caller.organisationIds ?? []).includes(organisationId)) {
+        throw new UserError('not-a-member', `You do not act for the organisation '${input.organisation}'.`, { status: 403 });
+      }
+    }
+    const id = await this.ctx.db.transaction(async (tx) => {
+      const newId = await this.store.insert(tx, {
+        type: input.type,
+        geometry,
+        title: input.title,
+        description: input.description,
+        layer,
+        authorUserId: caller.userId ?? null,
+        authorActor: caller.id,
+        authorOrganisationId: organisationId,
+        works: input.type === 'works' ? { dtDictRef: w?.dtDictRef ?? null, plannedStart: w?.plannedStart ?? null, plannedEnd: w?.plannedEnd ?? null, themes: [...new Set(w?.themes ?? [])] } : null,
+      });
+      await this.store.addAction(tx, { declarationId: newId, action: 'opened', actor: caller.id, actorUserId: caller.userId ?? null, toStatus: 'submitted' });
+      return newId;
+    });
+    return this.read(id);
+  }
+
+  async read(id: number): Promise<DeclarationDetail> {
+    const d = await this.store.get(id);
+    if (!d) throw notFound(id);
+    const [actions, dalles] = await Promise.all([this.store.actions(id), this.store.dallesTouched(id)]);
+    return { ...d, actions, dalles };
+  }
+
+  list(filter: ListFilter): Promise<{ items: Declaration[]; total: number }> {
+    return this.store.list(filter);
+  }
+
+  async comment(caller: Caller, id: number, text: string, origin: Origin): Promise<DeclarationDetail> {
+    const authorUserId = await this.ctx.db.transaction(async (tx) => {
+      const { authorUserId: author } = await this.store.lockStatus(tx, id);
+      await this.store.addAction(tx, { declarationId: id, action: 'commented', actor: caller.id, actorUserId: caller.userId ?? null, text });
+      await this.store.touch(tx, id);
+      return author;
+    });
+    const d = await this.read(id);
+    await this.tellAuthor(caller, authorUserId, (name) => DECLARATION_MESSAGES.commented({ name, id, title: d.title, by: byOf(caller), text, link: linkOf(origin, id) }));
+    return d;
+  }
+
+  async changeStatus(caller: Caller, id: number, change: { status: Status; reason?: string | undefined; duplicateOf?: number | undefined }, origin: Origin): Promise<DeclarationDetail> {
+    const to = change.status;
+    const reason = change.reason ?? null;
+    if (CLOSED.has(to) && !reason) {
+      throw new UserError('reason-required', `Closing a declaration (${to}) needs a reason.`, { status: 400, hint: 'Give "reason": the answer the author will read.' });
+    }
+    if (to === 'duplicate' && change.duplicateOf === undefined) throw new UserError('duplicate-of-required', 'Marking a duplicate needs duplicateOf: the declaration it duplicates.', { status: 400 });
+    if (to !== 'duplicate' && change.duplicateOf !== undefined) throw new UserError('invalid-duplicate-of', 'duplicateOf goes with the status duplicate only.', { status: 400 });
+    if (change.duplicateOf === id) throw new UserError('invalid-duplicate-of', 'A declaration cannot duplicate itself.', { status: 400 });
+    const { from, authorUserId } = await this.ctx.db.transaction(async (tx) => {
+      const locked = await this.store.lockStatus(tx, id);
+      checkTransition(locked.status, to);
+      if (change.duplicateOf !== undefined) {
+        const original = await this.store.get(change.duplicateOf, tx);
+        if (!original) throw new UserError('invalid-duplicate-of', `There is no declaration ${change.duplicateOf} to merge into.`, { status: 400 });
+        if (original.status === 'duplicate') throw new UserError('invalid-duplicate-of', `Declaration ${change.duplicateOf} is itself a duplicate (of ${original.duplicateOf}): merge into that one.`, { status: 400 });
+      }
+      await this.store.setStatus(tx, id, to, change.duplicateOf ?? null);
+      await this.store.addAction(tx, {
+        declarationId: id,
+        action: actionOfTransition(locked.status, to),
+        actor: caller.id,
+        actorUserId: caller.userId ?? null,
+        text: reason,
+        fromStatus: locked.status,
+        toStatus: to,
+        details: change.duplicateOf !== undefined ? { duplicateOf: change.duplicateOf } : {},
+      });
+      await this.ctx.audit.record(caller, { action: 'declaration.status', target: `declaration:${id}`, details: { from: locked.status, to, reason, ...(change.duplicateOf !== undefined ? { duplicateOf: change.duplicateOf } : {}) }, ...(origin.ip ? { ip: origin.ip } : {}) }, tx);
+      return { from: locked.status, authorUserId: locked.authorUserId };
+    });
+    const d = await this.read(id);
+    this.ctx.log.info({ declaration: id, from, to, by: caller.id }, 'declaration status changed');
+    await this.tellAuthor(caller, authorUserId, (name) => DECLARATION_MESSAGES.statusChanged({ name, id, title: d.title, to, by: byOf(caller), reason, link: linkOf(origin, id) }));
+    return d;
+  }
+
+  async assign(caller: Caller, id: number, to: { userId?: number | null | undefined; organisation?: string | null | undefined; text?: string | undefined }, origin: Origin): Promise<DeclarationDetail> {
+    if (to.userId === undefined && to.organisation === undefined) throw new UserError('nothing-to-assign', 'Give userId and/or organisation (null to unassign).', { status: 400 });
+    if (to.userId !== undefined && to.userId !== null && !(await this.store.userExists(to.userId))) throw new UserError('unknown-user', `There is no active user ${to.userId}.`, { status: 400 });
+    let orgId: number | null | undefined;
+    if (to.organisation !== undefined && to.organisation !== null) {
+      orgId = await this.store.organisationId(to.organisation);
+      if (orgId === null) throw new UserError('unknown-organisation', `There is no organisation '${to.organisation}'.`, { status: 400 });
+    } else orgId = to.organisation;
+    await this.ctx.db.transaction(async (tx) => {
+      await this.store.lockStatus(tx, id);
+      const current = await this.store.get(id, tx);
+      const userId = to.userId === undefined ? (current?.assigned.user?.id ?? null) : to.userId;
+      const organisationId = orgId === undefined ? (current?.assigned.organisation?.id ?? null) : orgId;
+      await this.store.setAssignment(tx, id, userId, organisationId);
+      await this.store.addAction(tx, { declarationId: id, action: 'assigned', actor: caller.id, actorUserId: caller.userId ?? null, text: to.text ?? null, details: { userId, organisationId } });
+      await this.ctx.audit.record(caller, { action: 'declaration.assign', target: `declaration:${id}`, details: { userId, organisationId }, ...(origin.ip ? { ip: origin.ip } : {}) }, tx);
+    });
+    return this.read(id);
+  }
+
+  /** Mails the author (when it is a user, active, and not the caller). Never fails the act. */
+  private async tellAuthor(caller: Caller, authorUserId: number | null, mail: (name: string) => { subject: string; text: string }): Promise<void> {
+    if (authorUserId === null || authorUserId === caller.userId) return;
+    try {
+      const author = await this.store.authorMail(authorUserId);
+      if (author) await this.ctx.mail.send({ to: author.email, ...mail(author.displayName) });
+    } catch (e) {
+      this.ctx.log.warn({ err: errorMessage(e), authorUserId }, 'declarations: the author could not be told');
+    }
+  }
+}
+
+const byOf = (caller: Caller) => (caller.kind === 'operator' ? 'l’opérateur / the operator' : caller.label);
+const linkOf = (origin: Origin, id: number) => `${origin.base}/#/declarations/${id}`;
+
+/** A Lambert-93 GeoJSON geometry in WGS84 (RFC 7946), 7 decimals. */
+export function toWgs84(g: L93Geometry): L93Geometry {
+  const point = (p: number[]): number[] => transformPoint('EPSG:2154', 'OGC:CRS84', [p[0] as number, p[1] as number]).map((v) => Math.round(v * 1e7) / 1e7);
+  if (g.type === 'Point') return { type: 'Point', coordinates: point(g.coordinates as number[]) };
+  if (g.type === 'LineString') return { type: 'LineString', coordinates: (g.coordinates as number[][]).map(point) };
+  return { type: 'Polygon', coordinates: (g.coordinates as number[][][]).map((r) => r.map(point)) };
+}
