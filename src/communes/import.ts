@@ -12,8 +12,9 @@ import { CommuneStore } from './store.js';
 
 /**
  * Commune outlines from IGN's ADMIN EXPRESS (or any file GDAL reads with an INSEE code per
- * polygon): ogr2ogr reprojects to Lambert-93 and keeps what intersects the territory's extent,
- * then each outline is stored on its commune, in one transaction (all or nothing).
+ * polygon): ogr2ogr keeps what intersects the territory's extent and writes GeoJSONSeq (always
+ * WGS84, RFC 8142: 8 decimals ≈ 1 mm), read line by line; each outline is stored on its commune in
+ * Lambert-93 by PostGIS, in one transaction (all or nothing).
  */
 
 /** Attribute names that hold the INSEE code, in ADMIN EXPRESS and in the usual other sources. */
@@ -62,6 +63,12 @@ async function layersOf(file: string): Promise<string[]> {
     .filter((l): l is string => Boolean(l));
 }
 
+/** Whether the layer says its coordinate system (a Shapefile without its .prj does not). */
+async function hasCrs(file: string, layer: string): Promise<boolean> {
+  const res = await execTool('ogrinfo', ['-ro', '-so', file, layer], { timeoutMs: 120_000 });
+  return res.code === 0 && !/Layer SRS WKT:\s*\n\(unknown\)/.test(res.stdout);
+}
+
 function chooseLayer(file: string, layers: readonly string[], wanted: string | undefined): string {
   if (wanted !== undefined) {
     if (!layers.includes(wanted)) throw new UserError('unknown-layer', `${path.basename(file)} has no layer '${wanted}' (it has: ${layers.join(', ')}).`, { exitCode: 2 });
@@ -86,6 +93,9 @@ export async function importOutlines(
   const store = new CommuneStore(ctx.db);
   if ((await store.count()).communes === 0) await loadReference(ctx);
   const layer = chooseLayer(file, await layersOf(file), options.layer);
+  if (!(await hasCrs(file, layer))) {
+    throw new UserError('no-crs', `The layer '${layer}' of ${path.basename(file)} has no coordinate system.`, { hint: 'A Shapefile needs its .prj beside it; ADMIN EXPRESS ships one.', exitCode: 2 });
+  }
   const territory = ctx.config.territory;
   const dir = await mkdtemp(path.join(tmpdir(), 'pcrs-communes-'));
   try {
@@ -93,12 +103,11 @@ export async function importOutlines(
     const [xmin, ymin, xmax, ymax] = territory.extent;
     const res = await execTool(
       'ogr2ogr',
-      ['-f', 'GeoJSONSeq', seq, file, layer, '-t_srs', 'EPSG:2154', '-nlt', 'PROMOTE_TO_MULTI', '-spat', String(xmin), String(ymin), String(xmax), String(ymax), '-spat_srs', 'EPSG:2154', '-lco', 'COORDINATE_PRECISION=2'],
+      ['-f', 'GeoJSONSeq', seq, file, layer, '-nlt', 'PROMOTE_TO_MULTI', '-spat', String(xmin), String(ymin), String(xmax), String(ymax), '-spat_srs', 'EPSG:2154', '-lco', 'COORDINATE_PRECISION=8'],
       { timeoutMs: 30 * 60_000 },
     );
     if (res.code !== 0) {
-      const why = res.stderr.includes('no coordinate system') || res.stderr.includes('source SRS') ? ' The file has no coordinate system (a Shapefile needs its .prj).' : '';
-      throw new UserError('conversion-failed', `ogr2ogr could not read the layer '${layer}' of ${path.basename(file)}.${why}`, { hint: res.stderr.trim().split('\n').slice(-2).join(' ').replaceAll(dir, '…').slice(0, 300), exitCode: 2 });
+      throw new UserError('conversion-failed', `ogr2ogr could not read the layer '${layer}' of ${path.basename(file)}.`, { hint: res.stderr.trim().split('\n').slice(-2).join(' ').replaceAll(dir, '…').slice(0, 300), exitCode: 2 });
     }
     const report: OutlineImportReport = { file: path.basename(file), layer, read: 0, updated: 0, otherDepartement: 0, unknown: [], withoutCode: 0, empty: [], stillMissing: [] };
     let field = options.inseeField;
@@ -129,7 +138,7 @@ export async function importOutlines(
           report.unknown.push(insee);
           continue;
         }
-        if (await store.setOutline(tx, insee, JSON.stringify(feature.geometry), report.file)) report.updated++;
+        if (await store.setOutline(tx, insee, JSON.stringify(feature.geometry), report.file, 4326)) report.updated++;
         else report.empty.push(insee);
         options.progress?.update(report.read, null, `${report.updated} outlines`);
       }

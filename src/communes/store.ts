@@ -95,15 +95,16 @@ export class CommuneStore {
   }
 
   /**
-   * Sets a commune's outline from a Lambert-93 GeoJSON (multi)polygon, made valid and kept as a
-   * multipolygon. Returns false when the commune is unknown or the geometry has no area.
+   * Sets a commune's outline from a GeoJSON (multi)polygon in Lambert-93 or WGS84, stored in
+   * Lambert-93 to the centimetre, made valid and kept as a multipolygon. Returns false when the commune is unknown or
+   * the geometry has no area.
    */
-  async setOutline(tx: Queryable, insee: string, geojson: string, source: string): Promise<boolean> {
+  async setOutline(tx: Queryable, insee: string, geojson: string, source: string, srid: OutlineSrid = 2154): Promise<boolean> {
     const { rowCount } = await tx.query(
       `UPDATE communes SET geom = g.geom, geom_source = $3, geom_updated_at = now(), updated_at = now()
-         FROM (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON($2::text), 2154)), 3)) AS geom) g
+         FROM (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SnapToGrid(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON($2::text), $4::int), 2154), 0.01)), 3)) AS geom) g
         WHERE insee = $1 AND NOT ST_IsEmpty(g.geom)`,
-      [insee, geojson, source],
+      [insee, geojson, source, srid],
     );
     return rowCount > 0;
   }
