@@ -2,6 +2,7 @@ import type { Capability } from '../context/capability.js';
 import { declarationsCommand } from './cli.js';
 import { registerDeclarationRoutes } from './routes.js';
 import { DeclarationService } from './service.js';
+import { registerWorkflowRoutes } from './workflow-routes.js';
 
 /**
  * Declarations (issue 11, first slice): errors, update requests, works and interventions on the
@@ -11,8 +12,10 @@ export const declarationsCapability: Capability = {
   name: 'declarations',
   summary: 'Declarations (errors, update requests, works, interventions): create, triage, action log, author e-mails, list/export',
   http(server, ctx) {
-    registerDeclarationRoutes(server.app, new DeclarationService(ctx));
+    const service = new DeclarationService(ctx);
+    registerDeclarationRoutes(server.app, service);
+    registerWorkflowRoutes(server, service);
   },
   commands: [declarationsCommand],
-  configKeys: ['territory', 'mail', 'publicUrl'],
+  configKeys: ['territory', 'mail', 'publicUrl', 'declarations', 'secretKey'],
 };
