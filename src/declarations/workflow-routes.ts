@@ -132,7 +132,7 @@ export function registerWorkflowRoutes(server: CapabilityServer, service: Declar
           tags,
           summary: 'One-click unsubscribe (RFC 8058 List-Unsubscribe-Post): the token in the query, body List-Unsubscribe=One-Click or none',
           querystring: unsubscribeQuery,
-          body: z.union([z.strictObject({ 'List-Unsubscribe': z.literal('One-Click') }), z.strictObject({})]).optional(),
+          body: z.union([z.strictObject({ 'List-Unsubscribe': z.literal('One-Click') }), z.strictObject({})]).nullish(),
         },
       },
       async (request) => {
