@@ -44,6 +44,9 @@ interface RecipientRow {
   yours: boolean;
 }
 
+/** Mails sent at the same time for one change. */
+const MAIL_CONCURRENCY = 4;
+
 /** Areas one user may follow. */
 export const MAX_AREAS_PER_USER = 50;
 
@@ -206,17 +209,21 @@ export class Followers {
       const recipients = (await this.recipients(declarationId, options)).filter(
         (r) => !(actor.userId !== undefined && r.user_id !== null && Number(r.user_id) === actor.userId) && !(actorEmail !== undefined && r.email.toLowerCase() === actorEmail),
       );
-      await Promise.all(
-        recipients.map((r) => {
-          const unsubscribe = `${base}/api/v1/declarations/unsubscribe?token=${this.tokens.sign(r.kind, Number(r.id))}`;
-          const m = mail({ name: r.name, yours: r.yours, area: r.area, unsubscribe });
-          return this.ctx.mail.send({
-            to: r.email,
-            ...m,
-            headers: { ...m.headers, 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
-          });
-        }),
-      );
+      const send = (r: RecipientRow) => {
+        const unsubscribe = `${base}/api/v1/declarations/unsubscribe?token=${this.tokens.sign(r.kind, Number(r.id))}`;
+        const m = mail({ name: r.name, yours: r.yours, area: r.area, unsubscribe });
+        return this.ctx.mail.send({
+          to: r.email,
+          ...m,
+          headers: { ...m.headers, 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+        });
+      };
+      // A few at a time: an area followed by many must not open as many SMTP connections at once.
+      let next = 0;
+      const worker = async () => {
+        while (next < recipients.length) await send(recipients[next++] as RecipientRow);
+      };
+      await Promise.all(Array.from({ length: Math.min(MAIL_CONCURRENCY, recipients.length) }, worker));
     } catch (e) {
       this.ctx.log.warn({ err: errorMessage(e), declaration: declarationId }, 'declarations: the followers could not be told');
     }
