@@ -124,7 +124,8 @@ describe.each(ENGINES)('declarations workflow on $engine', ({ open }) => {
     expect((await app.inject(as('reader', { method: 'PUT', url: `/api/v1/declarations/${id}/subscription` }))).statusCode).toBe(403);
     expect((await app.inject({ method: 'PUT', url: `/api/v1/declarations/${id}/subscription` })).statusCode).toBe(401);
 
-    // A status change: the three are mailed, the moderator (the actor) is not.
+    // A status change: the three are mailed, the moderator (the actor, a follower too) is not.
+    expect((await app.inject(as('moderator', { method: 'PUT', url: `/api/v1/declarations/${id}/subscription` }))).statusCode).toBe(200);
     expect((await setStatus(id, { status: 'acknowledged' })).statusCode).toBe(200);
     const ack = (email: string) => mailsTo(email, `n° ${id} prise en compte`);
     for (const email of [EMAIL.alice, EMAIL.bob, EMAIL.carol]) expect(ack(email), email).toHaveLength(1);
@@ -161,8 +162,8 @@ describe.each(ENGINES)('declarations workflow on $engine', ({ open }) => {
     const oneClick = await app.inject({ method: 'POST', url: links[2] as string, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
     expect(oneClick.statusCode, oneClick.body).toBe(200);
     expect(oneClick.json()).toEqual({ unsubscribed: true, subscription: 'area' });
-    // A second click is fine.
-    expect((await app.inject({ url: links[1] as string })).json()).toEqual({ unsubscribed: true, subscription: 'declaration' });
+    // A second click is fine, also with parameters a mail gateway appended.
+    expect((await app.inject({ url: `${links[1] as string}&utm_source=mail` })).json()).toEqual({ unsubscribed: true, subscription: 'declaration' });
     expect((await app.inject(as('bob', { url: `/api/v1/declarations/${id}` }))).json().subscribed).toBe(false);
     expect((await app.inject(as('carol', { url: '/api/v1/declarations/area-subscriptions' }))).json().areas).toEqual([]);
 

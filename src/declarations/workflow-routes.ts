@@ -26,7 +26,8 @@ const polygon = z.strictObject({
   type: z.literal('Polygon'),
   coordinates: z.array(z.array(z.array(z.number().finite()).min(2).max(3)).min(4).max(5000)).min(1).max(100),
 });
-const unsubscribeQuery = z.strictObject({ token: z.string().min(1).max(200) });
+// Not strict: a mail gateway that appends its own parameters to links must not break them.
+const unsubscribeQuery = z.object({ token: z.string().min(1).max(200) });
 const positiveId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 /** The user a subscription belongs to: the caller's (API keys act for their user). */
