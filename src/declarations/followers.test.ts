@@ -106,6 +106,7 @@ describe.each(ENGINES)('declarations workflow on $engine', ({ open }) => {
     // A new declaration in the area: carol is told, alice (who declared) is not; nothing for one outside.
     const id = await declare('alice', { title: 'Bâtiment disparu' });
     const created = await smtp.waitFor((m) => m.to.includes(EMAIL.carol) && m.subject.includes(`nouvelle déclaration n° ${id}`));
+    expect(created.text).toContain('Une nouvelle déclaration (erreur)');
     expect(created.text).toContain('« Centre de Cahors »');
     expect(created.text).not.toContain(EMAIL.alice);
     const figeac = await declare('alice', { geometry: FIGEAC_L93 });

@@ -1,5 +1,5 @@
 import type { MailMessage } from '../notify/mailer.js';
-import type { Status } from './model.js';
+import type { DeclarationType, Status } from './model.js';
 
 /**
  * The declarations capability's e-mails: French first, then English, in the same message (as the
@@ -16,6 +16,13 @@ const STATUS_FR: Record<Status, string> = {
   resolved: 'résolue',
   rejected: 'rejetée',
   duplicate: 'doublon',
+};
+
+const TYPE_FR: Record<DeclarationType, string> = {
+  error: 'erreur',
+  'update-request': 'demande de mise à jour',
+  works: 'travaux',
+  intervention: 'intervention',
 };
 
 function bilingual(subjectFr: string, subjectEn: string, fr: string, en: string): Mail {
@@ -80,13 +87,13 @@ export const DECLARATION_MESSAGES = {
     );
   },
 
-  created: (f: Follower, p: { id: number; title: string; type: string; by: string; link: string }): Mail => {
+  created: (f: Follower, p: { id: number; title: string; type: DeclarationType; by: string; link: string }): Mail => {
     const end = footer(f);
     const where = f.area ?? '';
     return bilingual(
       `PCRS : nouvelle déclaration n° ${p.id} dans la zone « ${where} »`,
       `PCRS: new declaration #${p.id} in the area "${where}"`,
-      `${hello(f, 'Bonjour')}\n\nUne nouvelle déclaration (${p.type}) n° ${p.id} « ${p.title} » a été déposée par ${p.by} dans la zone « ${where} ».\n\nPour la suivre : ${p.link}${end.fr}`,
+      `${hello(f, 'Bonjour')}\n\nUne nouvelle déclaration (${TYPE_FR[p.type]}) n° ${p.id} « ${p.title} » a été déposée par ${p.by} dans la zone « ${where} ».\n\nPour la suivre : ${p.link}${end.fr}`,
       `${hello(f, 'Hello')}\n\nA new declaration (${p.type}) #${p.id} "${p.title}" was made by ${p.by} in the area "${where}".\n\nTo follow it: ${p.link}${end.en}`,
     );
   },
