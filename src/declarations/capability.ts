@@ -1,4 +1,6 @@
 import type { Capability } from '../context/capability.js';
+import { registerAttachmentRoutes } from './attachment-routes.js';
+import { AttachmentService } from './attachments.js';
 import { declarationsCommand } from './cli.js';
 import { registerDeclarationRoutes } from './routes.js';
 import { DeclarationService } from './service.js';
@@ -10,9 +12,10 @@ import { DeclarationService } from './service.js';
 export const declarationsCapability: Capability = {
   name: 'declarations',
   summary: 'Declarations (errors, update requests, works, interventions): create, triage, action log, author e-mails, list/export',
-  http(server, ctx) {
+  async http(server, ctx) {
     registerDeclarationRoutes(server.app, new DeclarationService(ctx));
+    await registerAttachmentRoutes(server.app, new AttachmentService(ctx));
   },
   commands: [declarationsCommand],
-  configKeys: ['territory', 'mail', 'publicUrl'],
+  configKeys: ['territory', 'mail', 'publicUrl', 'declarations', 'storage'],
 };
