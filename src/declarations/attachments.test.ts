@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -277,6 +278,47 @@ describe.each(CASES)('declaration attachments on $engine, intermediate tier $tie
     }
     expect(await rows()).toBe(count);
     expect(await tierKeys(`declarations/${other}/`)).toEqual([]);
+  });
+
+  it.skipIf(skip || tier !== 'local')('over a real socket, a too big upload is answered 413 at the limit, without reading the rest, and the connection closed', async () => {
+    const id = await declare();
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    const total = 100 * MAX_BYTES;
+    const { headers, payload } = file('enorme.jpg', jpeg);
+    const head = payload.subarray(0, payload.indexOf(jpeg) + jpeg.length);
+    const result = await new Promise<{ status: number; written: number; connection: string | undefined; body: string }>((resolve, reject) => {
+      let written = 0;
+      let done = false;
+      const req = request(`${address}/api/v1/declarations/${id}/attachments`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${authorKey}` } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          done = true;
+          resolve({ status: res.statusCode ?? 0, written, connection: res.headers.connection, body: Buffer.concat(chunks).toString() });
+          req.destroy();
+        });
+      });
+      req.on('error', (e) => (done ? undefined : reject(e)));
+      const chunk = randomBytes(64 * 1024);
+      const pump = () => {
+        req.write(head);
+        written += head.length;
+        const more = () => {
+          while (!done && written < total) {
+            written += chunk.length;
+            if (!req.write(chunk)) return void req.once('drain', more);
+          }
+          if (!done) req.end();
+        };
+        more();
+      };
+      pump();
+    });
+    expect(result.status, result.body).toBe(413);
+    expect(result.connection).toBe('close');
+    expect(result.written).toBeLessThan(total / 2);
+    expect((await t.db.query(`SELECT 1 FROM declaration_attachments WHERE declaration_id = $1`, [id])).rows).toEqual([]);
+    expect(await tierKeys(`declarations/${id}/`)).toEqual([]);
   });
 
   it.skipIf(skip)('who: the author or a moderator uploads; someone else 403, a read-only key 403, anonymous 401, unknown declaration 404; the author’s closed declaration 409', async () => {

@@ -289,7 +289,15 @@ export class AttachmentService {
         done(null, chunk);
       },
     });
-    await pipeline(stream, meter, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    // The multipart reader stops the file at the limit and says so: stop at once, without reading
+    // the rest of the body (the answer closes the connection).
+    const onLimit = () => meter.destroy(tooLarge(max));
+    stream.once('limit', onLimit);
+    try {
+      await pipeline(stream, meter, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    } finally {
+      stream.off('limit', onLimit);
+    }
     if (stream.truncated) throw tooLarge(max);
     return { size, sha256: hash.digest('hex'), head: Buffer.concat(headChunks) };
   }
