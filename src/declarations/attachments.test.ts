@@ -24,7 +24,7 @@ import { createUser, sessionFor, userWithKey } from '../test-support/access.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { runVerify } from '../tiers/fixity.js';
 import { storageServices } from '../tiers/services.js';
-import { contentDisposition, sanitizeFilename } from './attachment-sniff.js';
+import { contentDisposition, sanitizeFilename, sniffAttachment } from './attachment-sniff.js';
 import { attachmentKey } from './attachments.js';
 import { declarationsCapability } from './capability.js';
 
@@ -446,6 +446,26 @@ describe.each(CASES)('declaration attachments on $engine, intermediate tier $tie
     expect(defaults.declarations.attachments).toEqual({ maxBytes: 20 * 1024 * 1024, maxPerDeclaration: 10 });
     expect(loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_ATTACHMENT_MAX_BYTES: '1048576', PCRS_ATTACHMENTS_PER_DECLARATION: '3' }).declarations.attachments).toEqual({ maxBytes: 1048576, maxPerDeclaration: 3 });
     expect(() => loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_ATTACHMENT_MAX_BYTES: '-1' })).toThrow(/declarations\.attachments\.maxBytes/);
+  });
+});
+
+describe('attachment kinds', () => {
+  const ftyp = (brand: string, compat: string[]) => {
+    const box = Buffer.alloc(16 + 4 * compat.length);
+    box.writeUInt32BE(box.length, 0);
+    box.write('ftyp', 4);
+    box.write(brand, 8);
+    compat.forEach((c, i) => box.write(c, 16 + 4 * i));
+    return Buffer.concat([box, Buffer.alloc(256)]);
+  };
+  it('knows WebP and HEIC/HEIF photos by their bytes, and refuses HEIF sequences and AVIF', async () => {
+    const webp = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).webp().toBuffer();
+    expect((await sniffAttachment(webp, 'photo.webp')).contentType).toBe('image/webp');
+    expect((await sniffAttachment(ftyp('heic', ['mif1', 'heic']), 'IMG_0001.HEIC')).contentType).toBe('image/heic');
+    expect((await sniffAttachment(ftyp('mif1', ['mif1', 'heic']), 'IMG_0002.heif')).contentType).toBe('image/heif');
+    await expect(sniffAttachment(ftyp('msf1', ['msf1']), 'rafale.heic')).rejects.toThrow(/image\/heif-sequence/);
+    await expect(sniffAttachment(ftyp('avif', ['mif1', 'avif']), 'photo.avif')).rejects.toThrow(/image\/avif/);
+    await expect(sniffAttachment(webp, 'photo.jpg')).rejects.toThrow(/named \.jpg but its content is WebP/);
   });
 });
 
