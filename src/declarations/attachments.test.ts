@@ -7,9 +7,10 @@
  * download headers, deletion, damaged bytes, and a storage scrub that leaves attachments alone.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
 import path from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { validate } from '@readme/openapi-parser';
@@ -25,7 +26,7 @@ import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { runVerify } from '../tiers/fixity.js';
 import { storageServices } from '../tiers/services.js';
 import { contentDisposition, sanitizeFilename, sniffAttachment } from './attachment-sniff.js';
-import { attachmentKey } from './attachments.js';
+import { AttachmentService, attachmentKey } from './attachments.js';
 import { declarationsCapability } from './capability.js';
 
 const env = process.env;
@@ -232,7 +233,7 @@ describe.each(CASES)('declaration attachments on $engine, intermediate tier $tie
     expect(await tierKeys(`declarations/${id}/`)).toEqual([]);
     // Nothing left in the scratch directory either.
     const scratch = path.join(dataDir, 'tmp', 'attachments');
-    expect(existsSync(scratch) ? readdirSync(scratch) : []).toEqual([]);
+    expect(readdirSync(scratch)).toEqual([]);
   });
 
   it.skipIf(skip)('limits: 413 past maxBytes, 409 past the count or for the same bytes twice; bad multipart is a 4xx; nothing stored', async () => {
@@ -435,6 +436,27 @@ describe.each(CASES)('declaration attachments on $engine, intermediate tier $tie
     expect(unlisted).not.toContain(attachmentKey(id, a.sha256));
     const res = await app.inject(withKey(authorKey, { url: `/api/v1/declarations/${id}/attachments/${a.id}` }));
     expect(res.statusCode).toBe(200);
+  });
+
+  it.skipIf(skip || tier !== 'local')('scratch files left by a crashed upload are swept after a day, running ones kept', async () => {
+    const scratch = path.join(dataDir, 'tmp', 'attachments');
+    mkdirSync(scratch, { recursive: true });
+    const stale = path.join(scratch, 'upload-stale');
+    const running = path.join(scratch, 'upload-running');
+    writeFileSync(stale, 'x');
+    writeFileSync(running, 'y');
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(stale, twoDaysAgo, twoDaysAgo);
+    // A new service (as after a restart) sweeps on its first upload.
+    const service = new AttachmentService(ctx);
+    const id = await declare();
+    const parts = async function* () {
+      yield { type: 'file' as const, fieldname: 'file', filename: 'balai.png', file: Readable.from([png]) };
+    };
+    await service.upload(await ctx.access.identify({ apiKey: authorKey, ip: '127.0.0.1' }), id, parts());
+    await expect.poll(() => existsSync(stale)).toBe(false);
+    expect(existsSync(running)).toBe(true);
+    rmSync(running);
   });
 
   it.skipIf(skip || engine !== 'pglite' || tier !== 'local')('describes its routes in a valid OpenAPI document; limits default to 20 MiB and 10', async () => {

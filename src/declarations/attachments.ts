@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline as streamPipeline, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -170,6 +170,8 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+const SCRATCH_MAX_AGE_MS = 24 * 3_600_000;
+
 const storageFailed = () => new UserError('attachment-storage', 'The attachment storage did not answer as expected; nothing was changed. Try again later.', { status: 503 });
 
 export class AttachmentService {
@@ -214,6 +216,7 @@ export class AttachmentService {
   async upload(caller: Caller, id: number, parts: AsyncIterable<UploadPart>, origin: { ip?: string } = {}): Promise<Attachment> {
     await this.precheck(caller, id);
     await mkdir(this.scratch, { recursive: true });
+    this.sweepScratch();
     const scratchFile = path.join(this.scratch, `upload-${randomUUID()}`);
     try {
       let received: { filename: string; size: number; sha256: string; head: Buffer } | undefined;
@@ -267,6 +270,25 @@ export class AttachmentService {
     }
     this.ctx.log.info({ declaration: id, attachment: record.id, size, contentType: kind.contentType, by: caller.id }, 'declaration attachment added');
     return publicAttachment(record);
+  }
+
+  private lastSweep = 0;
+
+  /**
+   * Removes scratch files a crashed process left (older than a day: no upload lasts that long), at
+   * most once an hour, in the background.
+   */
+  private sweepScratch(now = Date.now()): void {
+    if (now - this.lastSweep < 3_600_000) return;
+    this.lastSweep = now;
+    const sweep = async () => {
+      for (const name of await readdir(this.scratch)) {
+        const file = path.join(this.scratch, name);
+        const st = await stat(file).catch(() => null);
+        if (st?.isFile() && now - st.mtimeMs > SCRATCH_MAX_AGE_MS) await rm(file, { force: true });
+      }
+    };
+    sweep().catch((e: unknown) => this.ctx.log.warn({ err: errorMessage(e) }, 'declaration attachments: scratch sweep failed'));
   }
 
   /** Streams a file to the scratch file, hashing and counting; 413 past the limit. */
