@@ -60,6 +60,8 @@ export const tierSchema = z.discriminatedUnion('type', [localTierSchema, s3TierS
 export type TierConfig = z.infer<typeof tierSchema>;
 export const TIER_NAMES = ['cold', 'intermediate', 'nas', 'hot'] as const;
 
+const ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024;
+
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
   /** Unset ⇒ embedded PGlite (with PostGIS) under `${dataDir}/db`. */
@@ -184,8 +186,17 @@ export const configSchema = z.strictObject({
       anonymous: z.boolean().default(true),
       /** Anonymous declarations accepted per IP and per hour (with `rateLimit.enabled`). */
       anonymousPerHour: z.number().int().min(1).max(1000).default(5),
+      /** Files attached to declarations (photos, PDF, GML, DXF), kept in the intermediate tier. */
+      attachments: z
+        .strictObject({
+          /** Largest file, in bytes (default 20 MiB); a bigger upload is refused with 413 and nothing is stored. */
+          maxBytes: z.number().int().min(1024).max(2 ** 31).default(ATTACHMENT_MAX_BYTES),
+          /** Attachments a declaration may have at once (deleted ones do not count). */
+          maxPerDeclaration: z.number().int().min(1).max(1000).default(10),
+        })
+        .default({ maxBytes: ATTACHMENT_MAX_BYTES, maxPerDeclaration: 10 }),
     })
-    .default({ anonymous: true, anonymousPerHour: 5 }),
+    .default({ anonymous: true, anonymousPerHour: 5, attachments: { maxBytes: ATTACHMENT_MAX_BYTES, maxPerDeclaration: 10 } }),
   rateLimit: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -231,6 +242,8 @@ const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'i
   { env: 'PCRS_OIDC_CLIENT_ID', key: 'auth.oidc.clientId', kind: 'string' },
   { env: 'PCRS_OIDC_CLIENT_SECRET', key: 'auth.oidc.clientSecret', kind: 'string' },
   { env: 'PCRS_JPEG_QUALITY', key: 'pyramid.jpegQuality', kind: 'int' },
+  { env: 'PCRS_ATTACHMENT_MAX_BYTES', key: 'declarations.attachments.maxBytes', kind: 'int' },
+  { env: 'PCRS_ATTACHMENTS_PER_DECLARATION', key: 'declarations.attachments.maxPerDeclaration', kind: 'int' },
 ];
 
 type Json = Record<string, unknown>;

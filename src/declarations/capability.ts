@@ -1,4 +1,6 @@
 import type { Capability } from '../context/capability.js';
+import { registerAttachmentRoutes } from './attachment-routes.js';
+import { AttachmentService } from './attachments.js';
 import { declarationsCommand } from './cli.js';
 import { registerDeclarationRoutes } from './routes.js';
 import { DeclarationService } from './service.js';
@@ -10,12 +12,13 @@ import { registerWorkflowRoutes } from './workflow-routes.js';
  */
 export const declarationsCapability: Capability = {
   name: 'declarations',
-  summary: 'Declarations (errors, update requests, works, interventions): create, triage (one or in bulk), action log, followers’ e-mails with unsubscribe links, anonymous declarations, list/export',
-  http(server, ctx) {
+  summary: 'Declarations (errors, update requests, works, interventions): create, triage (one or in bulk), action log, attachments, followers’ e-mails with unsubscribe links, anonymous declarations, list/export',
+  async http(server, ctx) {
     const service = new DeclarationService(ctx);
     registerDeclarationRoutes(server.app, service);
     registerWorkflowRoutes(server, service);
+    await registerAttachmentRoutes(server.app, new AttachmentService(ctx));
   },
   commands: [declarationsCommand],
-  configKeys: ['territory', 'mail', 'publicUrl', 'declarations', 'secretKey'],
+  configKeys: ['territory', 'mail', 'publicUrl', 'declarations', 'secretKey', 'storage'],
 };
