@@ -1,5 +1,6 @@
 import type { Capability } from '../context/capability.js';
 import { declarationsCommand } from './cli.js';
+import { registerIntegrations } from './integrations.js';
 import { registerDeclarationRoutes } from './routes.js';
 import { DeclarationService } from './service.js';
 
@@ -12,7 +13,8 @@ export const declarationsCapability: Capability = {
   summary: 'Declarations (errors, update requests, works, interventions): create, triage, action log, author e-mails, list/export',
   http(server, ctx) {
     registerDeclarationRoutes(server.app, new DeclarationService(ctx));
+    registerIntegrations(server, ctx, new DeclarationService(ctx));
   },
   commands: [declarationsCommand],
-  configKeys: ['territory', 'mail', 'publicUrl'],
+  configKeys: ['territory', 'mail', 'publicUrl', 'declarations', 'secretKey'],
 };
