@@ -112,6 +112,7 @@ const notFound = (id: number) => new UserError('not-found', `There is no webhook
 
 export class WebhookService {
   private box: SecretBox | undefined;
+  private delivering = false;
 
   constructor(
     readonly ctx: AppContext,
@@ -149,7 +150,7 @@ export class WebhookService {
   }
 
   async list(): Promise<Webhook[]> {
-    const { rows } = await this.ctx.db.query<WebhookRow>(`SELECT ${COLUMNS} FROM declaration_webhooks ORDER BY id`);
+    const { rows } = await this.ctx.db.query<WebhookRow>(`SELECT ${COLUMNS} FROM declaration_webhooks w ORDER BY w.id`);
     return rows.map(toWebhook);
   }
 
@@ -180,8 +181,8 @@ export class WebhookService {
   async deliveries(id: number, page: { limit: number; before?: number | undefined }): Promise<Delivery[]> {
     await this.get(id);
     const { rows } = await this.ctx.db.query<{ id: string; event_id: string; attempt: number; status_code: number | null; error: string | null; duration_ms: number; at: Date | string; retry_at: Date | string | null }>(
-      `SELECT id::text, event_id::text, attempt, status_code, error, duration_ms, at, retry_at FROM declaration_webhook_deliveries
-        WHERE webhook_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
+      `SELECT d.id::text, d.event_id::text, d.attempt, d.status_code, d.error, d.duration_ms, d.at, d.retry_at FROM declaration_webhook_deliveries d
+        WHERE d.webhook_id = $1 AND ($2::bigint IS NULL OR d.id < $2::bigint) ORDER BY d.id DESC LIMIT $3`,
       [id, page.before ?? null, page.limit],
     );
     return rows.map((r) => ({ id: Number(r.id), eventId: Number(r.event_id), attempt: Number(r.attempt), statusCode: r.status_code === null ? null : Number(r.status_code), error: r.error, durationMs: Number(r.duration_ms), at: iso(r.at) as string, retryAt: iso(r.retry_at) }));
@@ -208,8 +209,19 @@ export class WebhookService {
    * side by side; a slow one does not hold the others' events.
    */
   async deliverPending(signal: AbortSignal): Promise<boolean> {
+    // The lease keeps other nodes out, not a second loop of this process (two servers in one process).
+    if (this.delivering) return true;
+    this.delivering = true;
+    try {
+      return await this.deliverEach(signal);
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private async deliverEach(signal: AbortSignal): Promise<boolean> {
     const { rows } = await this.ctx.db.query<WebhookRow & { secret_sealed: string }>(
-      `SELECT ${COLUMNS}, secret_sealed FROM declaration_webhooks WHERE state = 'active' AND (next_attempt_at IS NULL OR next_attempt_at <= now()) ORDER BY id`,
+      `SELECT ${COLUMNS}, secret_sealed FROM declaration_webhooks w WHERE state = 'active' AND (next_attempt_at IS NULL OR next_attempt_at <= now()) ORDER BY w.id`,
     );
     await Promise.all(rows.map((r) => this.deliverOne(toWebhook(r), r.secret_sealed, signal).catch((e: unknown) => this.ctx.log.warn({ webhook: Number(r.id), err: errorMessage(e) }, 'declarations: webhook delivery stopped'))));
     return !signal.aborted;
@@ -223,7 +235,7 @@ export class WebhookService {
     for (;;) {
       if (signal.aborted) return;
       const { rows } = await this.ctx.db.query<{ id: string; declaration_id: string; action: Action['action']; at: Date | string; from_status: Action['fromStatus']; to_status: Action['toStatus'] }>(
-        `SELECT id::text, declaration_id::text, action, at, from_status, to_status FROM declaration_actions WHERE id > $1 ORDER BY id LIMIT 100`,
+        `SELECT a.id::text, a.declaration_id::text, a.action, a.at, a.from_status, a.to_status FROM declaration_actions a WHERE a.id > $1 ORDER BY a.id LIMIT 100`,
         [cursor],
       );
       if (rows.length === 0) return;
