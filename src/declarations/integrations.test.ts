@@ -13,11 +13,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { validate } from '@readme/openapi-parser';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../config/config.js';
 import { buildAppContext, type AppContext } from '../context/app-context.js';
 import { createLogger } from '../context/logger.js';
+import { OPENAPI_URL } from '../http/openapi.js';
 import { ogcCapability } from '../ogc/capability.js';
 import { buildServer } from '../server/app.js';
 import { createUser, sessionFor, userWithKey } from '../test-support/access.js';
@@ -458,6 +460,20 @@ describe.each(ENGINES)('declarations feed, webhooks, OGC collection, statistics 
     expect((await strict.inject('/ogc/collections/declarations/items')).statusCode).toBe(401);
     expect((await strict.inject(withKey(readerKey, { url: '/ogc/collections/declarations/items' }))).statusCode).toBe(200);
     expect((await strict.inject(withKey(readerKey, { url: '/ogc/collections' }))).json().collections.map((c: { id: string }) => c.id)).toContain('declarations');
+  });
+
+  it('describes the feed, webhook and statistics routes in the valid OpenAPI document, and the collection in the OGC API definition', async () => {
+    const doc = (await app.inject(OPENAPI_URL)).json();
+    expect((await validate(doc)).valid).toBe(true);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining([
+      '/api/v1/declarations/feed.atom', '/api/v1/declarations/stats', '/api/v1/declarations/webhooks', '/api/v1/declarations/webhooks/{id}',
+      '/api/v1/declarations/webhooks/{id}/resume', '/api/v1/declarations/webhooks/{id}/deliveries',
+    ]));
+    expect(doc.paths['/api/v1/declarations/feed.atom'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['bbox', 'status', 'type', 'theme', 'updated_since', 'organisation', 'limit', 'offset']));
+    expect(JSON.stringify(doc.paths['/api/v1/declarations/webhooks'])).not.toContain('"secret"');
+    const ogc = (await app.inject('/ogc/api')).json();
+    expect(ogc.paths['/collections/declarations/items'].get.parameters.find((p: { name: string }) => p.name === 'limit').schema.maximum).toBe(10_000);
+    expect((await app.inject('/ogc/conformance')).json().conformsTo).toContain('http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson');
   });
 
   it('statistics: per month and type opened and closed (months in Europe/Paris), median hours to resolution, open now per type and status', async () => {
