@@ -29,6 +29,7 @@ import { freePort } from '../test-support/net.js';
 import { declarationsCapability } from './capability.js';
 import { declarationStats, statsPeriod } from './stats.js';
 import { WebhookReceiver } from './test-support/webhook-receiver.js';
+import { SecretBox } from './webhooks.js';
 
 const L93 = { type: 'name', properties: { name: 'EPSG:2154' } } as const;
 const CAHORS_WGS84 = [1.4415, 44.4475] as const;
@@ -375,6 +376,29 @@ describe.each(ENGINES)('declarations feed, webhooks, OGC collection, statistics 
     const byName = await postEvent(`${receiver.url.replace('127.0.0.1', 'localhost')}/x`, { id: 1, body: '{}' }, 's', { timeoutMs: 1000, allowPrivateNetworks: false });
     expect(byName.error).toMatch(/resolved to (127\.0\.0\.1|::1)/);
     expect(receiver.received.length).toBe(from + 1);
+
+    // Sealed secrets: AES-256-GCM with a fresh IV each time, authenticated, bound to the server secret.
+    const box = new SecretBox(Buffer.from('k'.repeat(40)));
+    const sealed = box.seal('whsec_abc');
+    expect(sealed).not.toBe(box.seal('whsec_abc'));
+    expect(box.open(sealed)).toBe('whsec_abc');
+    const parts = sealed.split('.');
+    const flipped = [parts[0], parts[1], Buffer.from(Buffer.from(parts[2] as string, 'base64url').map((b, i) => (i === 0 ? b ^ 1 : b))).toString('base64url'), parts[3]].join('.');
+    expect(() => box.open(flipped)).toThrow();
+    expect(() => new SecretBox(Buffer.from('other'.repeat(8))).open(sealed)).toThrow();
+    // A webhook whose secret the server can no longer decrypt (the server secret changed) is paused, saying why.
+    const foreign = new SecretBox(Buffer.from('other'.repeat(8))).seal('whsec_x');
+    const { rows } = await t.db.query<{ id: string }>(
+      `INSERT INTO declaration_webhooks (url, secret_sealed, created_by, last_action_id) VALUES ($1, $2, 'test', (SELECT max(id) - 1 FROM declaration_actions)) RETURNING id::text`,
+      [`${receiver.url}/foreign`, foreign],
+    );
+    const stuck = await until('the undecryptable webhook to be paused', async () => {
+      const w = (await app.inject(withKey(moderatorKey, { url: `/api/v1/declarations/webhooks/${rows[0]?.id}` }))).json() as { state: string; lastError: string };
+      return w.state === 'failing' ? w : undefined;
+    });
+    expect(stuck.lastError).toMatch(/cannot be decrypted/);
+    expect(receiver.received.length).toBe(from + 1);
+    expect((await app.inject(withKey(moderatorKey, { method: 'DELETE', url: `/api/v1/declarations/webhooks/${rows[0]?.id}` }))).statusCode).toBe(204);
   });
 
   it.skipIf(engine !== 'postgres')('actions become visible in id order: a second writer waits for the first to commit', async () => {
@@ -544,5 +568,19 @@ describe.each(ENGINES)('declarations feed, webhooks, OGC collection, statistics 
     const body = (await app.inject(withKey(readerKey, { url: '/api/v1/declarations/stats?from=2026-01&to=2026-03' }))).json();
     expect(Object.keys(body).sort()).toEqual(['from', 'months', 'open', 'resolution', 'timeZone', 'to']);
     expect(body.timeZone).toBe('Europe/Paris');
+  });
+});
+
+describe('declarations configuration', () => {
+  it('has safe defaults and names a bad key', () => {
+    const c = loadConfig({ PCRS_DATA_DIR: tmpdir() });
+    expect(c.declarations).toEqual({
+      publicCollection: true,
+      timeZone: 'Europe/Paris',
+      webhooks: { allowPrivateNetworks: false, timeoutSeconds: 10, maxAttempts: 8, backoffBaseSeconds: 30, backoffMaxSeconds: 3600, pollSeconds: 5 },
+    });
+    expect(() => loadConfig({ PCRS_DATA_DIR: tmpdir() }, { 'declarations.timeZone': 'Europe/Cahors' })).toThrow(/declarations\.timeZone: must be an IANA time zone/);
+    expect(() => loadConfig({ PCRS_DATA_DIR: tmpdir() }, { 'declarations.webhooks.maxAttempts': 0 })).toThrow(/declarations\.webhooks\.maxAttempts/);
+    expect(() => loadConfig({ PCRS_DATA_DIR: tmpdir() }, { 'declarations.webhooks.allowPrivate': true })).toThrow(/declarations\.webhooks/);
   });
 });

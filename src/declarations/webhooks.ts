@@ -228,7 +228,16 @@ export class WebhookService {
   }
 
   private async deliverOne(w: Webhook, sealed: string, signal: AbortSignal): Promise<void> {
-    const secret = this.secretBox().open(sealed);
+    let secret: string;
+    try {
+      secret = this.secretBox().open(sealed);
+    } catch {
+      // The server secret changed (or the row was altered): nothing can be signed; say so once, pause.
+      const error = 'The signing secret cannot be decrypted (was the server secret, PCRS_SECRET_KEY, changed?): delete this webhook and register it again.';
+      await this.ctx.db.query(`UPDATE declaration_webhooks SET state = 'failing', failing_since = now(), last_error = $2, next_attempt_at = NULL WHERE id = $1`, [w.id, error]);
+      this.ctx.log.warn({ webhook: w.id }, 'declarations: webhook paused, its secret cannot be decrypted');
+      return;
+    }
     const wanted = new Set(w.events);
     let cursor = w.lastEventId;
     let failures = w.failures;
