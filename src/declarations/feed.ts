@@ -101,7 +101,7 @@ export function registerFeedRoutes(app: RouteApp, ctx: AppContext, service: Decl
         return u.toString();
       };
       const entries = items.map((d) => publicOf(d));
-      const updated = entries[0]?.updatedAt ?? new Date(0).toISOString();
+      const updated = entries[0]?.updatedAt ?? new Date().toISOString();
       const territory = `${config.territory.name} (${config.territory.code})`;
       const xml = [
         '<?xml version="1.0" encoding="utf-8"?>\n',

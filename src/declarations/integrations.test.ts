@@ -221,6 +221,15 @@ describe.each(ENGINES)('declarations feed, webhooks, OGC collection, statistics 
     expect((await post(strict, withKey(moderatorKey, { payload: { url: 'https://example.org/hook', events: ['declaration.deleted'] } }))).statusCode).toBe(400);
     expect((await post(strict, withKey(moderatorKey, { payload: { url: 'https://example.org/hook', secret: 'mine' } }))).statusCode).toBe(400);
     expect(await count()).toBe(before);
+
+    // At most 100 webhooks (these are paused: the loop leaves them alone).
+    await t.db.query(`INSERT INTO declaration_webhooks (url, secret_sealed, created_by, last_action_id, state, failing_since)
+                      SELECT 'https://example.org/' || g, 'v1.x.y.z', 'test', 0, 'failing', now() FROM generate_series(1, 100) g`);
+    const tooMany = await post(app, withKey(moderatorKey, { payload: { url: `${receiver.url}/hook` } }));
+    expect(tooMany.statusCode, tooMany.body).toBe(409);
+    expect(tooMany.json().type).toBe('urn:pcrs:problem:too-many-webhooks');
+    await t.db.query(`DELETE FROM declaration_webhooks WHERE created_by = 'test'`);
+    expect(await count()).toBe(before);
   });
 
   it('webhooks: signed events in order from registration on; the secret shown once, sealed at rest, never listed nor logged; failures retried with backoff in the delivery log; paused after N failures and resumed without skipping', async () => {
@@ -336,7 +345,12 @@ describe.each(ENGINES)('declarations feed, webhooks, OGC collection, statistics 
     expect(afterEvents.map((e) => e.id)).toEqual([stuckId, stuckId + 1]);
     expect(afterEvents.map((e) => e.type)).toEqual(['declaration.status-changed', 'declaration.closed']);
     expect(afterEvents[1]?.change?.to).toBe('resolved');
-    expect((await app.inject(withKey(moderatorKey, { url: `/api/v1/declarations/webhooks/${hook.id}/deliveries?limit=1` }))).json().deliveries[0]).toMatchObject({ eventId: stuckId + 1, attempt: 1, statusCode: 204 });
+    // The receiver may answer before the platform records it: wait for the record.
+    const last = await until('the last delivery recorded', async () => {
+      const d = (await app.inject(withKey(moderatorKey, { url: `/api/v1/declarations/webhooks/${hook.id}/deliveries?limit=1` }))).json().deliveries[0] as { eventId: number } | undefined;
+      return d?.eventId === stuckId + 1 ? d : undefined;
+    });
+    expect(last).toMatchObject({ eventId: stuckId + 1, attempt: 1, statusCode: 204 });
 
     // The secret is in no log line (the server logged at trace level all along).
     expect(logLines.length).toBeGreaterThan(10);

@@ -108,6 +108,9 @@ export class SecretBox {
   }
 }
 
+/** Each webhook costs a POST per action: a bound keeps a mistake (a script registering in a loop) cheap. */
+const MAX_WEBHOOKS = 100;
+
 const notFound = (id: number) => new UserError('not-found', `There is no webhook ${id}.`, { status: 404 });
 
 export class WebhookService {
@@ -131,6 +134,10 @@ export class WebhookService {
   /** Registers a URL; answers the webhook and its signing secret (the only time it is shown). */
   async create(caller: Caller, input: { url: string; events?: readonly string[] | undefined }, ip?: string): Promise<Webhook & { secret: string }> {
     const url = await checkWebhookUrl(input.url, this.settings.allowPrivateNetworks);
+    const { rows: counted } = await this.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM declaration_webhooks`);
+    if (Number(counted[0]?.n ?? 0) >= MAX_WEBHOOKS) {
+      throw new UserError('too-many-webhooks', `There are already ${MAX_WEBHOOKS} webhooks; delete one first.`, { status: 409 });
+    }
     const secret = `whsec_${randomBytes(32).toString('base64url')}`;
     const events = [...new Set(input.events ?? [])];
     const webhook = await this.ctx.db.transaction(async (tx) => {
