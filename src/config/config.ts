@@ -13,6 +13,16 @@ const bboxSchema = z
   .tuple([z.number(), z.number(), z.number(), z.number()])
   .refine(([xmin, ymin, xmax, ymax]) => xmin < xmax && ymin < ymax, 'must be [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax');
 
+/** Whether the runtime knows this IANA time zone name. */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const epsgCode = z.string().regex(/^EPSG:\d{4,5}$/, 'must look like EPSG:2154');
 
 export const territorySchema = z.strictObject({
@@ -195,8 +205,35 @@ export const configSchema = z.strictObject({
           maxPerDeclaration: z.number().int().min(1).max(1000).default(10),
         })
         .default({ maxBytes: ATTACHMENT_MAX_BYTES, maxPerDeclaration: 10 }),
+      /** The OGC API Features collection `declarations` and the Atom feed (public fields only) readable without signing in. */
+      publicCollection: z.boolean().default(true),
+      /** Time zone of the statistics' months (IANA name). */
+      timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').default('Europe/Paris'),
+      /** Webhooks (moderators register URLs; every action of the log is posted, signed, in order). */
+      webhooks: z
+        .strictObject({
+          /** Allow destinations on loopback, private or link-local networks (off: refused, against SSRF). */
+          allowPrivateNetworks: z.boolean().default(false),
+          /** How long one POST may take before it counts as failed. */
+          timeoutSeconds: z.number().positive().max(120).default(10),
+          /** Failed attempts at one event before the webhook is paused (marked failing). */
+          maxAttempts: z.number().int().min(1).max(100).default(8),
+          /** Backoff after the n-th failure: base · 2^(n−1) seconds, capped at backoffMaxSeconds. */
+          backoffBaseSeconds: z.number().positive().default(30),
+          backoffMaxSeconds: z.number().positive().default(3600),
+          /** How often the delivery loop looks for new actions (one node at a time delivers). */
+          pollSeconds: z.number().positive().max(3600).default(5),
+        })
+        .default({ allowPrivateNetworks: false, timeoutSeconds: 10, maxAttempts: 8, backoffBaseSeconds: 30, backoffMaxSeconds: 3600, pollSeconds: 5 }),
     })
-    .default({ anonymous: true, anonymousPerHour: 5, attachments: { maxBytes: ATTACHMENT_MAX_BYTES, maxPerDeclaration: 10 } }),
+    .default({
+      anonymous: true,
+      anonymousPerHour: 5,
+      attachments: { maxBytes: ATTACHMENT_MAX_BYTES, maxPerDeclaration: 10 },
+      publicCollection: true,
+      timeZone: 'Europe/Paris',
+      webhooks: { allowPrivateNetworks: false, timeoutSeconds: 10, maxAttempts: 8, backoffBaseSeconds: 30, backoffMaxSeconds: 3600, pollSeconds: 5 },
+    }),
   rateLimit: z
     .strictObject({
       enabled: z.boolean().default(true),

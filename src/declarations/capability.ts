@@ -2,6 +2,7 @@ import type { Capability } from '../context/capability.js';
 import { registerAttachmentRoutes } from './attachment-routes.js';
 import { AttachmentService } from './attachments.js';
 import { declarationsCommand } from './cli.js';
+import { registerIntegrations } from './integrations.js';
 import { registerDeclarationRoutes } from './routes.js';
 import { DeclarationService } from './service.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
@@ -12,11 +13,12 @@ import { registerWorkflowRoutes } from './workflow-routes.js';
  */
 export const declarationsCapability: Capability = {
   name: 'declarations',
-  summary: 'Declarations (errors, update requests, works, interventions): create, triage (one or in bulk), action log, attachments, followers’ e-mails with unsubscribe links, anonymous declarations, list/export',
+  summary: 'Declarations (errors, update requests, works, interventions): create, triage (one or in bulk), action log, attachments, followers’ e-mails with unsubscribe links, anonymous declarations, Atom feed, webhooks, OGC API collection, statistics, list/export',
   async http(server, ctx) {
     const service = new DeclarationService(ctx);
     registerDeclarationRoutes(server.app, service);
     registerWorkflowRoutes(server, service);
+    registerIntegrations(server, ctx, service);
     await registerAttachmentRoutes(server.app, new AttachmentService(ctx));
   },
   commands: [declarationsCommand],

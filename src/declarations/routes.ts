@@ -69,7 +69,7 @@ const csv = <T extends string>(values: readonly [T, ...T[]]) =>
     .pipe(z.array(z.enum(values)).min(1));
 
 const number = String.raw`-?\d+(\.\d+)?`;
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   bbox: z
     .string()
     .regex(new RegExp(`^${number},${number},${number},${number}$`), 'must be xmin,ymin,xmax,ymax')
