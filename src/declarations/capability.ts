@@ -2,6 +2,7 @@ import type { Capability } from '../context/capability.js';
 import { declarationsCommand } from './cli.js';
 import { registerDeclarationRoutes } from './routes.js';
 import { DeclarationService } from './service.js';
+import { registerToUpdate } from './to-update-routes.js';
 
 /**
  * Declarations (issue 11, first slice): errors, update requests, works and interventions on the
@@ -12,7 +13,8 @@ export const declarationsCapability: Capability = {
   summary: 'Declarations (errors, update requests, works, interventions): create, triage, action log, author e-mails, list/export',
   http(server, ctx) {
     registerDeclarationRoutes(server.app, new DeclarationService(ctx));
+    registerToUpdate(server, ctx);
   },
   commands: [declarationsCommand],
-  configKeys: ['territory', 'mail', 'publicUrl'],
+  configKeys: ['territory', 'mail', 'publicUrl', 'worksToUpdate'],
 };
