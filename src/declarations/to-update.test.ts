@@ -34,6 +34,7 @@ describe.each(ENGINES)('works "to update" on $engine', ({ open }) => {
   let service: DeclarationService;
   let marks: UpdateMarks;
   let readerKey: string;
+  let writerKey: string;
   const ids: Record<string, number> = {};
 
   const works = async (name: string, geometry: object, w: { end?: string; themes?: Theme[] }) => {
@@ -83,6 +84,7 @@ describe.each(ENGINES)('works "to update" on $engine', ({ open }) => {
     service = new DeclarationService(ctx);
     marks = new UpdateMarks(ctx);
     readerKey = (await userWithKey(ctx, 'lecteur@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }], scopes: ['read'] })).key;
+    writerKey = (await userWithKey(ctx, 'voirie@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }], scopes: ['declarations:write'] })).key;
     app = await buildServer(ctx, { logger: false, capabilities: [declarationsCapability] });
     await app.ready();
 
@@ -129,11 +131,11 @@ describe.each(ENGINES)('works "to update" on $engine', ({ open }) => {
     expect(point).toMatchObject({ dtDictRef: 'REF-point', dataset: 'ortho', version: '2025', dalle: '46-2025-0575-6374', dueOn: YESTERDAY, themes: ['03B'], consumedAt: null });
     // The point's area: a 10 m disc.
     expect(point?.bbox).toEqual([575_190, 6_373_590, 575_210, 6_373_610]);
-    const area = await t.db.query<{ a: number; kind: string }>(`SELECT ST_Area(area) AS a, GeometryType(area) AS kind FROM declaration_update_marks WHERE id = $1`, [point?.id]);
+    const area = await t.db.query<{ a: number; kind: string }>(`SELECT ST_Area(area) AS a, GeometryType(area) AS kind FROM declaration_update_marks WHERE id = $1`, [point?.id ?? null]);
     expect(area.rows[0]?.kind).toBe('POLYGON');
     expect(Number(area.rows[0]?.a)).toBeCloseTo(Math.PI * 100, -1);
     // The polygon is stored as drawn (90 m²).
-    const poly = await t.db.query<{ a: number }>(`SELECT ST_Area(area) AS a FROM declaration_update_marks WHERE declaration_id = $1 LIMIT 1`, [ids.polygon]);
+    const poly = await t.db.query<{ a: number }>(`SELECT ST_Area(area) AS a FROM declaration_update_marks WHERE declaration_id = $1 LIMIT 1`, [ids.polygon as number]);
     expect(Number(poly.rows[0]?.a)).toBeCloseTo(90, 3);
   });
 
@@ -183,11 +185,28 @@ describe.each(ENGINES)('works "to update" on $engine', ({ open }) => {
     expect(page.features.map((x) => x.id)).toEqual(fc.features.slice(2, 4).map((x) => x.id));
     for (const bad of ["?dataset=ortho'%20OR%201=1", '?limit=0', '?limit=100000', '?bogus=1']) expect((await get(bad)).statusCode, bad).toBe(400);
     // Consumed marks and marks of declarations rejected since are left out.
-    await t.db.query(`UPDATE declaration_update_marks SET consumed_at = now(), consumed_by = 'campagne-2027' WHERE declaration_id = $1`, [ids.line]);
+    await t.db.query(`UPDATE declaration_update_marks SET consumed_at = now(), consumed_by = 'campagne-2027' WHERE declaration_id = $1`, [ids.line as number]);
     await service.changeStatus(OPERATOR, ids.polygon as number, { status: 'rejected', reason: 'Hors voirie' }, { base: 'http://localhost' });
     const after = (await get()).json() as typeof fc;
     expect(after.numberMatched).toBe(17 - 3 - 2);
     expect(after.features.some((x) => x.properties.declarationId === ids.line || x.properties.declarationId === ids.polygon)).toBe(false);
+  });
+
+  it('refuses a second works declaration with the same DT/DICT number (409, nothing stored)', async () => {
+    const count = async () => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM declarations`)).rows[0]?.n;
+    const before = await count();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/declarations',
+      headers: { authorization: `Bearer ${writerKey}` },
+      payload: { type: 'works', title: 'Même chantier', description: 'Déclaré deux fois', geometry: { type: 'Point', coordinates: [575_200, 6_373_600], crs: L93 }, works: { dtDictRef: 'REF-point', themes: ['03B'] } },
+    });
+    expect(res.statusCode, res.body).toBe(409);
+    expect(res.json()).toMatchObject({ type: 'urn:pcrs:problem:duplicate-dt-dict-ref' });
+    expect(res.json().detail).toContain(`n° ${ids.point}`);
+    expect(await count()).toBe(before);
+    // The unique index holds even without the service's check.
+    await expect(t.db.query(`INSERT INTO declarations (type, geom, title, description, author_actor, dt_dict_ref) VALUES ('works', ST_SetSRID(ST_MakePoint(575200, 6373600), 2154), 'x', 'y', 'operator', 'REF-point')`)).rejects.toThrow();
   });
 
   it('runs in the background of a listening server (leased loop) and marks newly ended works', async () => {
