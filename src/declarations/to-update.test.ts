@@ -222,5 +222,20 @@ describe.each(ENGINES)('works "to update" on $engine', ({ open }) => {
     } finally {
       await server.close();
     }
+    // worksToUpdate.intervalMinutes: 0 turns the loop off (marking is then the CLI's).
+    await t.db.query(`DELETE FROM leases WHERE name = 'declarations-to-update'`);
+    const off = buildAppContext(loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'silent' }, { worksToUpdate: { intervalMinutes: 0 } }), t.db);
+    const quiet = await buildServer(off, { logger: false, capabilities: [declarationsCapability] });
+    await quiet.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const ignored = await works('ignored', { type: 'Point', coordinates: [575_700, 6_373_600] }, { end: YESTERDAY, themes: ['06'] });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await marksOf(ignored)).toEqual([]);
+      expect((await t.db.query(`SELECT 1 FROM leases WHERE name = 'declarations-to-update'`)).rows).toEqual([]);
+    } finally {
+      await quiet.close();
+      off.mail.close();
+      await off.access.close?.().catch(() => undefined);
+    }
   });
 });
