@@ -190,6 +190,10 @@ describe.each(ENGINES)('works "to update" on $engine', ({ open }) => {
     const after = (await get()).json() as typeof fc;
     expect(after.numberMatched).toBe(17 - 3 - 2);
     expect(after.features.some((x) => x.properties.declarationId === ids.line || x.properties.declarationId === ids.polygon)).toBe(false);
+    // So are the marks of a version withdrawn since.
+    await t.db.query(`UPDATE versions SET status = 'withdrawn' WHERE dataset_id = 'ortho' AND name = '2026'`);
+    expect((await get()).json().numberMatched).toBe(17 - 3 - 2 - 2);
+    await t.db.query(`UPDATE versions SET status = 'published' WHERE dataset_id = 'ortho' AND name = '2026'`);
   });
 
   it('refuses a second works declaration with the same DT/DICT number (409, nothing stored)', async () => {

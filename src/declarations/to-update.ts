@@ -31,7 +31,8 @@ import { DALLES_TOUCHED } from './store.js';
  *
  * Idempotent: one mark per declaration and dalle (or vector version), by a unique index; marking
  * again adds only what is new (a dalle ingested since, works that ended since). A mark stays once
- * made; the listing leaves out those of declarations rejected or merged as duplicates since.
+ * made; the listing leaves out those of declarations rejected or merged as duplicates since, and
+ * those of versions withdrawn since.
  */
 
 export interface UpdateMark {
@@ -129,9 +130,9 @@ export class UpdateMarks {
     return (await this.list({ ids, limit: ids.length, offset: 0 })).items;
   }
 
-  /** Marks not consumed yet (of declarations not rejected nor duplicate), oldest due first. */
+  /** Marks not consumed yet (of declarations not rejected nor duplicate, of versions not withdrawn), oldest due first. */
   async list(f: MarkFilter): Promise<{ items: UpdateMark[]; total: number }> {
-    const where = ['m.consumed_at IS NULL', `d.status NOT IN ('rejected', 'duplicate')`];
+    const where = ['m.consumed_at IS NULL', `d.status NOT IN ('rejected', 'duplicate')`, `v.status <> 'withdrawn'`];
     const params: SqlParam[] = [];
     const p = (v: SqlParam) => {
       params.push(v);
