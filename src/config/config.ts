@@ -149,6 +149,15 @@ export const configSchema = z.strictObject({
       maxSize: z.number().int().min(256).max(16384).default(4096),
     })
     .default({ maxSize: 4096 }),
+  /** Works declarations that mark what they cover "to update" (src/declarations/to-update.ts). */
+  worksToUpdate: z
+    .strictObject({
+      /** How often a listening server marks the works that ended (one node of several); 0 = only by `pcrs declarations mark-to-update`. */
+      intervalMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
+      /** Buffer around a works footprint given as a point or a line, in metres (a polygon is taken as drawn). */
+      bufferMetres: z.number().min(1).max(500).default(10),
+    })
+    .default({ intervalMinutes: 60, bufferMetres: 10 }),
   /**
    * Server secret keying the API-key hashes (HMAC). Unset ⇒ generated once into
    * `${dataDir}/secret-key`; with several nodes, give each the same value.
