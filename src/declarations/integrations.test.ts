@@ -588,7 +588,7 @@ describe.each(ENGINES)('declarations feed, webhooks, OGC collection, statistics 
 describe('declarations configuration', () => {
   it('has safe defaults and names a bad key', () => {
     const c = loadConfig({ PCRS_DATA_DIR: tmpdir() });
-    expect(c.declarations).toEqual({
+    expect(c.declarations).toMatchObject({
       publicCollection: true,
       timeZone: 'Europe/Paris',
       webhooks: { allowPrivateNetworks: false, timeoutSeconds: 10, maxAttempts: 8, backoffBaseSeconds: 30, backoffMaxSeconds: 3600, pollSeconds: 5 },
