@@ -58,6 +58,8 @@ export default function Triage(_: ScreenProps) {
     limit,
   });
   const list = useLoad<DeclarationPage>(() => api.declarations(query()), [applied, limit, applied.bbox ? extentTick : 0]);
+  const latest = useRef(list.data);
+  latest.current = list.data;
 
   // The map: created once, its features follow the list.
   useEffect(() => {
@@ -74,8 +76,9 @@ export default function Triage(_: ScreenProps) {
         (m) => {
           if (!live) return m.dispose();
           mapRef.current = m;
-          if (list.data) {
-            m.layer.setItems(list.data.declarations);
+          // The list may have come first.
+          if (latest.current) {
+            m.layer.setItems(latest.current.declarations);
             m.layer.fit();
           }
         },
