@@ -284,4 +284,54 @@ describe.runIf(CAN_RUN_BROWSER)('declarations in the portal, end to end (Chromiu
 
     expect(errors).toEqual([]);
   }, 240_000);
+
+  it('without an account: an invitation to sign in, and an error reported with an e-mail address, confirmed by the mailed link', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'fr-FR' });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/#/carte?vue=575200.0,6373600.0,19`);
+    const report = page.getByRole('button', { name: 'Signaler', exact: true });
+    await expect.poll(() => report.isEnabled(), { timeout: 30_000 }).toBe(true);
+    // No declarations layer for anonymous visitors: the list needs an account.
+    expect(await page.locator('.declarations-layer').innerText()).toContain('Connectez-vous pour voir les déclarations sur la carte.');
+    await report.click();
+    expect(await page.locator('.report').innerText()).toContain('Connectez-vous pour signaler une erreur');
+    await page.getByRole('button', { name: 'Une ligne' }).click();
+    const box = (await page.locator('#map').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2 - 60, box.y + box.height / 2);
+    await page.waitForTimeout(400);
+    await page.mouse.dblclick(box.x + box.width / 2 + 60, box.y + box.height / 2 + 20);
+    await expect.poll(() => page.getByLabel('Votre adresse e-mail').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.locator('.report').innerText()).toContain('Géométrie dessinée : Une ligne.');
+    // The honeypot is in the form but not shown to people.
+    expect(await page.locator('input[name=website]').count()).toBe(1);
+    expect(await page.locator('input[name=website]').isVisible()).toBe(false);
+    // Checked in the page first.
+    await page.getByRole('button', { name: 'Envoyer la déclaration' }).click();
+    await expect.poll(() => page.locator('.report').innerText()).toMatch(/Donnez un titre\.[\s\S]*Décrivez ce que vous signalez\.[\s\S]*Indiquez votre adresse e-mail\./);
+    await page.getByLabel('Titre').fill('Trottoir mal placé <script>window.__xss=4</script>');
+    await page.getByLabel('Description').fill('Le trottoir du levé est décalé d’un mètre.');
+    await page.getByLabel('Votre adresse e-mail').fill('passant@example.fr');
+    await page.getByRole('button', { name: 'Envoyer la déclaration' }).click();
+    if (!has('POST', '/api/v1/declarations/anonymous')) {
+      // (another piece of issue 11: until it is there, the refusal is said in French)
+      await expect.poll(() => page.locator('.report [role=alert]').innerText(), { timeout: 10_000 }).toMatch(/Introuvable\.|Vous devez être connecté/);
+      return;
+    }
+    await expect.poll(() => page.locator('.report-done').innerText(), { timeout: 10_000 }).toContain('Ouvrez le lien reçu par e-mail');
+    const mail = await smtp.waitFor((m) => m.to.includes('passant@example.fr'));
+    const link = new RegExp(`${base.replace(/[.]/g, '\\.')}/#/declarations/confirmer\\?token=[A-Za-z0-9_%.-]+`).exec(mail.text)?.[0];
+    expect(link, mail.text).toBeTruthy();
+    await page.goto(link!);
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 10_000 }).toMatch(/votre signalement est enregistré sous le n° \d+/);
+    const id = Number(/n° (\d+)/.exec(await page.locator('main').innerText())?.[1]);
+    const row = (await f.t.db.query<{ title: string; author_user_id: string | null; kind: string }>(`SELECT title, author_user_id, GeometryType(geom) AS kind FROM declarations WHERE id = $1`, [id])).rows[0];
+    expect(row).toMatchObject({ title: 'Trottoir mal placé <script>window.__xss=4</script>', author_user_id: null, kind: 'LINESTRING' });
+    // A link is used once.
+    await page.reload();
+    await expect.poll(() => page.locator('main [role=alert]').innerText(), { timeout: 10_000 }).toMatch(/n’est plus valable|Introuvable/);
+    await noScriptRan(page);
+    expect(errors).toEqual([]);
+  }, 120_000);
 });

@@ -44,6 +44,7 @@ describe('router', () => {
     const first = (path: string) => ROUTES.find((r) => matchPath(r.path, path));
     expect(first('/declarations')?.path).toBe('/declarations');
     expect(first('/declarations/stats')?.path).toBe('/declarations/stats');
+    expect(first('/declarations/confirmer')?.path).toBe('/declarations/confirmer');
     expect(first('/declarations/42')?.path).toBe('/declarations/:id');
     expect(first('/triage')?.access).toBe('moderator');
   });

@@ -107,6 +107,7 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   'reason-required': 'error.reasonRequired',
   'duplicate-of-required': 'error.duplicateOf',
   'invalid-duplicate-of': 'error.duplicateOf',
+  'anonymous-declarations-off': 'error.anonymousOff',
   'file-too-large': 'error.fileTooLarge',
   'payload-too-large': 'error.fileTooLarge',
   'unsupported-type': 'error.fileType',

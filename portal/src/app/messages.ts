@@ -508,6 +508,9 @@ const fr = {
   'triage.map': 'Carte des déclarations filtrées',
   'triage.more': 'Afficher plus',
 
+  'confirm.title': 'Confirmation de votre signalement',
+  'confirm.done': 'Merci : votre signalement est enregistré sous le n° {id}. Il sera examiné par les modérateurs.',
+  'error.anonymousOff': 'Cette plateforme ne prend pas de signalement sans compte : connectez-vous ou créez un compte.',
   'stats.title': 'Statistiques des déclarations',
   'stats.from': 'Du mois',
   'stats.to': 'Au mois',
@@ -1044,6 +1047,9 @@ const en: Record<MessageKey, string> = {
   'triage.map': 'Map of the filtered declarations',
   'triage.more': 'Show more',
 
+  'confirm.title': 'Confirming your report',
+  'confirm.done': 'Thank you: your report is recorded as #{id}. Moderators will look at it.',
+  'error.anonymousOff': 'This platform takes no report without an account: sign in or create one.',
   'stats.title': 'Declarations statistics',
   'stats.from': 'From month',
   'stats.to': 'To month',

@@ -30,6 +30,7 @@ export const ROUTES: readonly RouteDef[] = [
   { path: '/compte/cles', load: () => import('../pages/account/Keys.js'), title: 'keys.title', access: 'signedIn' },
   { path: '/compte/organisations', load: () => import('../pages/account/Organisations.js'), title: 'orgs.title', access: 'signedIn' },
   { path: '/declarations', load: () => import('../pages/declarations/DeclarationList.js'), title: 'decl.listTitle', access: 'signedIn' },
+  { path: '/declarations/confirmer', load: () => import('../pages/declarations/Confirm.js'), title: 'confirm.title' },
   { path: '/declarations/stats', load: () => import('../pages/declarations/Stats.js'), title: 'stats.title', access: 'signedIn' },
   { path: '/declarations/:id', load: () => import('../pages/declarations/DeclarationPage.js'), title: 'decl.pageTitle', access: 'signedIn' },
   { path: '/triage', load: () => import('../pages/declarations/Triage.js'), title: 'triage.title', access: 'moderator' },
