@@ -167,7 +167,7 @@ describe.runIf(CAN_RUN_BROWSER)('declarations in the portal, end to end (Chromiu
       await expect.poll(() => page.locator('.attachment-list img.thumb').count(), { timeout: 10_000 }).toBe(1);
       const src = await page.locator('.attachment-list img.thumb').getAttribute('src');
       expect(src).toMatch(new RegExp(`^/api/v1/declarations/${id}/attachments/\\d+$`));
-      expect(await page.locator('.attachment-list img.thumb').evaluate('(img) => img.complete && img.naturalWidth')).toBe(16);
+      await expect.poll(() => page.evaluate(`document.querySelector('.attachment-list img.thumb').naturalWidth`), { timeout: 10_000 }).toBe(16);
     }
     // The mini-map draws (its own canvas).
     await expect.poll(() => page.locator('.mini-map canvas').count(), { timeout: 20_000 }).toBeGreaterThan(0);
@@ -259,12 +259,22 @@ describe.runIf(CAN_RUN_BROWSER)('declarations in the portal, end to end (Chromiu
     expect(await page.locator('ol.history').innerText()).toContain(XSS_COMMENT);
     // Not a moderator: no moderation on the author's page.
     expect(await page.getByRole('region', { name: 'Modération' }).count()).toBe(0);
-    // Following it (another piece of issue 11): the toggle, or its failure said in French.
-    await page.getByRole('button', { name: 'Suivre cette déclaration' }).click();
+    // Following it (another piece of issue 11; an author may follow their own from the start):
+    // the toggle both ways, or its failure said in French.
+    const follow = page.locator('.follow button');
+    await expect.poll(() => follow.count(), { timeout: 10_000 }).toBe(1);
     if (has('PUT', '/api/v1/declarations/:id/subscription')) {
+      if ((await follow.getAttribute('aria-pressed')) === 'true') {
+        await page.getByRole('button', { name: 'Ne plus suivre' }).click();
+        await expect.poll(() => page.locator('.follow').innerText(), { timeout: 10_000 }).toContain('Vous ne suivez plus cette déclaration.');
+      }
+      await page.getByRole('button', { name: 'Suivre cette déclaration' }).click();
       await expect.poll(() => page.locator('.follow').innerText(), { timeout: 10_000 }).toContain('Vous suivez cette déclaration');
       expect(await page.getByRole('button', { name: 'Ne plus suivre' }).getAttribute('aria-pressed')).toBe('true');
+      await page.reload();
+      await expect.poll(() => page.locator('.follow button').getAttribute('aria-pressed'), { timeout: 10_000 }).toBe('true');
     } else {
+      await page.getByRole('button', { name: 'Suivre cette déclaration' }).click();
       await expect.poll(() => page.locator('.follow [role=alert]').innerText(), { timeout: 10_000 }).toBe('Introuvable.');
     }
     await noScriptRan(page);
@@ -306,7 +316,8 @@ describe.runIf(CAN_RUN_BROWSER)('declarations in the portal, end to end (Chromiu
     expect(await page.locator('.report').innerText()).toContain('Géométrie dessinée : Une ligne.');
     // The honeypot is in the form but not shown to people.
     expect(await page.locator('input[name=website]').count()).toBe(1);
-    expect(await page.locator('input[name=website]').isVisible()).toBe(false);
+    const trap = (await page.locator('input[name=website]').boundingBox())!;
+    expect(trap.x + trap.width).toBeLessThanOrEqual(0);
     // Checked in the page first.
     await page.getByRole('button', { name: 'Envoyer la déclaration' }).click();
     await expect.poll(() => page.locator('.report').innerText()).toMatch(/Donnez un titre\.[\s\S]*Décrivez ce que vous signalez\.[\s\S]*Indiquez votre adresse e-mail\./);
@@ -328,9 +339,13 @@ describe.runIf(CAN_RUN_BROWSER)('declarations in the portal, end to end (Chromiu
     const id = Number(/n° (\d+)/.exec(await page.locator('main').innerText())?.[1]);
     const row = (await f.t.db.query<{ title: string; author_user_id: string | null; kind: string }>(`SELECT title, author_user_id, GeometryType(geom) AS kind FROM declarations WHERE id = $1`, [id])).rows[0];
     expect(row).toMatchObject({ title: 'Trottoir mal placé <script>window.__xss=4</script>', author_user_id: null, kind: 'LINESTRING' });
-    // A link is used once.
+    // Opening the link again records nothing more; a forged one is refused in French.
     await page.reload();
-    await expect.poll(() => page.locator('main [role=alert]').innerText(), { timeout: 10_000 }).toMatch(/n’est plus valable|Introuvable/);
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 10_000 }).toContain(`enregistré sous le n° ${id}`);
+    const same = await f.t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM declarations WHERE title LIKE 'Trottoir mal placé%'`);
+    expect(same.rows[0]?.n).toBe(1);
+    await page.goto(`${base}/#/declarations/confirmer?token=${'A'.repeat(43)}`);
+    await expect.poll(() => page.locator('main [role=alert]').innerText(), { timeout: 10_000 }).toBe('Ce lien n’est plus valable (déjà utilisé ou expiré). Demandez-en un nouveau.');
     await noScriptRan(page);
     expect(errors).toEqual([]);
   }, 120_000);

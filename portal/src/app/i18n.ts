@@ -108,6 +108,8 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   'duplicate-of-required': 'error.duplicateOf',
   'invalid-duplicate-of': 'error.duplicateOf',
   'anonymous-declarations-off': 'error.anonymousOff',
+  'invalid-confirmation-token': 'error.invalidToken',
+  'confirmation-expired': 'error.invalidToken',
   'file-too-large': 'error.fileTooLarge',
   'payload-too-large': 'error.fileTooLarge',
   'unsupported-type': 'error.fileType',
