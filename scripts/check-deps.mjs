@@ -3,7 +3,7 @@
 // every package imported must be in package.json. Run by `npm run lint`.
 //
 // Import specifiers are found with regular expressions — `… from 'x'`, `import 'x'`,
-// `import('x')` (also in type positions), `require('x')`, `vi.mock('x')`,
+// `import('x')` (also in type positions), `require('x')`, `require.resolve('x/…')`, `vi.mock('x')`,
 // `/// <reference types="x" />` — good enough for this codebase (a string that merely looks like
 // an import would count as one).
 import { readdirSync, readFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ const NAME = String.raw`['"]([^'"\s,;()]+)['"]`; // a quoted specifier (no blank
 const SPECIFIER = [
   new RegExp(String.raw`\bfrom\s*${NAME}`, 'g'), // import … from 'x', export … from 'x' (also across lines)
   new RegExp(String.raw`\bimport\s*${NAME}`, 'g'), // import 'x'
-  new RegExp(String.raw`\b(?:import|require|vi\.mock|vi\.importActual)\s*\(\s*${NAME}`, 'g'), // import('x'), require('x')
+  new RegExp(String.raw`\b(?:import|require|require\.resolve|vi\.mock|vi\.importActual)\s*\(\s*${NAME}`, 'g'), // import('x'), require('x')
   new RegExp(String.raw`///\s*<reference\s+types\s*=\s*${NAME}`, 'g'), // /// <reference types="x" />
 ];
 

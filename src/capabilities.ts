@@ -2,6 +2,7 @@ import { accountsCapability } from './accounts/capability.js';
 import { accessCapability } from './access/capability.js';
 import { archiveCapability } from './archive/capability.js';
 import { catalogCapability } from './catalog/capability.js';
+import { communesCapability } from './communes/capability.js';
 import type { Capability } from './context/capability.js';
 import { declarationsCapability } from './declarations/capability.js';
 import { demoCapability } from './demo/capability.js';
@@ -29,4 +30,5 @@ export const CAPABILITIES: readonly Capability[] = [
   demoCapability,
   accountsCapability,
   declarationsCapability,
+  communesCapability,
 ];

@@ -1,19 +1,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { openPglite } from '../db/pglite.js';
 import { createUser } from '../test-support/access.js';
+import { runPcrs } from '../test-support/cli.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { KEY_PATTERN } from './keys.js';
 import { PlatformAccessPolicy } from './policy.js';
 
 /** `pcrs token|visibility|permission`, run in-process against a real database (the CLI acts as the operator). */
-const ORIGINAL_DATABASE_URL = process.env.DATABASE_URL;
-
 describe.each(ENGINES)('pcrs token, visibility, permission on $engine', ({ engine, open }) => {
   let t: TestDatabase;
   let dataDir: string;
@@ -29,26 +27,7 @@ describe.each(ENGINES)('pcrs token, visibility, permission on $engine', ({ engin
     }
   }
 
-  async function pcrs(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    process.env.PCRS_DATA_DIR = dataDir;
-    process.env.PCRS_LOG_LEVEL = 'silent';
-    process.env.PCRS_CONFIG = '';
-    if (engine === 'postgres') process.env.DATABASE_URL = t.env.DATABASE_URL as string;
-    else delete process.env.DATABASE_URL;
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-    try {
-      const code = await runCli(args);
-      return { code, stdout, stderr };
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-      if (ORIGINAL_DATABASE_URL === undefined) delete process.env.DATABASE_URL;
-      else process.env.DATABASE_URL = ORIGINAL_DATABASE_URL;
-    }
-  }
+  const pcrs = (...args: string[]) => runPcrs(t, dataDir, args);
 
   beforeAll(async () => {
     t = await open();

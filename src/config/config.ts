@@ -177,6 +177,15 @@ export const configSchema = z.strictObject({
       from: z.string().min(3).default('PCRS <no-reply@localhost>'),
     })
     .default({ from: 'PCRS <no-reply@localhost>' }),
+  /** Declarations (issue 11). */
+  declarations: z
+    .strictObject({
+      /** Whether anyone may declare an error without an account (followed by an e-mail address, confirmed by a link). */
+      anonymous: z.boolean().default(true),
+      /** Anonymous declarations accepted per IP and per hour (with `rateLimit.enabled`). */
+      anonymousPerHour: z.number().int().min(1).max(1000).default(5),
+    })
+    .default({ anonymous: true, anonymousPerHour: 5 }),
   rateLimit: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -213,6 +222,7 @@ const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'i
   { env: 'PCRS_COOKIE_SECURE', key: 'auth.cookieSecure', kind: 'bool' },
   { env: 'PCRS_SMTP_URL', key: 'mail.smtpUrl', kind: 'string' },
   { env: 'PCRS_MAIL_FROM', key: 'mail.from', kind: 'string' },
+  { env: 'PCRS_DECLARATIONS_ANONYMOUS', key: 'declarations.anonymous', kind: 'bool' },
   { env: 'PCRS_REDIS_URL', key: 'rateLimit.redisUrl', kind: 'string' },
   { env: 'PCRS_RATE_LIMIT', key: 'rateLimit.enabled', kind: 'bool' },
   { env: 'PCRS_RATE_LIMIT_ANONYMOUS', key: 'rateLimit.anonymousPerMinute', kind: 'int' },

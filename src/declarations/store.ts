@@ -57,6 +57,8 @@ export interface ListFilter {
   theme?: Theme;
   updatedSince?: Date;
   organisationSlug?: string;
+  /** Declarations of this author (GET ?author=me). */
+  authorUserId?: number;
   limit: number;
   offset: number;
 }
@@ -241,6 +243,7 @@ export class DeclarationStore {
     if (f.theme) where.push(`${p(f.theme)}::text = ANY (d.themes)`);
     if (f.updatedSince) where.push(`d.updated_at >= ${p(f.updatedSince.toISOString())}::timestamptz`);
     if (f.organisationSlug) where.push(`ao.slug = ${p(f.organisationSlug)}`);
+    if (f.authorUserId !== undefined) where.push(`d.author_user_id = ${p(f.authorUserId)}`);
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const count = await this.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM declarations d LEFT JOIN organisations ao ON ao.id = d.author_organisation_id ${w}`, params);
     const { rows } = await this.db.query<Row>(`${SELECT} ${w} ORDER BY d.updated_at DESC, d.id DESC LIMIT ${p(f.limit)} OFFSET ${p(f.offset)}`, params);
@@ -254,11 +257,6 @@ export class DeclarationStore {
   async organisationId(slug: string): Promise<number | null> {
     const { rows } = await this.db.query<{ id: string }>(`SELECT id::text FROM organisations WHERE slug = $1`, [slug]);
     return rows[0] ? Number(rows[0].id) : null;
-  }
-
-  async authorMail(userId: number): Promise<{ email: string; displayName: string } | null> {
-    const { rows } = await this.db.query<{ email: string; display_name: string }>(`SELECT email, display_name FROM users WHERE id = $1 AND disabled_at IS NULL`, [userId]);
-    return rows[0] ? { email: rows[0].email, displayName: rows[0].display_name } : null;
   }
 }
 

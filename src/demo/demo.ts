@@ -8,6 +8,7 @@ import type { AppContext } from '../context/app-context.js';
 import { importIntoVersion, type FileImportResult } from '../vector/import.js';
 import { DEMO_DELIVERY, generateDelivery } from './delivery.js';
 import { CAHORS_CENTRE, getScene } from './synthetic-scene.js';
+import { ensureDemoCommunes } from './communes.js';
 import { writeDemoGml } from './vector.js';
 
 export const DEMO_VERSION_PREFIX = 'demo';
@@ -36,7 +37,8 @@ function areaCentre(b: Bbox): [number, number] {
 export async function ensureDemo(ctx: AppContext, options: { progress?: ProgressReporter; signal?: AbortSignal } = {}): Promise<{ message: string; created: boolean }> {
   const ortho = await ensureDemoOrtho(ctx, options);
   const vector = await ensureDemoVector(ctx);
-  return { message: `${ortho.message}\n${vector.message}`, created: ortho.created || vector.created };
+  const communes = await ensureDemoCommunes(ctx, demoArea(ctx));
+  return { message: `${ortho.message}\n${vector.message}\n${communes.message}`, created: ortho.created || vector.created || communes.created };
 }
 
 /** The synthetic town is drawn around this point (Cahors for the Lot). */
