@@ -288,6 +288,7 @@ describe.runIf(CAN_RUN_BROWSER)('declarations in the portal, end to end (Chromiu
     if (has('GET', '/api/v1/declarations/stats')) {
       await expect.poll(() => mod.locator('svg[role=img]').count(), { timeout: 10_000 }).toBe(1);
       expect(await mod.locator('table.stats-resolution').innerText()).toContain('erreur');
+      await screenshot(mod, 'statistiques');
     } else {
       await expect.poll(() => main(mod).getByRole('alert').innerText(), { timeout: 10_000 }).toMatch(/Introuvable\.|Certaines valeurs sont refusées/);
     }

@@ -322,7 +322,7 @@ export interface BulkAction {
   comment?: string;
 }
 
-export type BulkResult = { id: number; ok: true } | { id: number; ok: false; error: { code: string; message: string } };
+export type BulkResult = { id: number; ok: true; done?: string[] } | { id: number; ok: false; error: { code: string; message: string } };
 
 export interface DeclarationStats {
   months: Array<{ month: string; type: DeclarationType; opened: number; closed: number }>;

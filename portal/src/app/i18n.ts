@@ -108,6 +108,7 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   'duplicate-of-required': 'error.duplicateOf',
   'invalid-duplicate-of': 'error.duplicateOf',
   'anonymous-declarations-off': 'error.anonymousOff',
+  'invalid-period': 'error.invalidPeriod',
   'invalid-confirmation-token': 'error.invalidToken',
   'confirmation-expired': 'error.invalidToken',
   'file-too-large': 'error.fileTooLarge',

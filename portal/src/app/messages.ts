@@ -510,6 +510,7 @@ const fr = {
 
   'confirm.title': 'Confirmation de votre signalement',
   'confirm.done': 'Merci : votre signalement est enregistré sous le n° {id}. Il sera examiné par les modérateurs.',
+  'error.invalidPeriod': 'Période non valable : des mois AAAA-MM, le premier avant le second, au plus quelques années.',
   'error.anonymousOff': 'Cette plateforme ne prend pas de signalement sans compte : connectez-vous ou créez un compte.',
   'stats.title': 'Statistiques des déclarations',
   'stats.from': 'Du mois',
@@ -1049,6 +1050,7 @@ const en: Record<MessageKey, string> = {
 
   'confirm.title': 'Confirming your report',
   'confirm.done': 'Thank you: your report is recorded as #{id}. Moderators will look at it.',
+  'error.invalidPeriod': 'Period not valid: months YYYY-MM, the first before the second, a few years at most.',
   'error.anonymousOff': 'This platform takes no report without an account: sign in or create one.',
   'stats.title': 'Declarations statistics',
   'stats.from': 'From month',

@@ -18,12 +18,14 @@ export default function Stats(_: ScreenProps) {
   const [to, setTo] = useState(month(now));
   const [asked, setAsked] = useState({ from, to });
   const stats = useLoad(() => api.declarationStats(asked.from, asked.to), [asked]);
+  const valid = (m: string) => /^\d{4}-(0[1-9]|1[0-2])$/.test(m);
+  const problem = !valid(from) ? 'from' : !valid(to) || to < from ? 'to' : null;
   return (
     <section class="page stats">
       <PageTitle text={t('stats.title')} />
-      <Form class="form filters" label={t('stats.title')} onSubmit={() => setAsked({ from, to })}>
-        <Field label={t('stats.from')} name="from" value={from} onInput={setFrom} placeholder="2026-01" />
-        <Field label={t('stats.to')} name="to" value={to} onInput={setTo} placeholder="2026-12" />
+      <Form class="form filters" label={t('stats.title')} onSubmit={() => problem === null && setAsked({ from, to })}>
+        <Field label={t('stats.from')} name="from" value={from} onInput={setFrom} placeholder="2026-01" error={problem === 'from' ? t('error.invalidPeriod') : undefined} />
+        <Field label={t('stats.to')} name="to" value={to} onInput={setTo} placeholder="2026-12" error={problem === 'to' ? t('error.invalidPeriod') : undefined} />
         <button type="submit">{t('stats.show')}</button>
       </Form>
       <Loaded state={stats}>{(s) => <StatsView s={s} />}</Loaded>
