@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, CLOSING_STATUSES, TRANSITIONS, type Attachment, type DeclarationAction, type DeclarationDetail, type DeclarationStatus, type Organisation, type User } from '../../app/api.js';
-import { Field, Form, LiveRegion, Loaded, Notice, PageTitle, Select, TextArea, useForm, useLoad, type Message } from '../../app/components.js';
+import { Field, Form, LiveRegion, Loaded, PageTitle, Select, TextArea, useForm, useLoad, type Message } from '../../app/components.js';
 import { errorText, formatDate, t } from '../../app/i18n.js';
 import { href } from '../../app/router.js';
 import type { ScreenProps } from '../../app/screen.js';
@@ -243,6 +243,7 @@ function Moderation({ d, onChange }: { d: DeclarationDetail; onChange: (d: Decla
   const [dup, setDup] = useState('');
   const statusForm = useForm();
   const s = useSession();
+  // Any user for a platform admin (GET /users); a moderator assigns to themself or an organisation.
   const users = useLoad<User[]>(() => api.users().catch(() => []));
   const orgs = useLoad<Organisation[]>(() => api.organisations().catch(() => []));
   const [userId, setUserId] = useState(d.assigned.user ? String(d.assigned.user.id) : '');
@@ -303,7 +304,6 @@ function Moderation({ d, onChange }: { d: DeclarationDetail; onChange: (d: Decla
           {t('decl.assignSubmit')}
         </button>
       </Form>
-      {users.error !== undefined ? <Notice kind="error">{errorText(users.error)}</Notice> : null}
     </section>
   );
 }
