@@ -9,7 +9,7 @@ type Mail = Omit<MailMessage, 'to'>;
 
 const SEPARATOR = '\n\n— English version below —\n\n';
 
-const STATUS_FR: Record<Status, string> = {
+export const STATUS_FR: Record<Status, string> = {
   submitted: 'soumise',
   acknowledged: 'prise en compte',
   'in-progress': 'en cours de traitement',

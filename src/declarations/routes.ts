@@ -6,7 +6,7 @@ import { transformBbox } from '../grid/crs.js';
 import { baseUrl } from '../http/base-url.js';
 import { UserError } from '../util/errors.js';
 import { DECLARATION_TYPES, STATUSES, THEMES, type Status } from './model.js';
-import { toWgs84, type DeclarationService, type Origin } from './service.js';
+import { toWgs84, type DeclarationDetail, type DeclarationService, type Origin } from './service.js';
 import type { Declaration } from './store.js';
 
 /**
@@ -69,7 +69,7 @@ const csv = <T extends string>(values: readonly [T, ...T[]]) =>
     .pipe(z.array(z.enum(values)).min(1));
 
 const number = String.raw`-?\d+(\.\d+)?`;
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   bbox: z
     .string()
     .regex(new RegExp(`^${number},${number},${number},${number}$`), 'must be xmin,ymin,xmax,ymax')
@@ -93,6 +93,11 @@ export function out(d: Declaration) {
   return { ...rest, geometry: toWgs84(l93), geometryLambert93: l93 };
 }
 
+/** A declaration's detail as answered: with its action log, the dalles it touches, its attachments. */
+function detail(d: DeclarationDetail) {
+  return { ...out(d), actions: d.actions, dalles: d.dalles, attachments: d.attachments };
+}
+
 export function registerDeclarationRoutes(app: RouteApp, service: DeclarationService): void {
   const config = service.ctx.config;
   const origin = (request: FastifyRequest): Origin => ({ base: baseUrl(request, config), ip: request.ip });
@@ -102,7 +107,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
     { config: { access: WRITE }, schema: { tags, summary: 'Declare an error, an update request, works or an intervention (geometry in WGS84, or EPSG:2154 / a CC zone by its crs member)', body: createBody } },
     async (request, reply) => {
       const created = await service.create(request.caller, request.body, origin(request));
-      return reply.code(201).header('location', `/api/v1/declarations/${created.id}`).send({ ...out(created), actions: created.actions, dalles: created.dalles });
+      return reply.code(201).header('location', `/api/v1/declarations/${created.id}`).send(detail(created));
     },
   );
 
@@ -130,7 +135,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
 
   app.get('/api/v1/declarations/:id', { config: { access: READ }, schema: { tags, summary: 'One declaration, its action log and the dalles it touches', params: idParams } }, async (request) => {
     const d = await service.read(request.params.id);
-    return { ...out(d), actions: d.actions, dalles: d.dalles, subscribed: await service.followers.isSubscribed(d.id, request.caller.userId) };
+    return { ...detail(d), subscribed: await service.followers.isSubscribed(d.id, request.caller.userId) };
   });
 
   app.post(
@@ -138,7 +143,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
     { config: { access: WRITE }, schema: { tags, summary: 'Comment on a declaration (its author is e-mailed)', params: idParams, body: z.strictObject({ text: text(10000) }) } },
     async (request, reply) => {
       const d = await service.comment(request.caller, request.params.id, request.body.text, origin(request));
-      return reply.code(201).send({ ...out(d), actions: d.actions, dalles: d.dalles });
+      return reply.code(201).send(detail(d));
     },
   );
 
@@ -155,7 +160,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
     },
     async (request) => {
       const d = await service.changeStatus(request.caller, request.params.id, request.body, origin(request));
-      return { ...out(d), actions: d.actions, dalles: d.dalles };
+      return detail(d);
     },
   );
 
@@ -172,7 +177,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
     },
     async (request) => {
       const d = await service.assign(request.caller, request.params.id, request.body, origin(request));
-      return { ...out(d), actions: d.actions, dalles: d.dalles };
+      return detail(d);
     },
   );
 }

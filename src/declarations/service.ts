@@ -2,6 +2,7 @@ import type { AppContext } from '../context/app-context.js';
 import type { Caller } from '../context/access.js';
 import { transformPoint } from '../grid/crs.js';
 import { UserError } from '../util/errors.js';
+import { listAttachments, type Attachment } from './attachments.js';
 import { Followers } from './followers.js';
 import { DECLARATION_MESSAGES } from './messages.js';
 import { actionOfTransition, checkTransition, CLOSED, toLambert93, type DeclarationType, type InputGeometry, type L93Geometry, type Status, type Theme } from './model.js';
@@ -31,7 +32,7 @@ export interface Origin {
   ip?: string;
 }
 
-export type DeclarationDetail = Declaration & { actions: Action[]; dalles: Array<{ name: string; dataset: string; version: string }> };
+export type DeclarationDetail = Declaration & { actions: Action[]; dalles: Array<{ name: string; dataset: string; version: string }>; attachments: Attachment[] };
 
 export class DeclarationService {
   readonly store: DeclarationStore;
@@ -88,8 +89,8 @@ export class DeclarationService {
   async read(id: number): Promise<DeclarationDetail> {
     const d = await this.store.get(id);
     if (!d) throw notFound(id);
-    const [actions, dalles] = await Promise.all([this.store.actions(id), this.store.dallesTouched(id)]);
-    return { ...d, actions, dalles };
+    const [actions, dalles, attachments] = await Promise.all([this.store.actions(id), this.store.dallesTouched(id), listAttachments(this.ctx.db, id)]);
+    return { ...d, actions, dalles, attachments };
   }
 
   list(filter: ListFilter): Promise<{ items: Declaration[]; total: number }> {
