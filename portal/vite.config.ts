@@ -16,10 +16,12 @@ function preloadMap(): Plugin {
       handler(_html, ctx) {
         const chunk = Object.values(ctx.bundle ?? {}).find((c) => c.type === 'chunk' && c.isDynamicEntry && c.name === 'MapPage');
         if (!chunk) return [];
-        const css = chunk.type === 'chunk' ? [...(chunk.viteMetadata?.importedCss ?? [])] : [];
+        // The map's chunk and the chunks it imports (OpenLayers is shared with the declarations' screens), but not the entry.
+        const imports = chunk.type === 'chunk' ? chunk.imports.filter((f) => !/^index-/.test(f.split('/').pop() ?? '')) : [];
+        const css = [chunk, ...imports.map((f) => ctx.bundle?.[f])].flatMap((c) => (c?.type === 'chunk' ? [...(c.viteMetadata?.importedCss ?? [])] : []));
         const code = `(function(){var h=location.hash;if(h&&h!=='#'&&h!=='#/'&&!/^#\\/carte(\\?|$)/.test(h)&&!/^#[\\d.]+,[\\d.]+,[\\d.]+$/.test(h))return;
 function l(r,u,a){var e=document.createElement('link');e.rel=r;e.href=u;if(a){e.as=a;e.crossOrigin='anonymous';}document.head.appendChild(e);}
-l('modulepreload','/${chunk.fileName}');${css.map((c) => `l('stylesheet','/${c}');`).join('')}l('preload','/wmts/1.0.0/WMTSCapabilities.xml','fetch');l('preload','/tiles/vector/style.json?tms=2154_5cm','fetch');})();`;
+${[chunk.fileName, ...imports].map((f) => `l('modulepreload','/${f}');`).join('')}${css.map((c) => `l('stylesheet','/${c}');`).join('')}l('preload','/wmts/1.0.0/WMTSCapabilities.xml','fetch');l('preload','/tiles/vector/style.json?tms=2154_5cm','fetch');})();`;
         return [{ tag: 'script', children: code, injectTo: 'head' }];
       },
     },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITIES } from '../capabilities.js';
+import { createUser, sessionFor } from '../test-support/access.js';
 import { portalServer, type PortalServer } from './test-support/portal-server.js';
 
 /**
@@ -50,6 +51,18 @@ interface Client {
   datasets(): Promise<Json[]>;
   setDatasetVisibility(id: string, v: string): Promise<unknown>;
   setVersionVisibility(id: string, version: string, v: string | null): Promise<unknown>;
+  declarations(q?: Json): Promise<{ total: number; limit: number; offset: number; declarations: Json[] }>;
+  declaration(id: number): Promise<Json & { id: number; actions: Json[] }>;
+  createDeclaration(b: Json): Promise<Json & { id: number }>;
+  declareAnonymously(b: Json): Promise<unknown>;
+  confirmAnonymous(token: string): Promise<Json & { id: number }>;
+  commentDeclaration(id: number, text: string): Promise<Json & { actions: Json[] }>;
+  setDeclarationStatus(id: number, b: Json): Promise<Json>;
+  assignDeclaration(id: number, b: Json): Promise<Json>;
+  subscribe(id: number): Promise<unknown>;
+  unsubscribe(id: number): Promise<unknown>;
+  bulkDeclarations(b: Json): Promise<{ results: Json[] }>;
+  declarationStats(from?: string, to?: string): Promise<Json>;
 }
 type ClientClass = new (base: string, f: typeof fetch) => Client;
 
@@ -71,8 +84,8 @@ describe('portal API client against the real routes', () => {
   });
 
   /** A browser's fetch for one user: same origin, its cookie jar. */
-  function browserFetch(): typeof fetch {
-    let cookie = '';
+  function browserFetch(initialCookie = ''): typeof fetch {
+    let cookie = initialCookie;
     return (async (url: string | URL | Request, init?: RequestInit) => {
       const headers = { ...((init?.headers ?? {}) as Record<string, string>), ...(cookie ? { cookie } : {}) };
       const res = await fetch(`${s.base}${String(url)}`, { ...init, headers });
@@ -182,5 +195,70 @@ describe('portal API client against the real routes', () => {
     await user.signout(true);
     expect((await user.session()).user).toBeNull();
     await expect(user.me()).rejects.toMatchObject({ status: 401, code: 'unauthenticated' });
+  }, 120_000);
+
+  it.skipIf(!ROUTES_LANDED || !NAMES.has('declarations'))('the declarations’ methods: the bodies the screens send are accepted, the answers have the fields the screens read', async () => {
+    const has = (method: 'GET' | 'POST' | 'PUT', url: string) => s.app.hasRoute({ method, url });
+    const authorId = await createUser(s.ctx, 'camille@figeac.fr', { memberships: [{ org: 'figeac', role: 'member' }] });
+    const author = new Api('/api/v1', browserFetch(`pcrs_session=${(await sessionFor(s.ctx, authorId)).cookie}`));
+    const moderator = new Api('/api/v1', browserFetch());
+    await moderator.signin(ADMIN.email, ADMIN.password);
+    const L93 = { type: 'name', properties: { name: 'EPSG:2154' } };
+
+    // As the map's form sends it: a works area in Lambert-93 with every works field.
+    const square = [[575_000, 6_373_400], [575_040, 6_373_400], [575_040, 6_373_440], [575_000, 6_373_440], [575_000, 6_373_400]];
+    const works = await author.createDeclaration({
+      type: 'works', title: 'Réfection de chaussée', description: 'Rue du Portail Alban.', geometry: { type: 'Polygon', coordinates: [square], crs: L93 },
+      layer: { dataset: 'vector' }, works: { dtDictRef: '2026120300042D', plannedStart: '2026-04-01', plannedEnd: '2026-04-30', themes: ['03A', '05'] },
+    });
+    const DETAIL = ['actions', 'assigned', 'author', 'createdAt', 'dalles', 'description', 'duplicateOf', 'geometry', 'geometryLambert93', 'id', 'layer', 'status', 'title', 'type', 'updatedAt', 'works'];
+    for (const k of DETAIL) expect(works).toHaveProperty(k);
+    expect(works).toMatchObject({ type: 'works', status: 'submitted', works: { dtDictRef: '2026120300042D', themes: ['03A', '05'] }, geometryLambert93: { type: 'Polygon' } });
+    const point = await author.createDeclaration({ type: 'error', title: 'Bordure', description: 'Absente.', geometry: { type: 'Point', coordinates: [575_100, 6_373_500], crs: L93 } });
+
+    // The map's and triage's queries.
+    const inView = await moderator.declarations({ bbox: [574_900, 6_373_300, 575_200, 6_373_600], limit: 500 });
+    expect(inView.declarations.map((d) => d['id']).sort()).toEqual([works.id, point.id].sort());
+    const filtered = await moderator.declarations({ status: ['submitted'], type: ['works'], theme: '03A', organisation: 'figeac', limit: 100 });
+    expect(filtered.declarations.map((d) => d['id'])).toEqual([works.id]);
+    expect((await moderator.declarations({ bbox: [600_000, 6_400_000, 600_100, 6_400_100] })).total).toBe(0);
+    if ((await author.declarations({ author: 'me' }).then(() => true, () => false))) {
+      expect((await author.declarations({ author: 'me', limit: 200 })).total).toBe(2);
+      expect((await moderator.declarations({ author: 'me' })).total).toBe(0);
+    }
+
+    // The declaration's page: comment, status with reason, assignment, following.
+    expect((await author.commentDeclaration(point.id, 'Photo à venir.')).actions.map((a) => a['action'])).toEqual(['opened', 'commented']);
+    await expect(moderator.setDeclarationStatus(point.id, { status: 'resolved' })).rejects.toMatchObject({ status: 400, code: 'reason-required' });
+    expect(await moderator.setDeclarationStatus(point.id, { status: 'resolved', reason: 'Corrigé.' })).toMatchObject({ status: 'resolved' });
+    const me = await moderator.me();
+    expect(await moderator.assignDeclaration(works.id, { userId: me['id'] as number, organisation: 'figeac' })).toMatchObject({ assigned: { user: { id: me['id'] }, organisation: { slug: 'figeac' } } });
+    expect(await moderator.assignDeclaration(works.id, { userId: null, organisation: null })).toMatchObject({ assigned: { user: null, organisation: null } });
+    await expect(author.setDeclarationStatus(works.id, { status: 'acknowledged' })).rejects.toMatchObject({ status: 403 });
+    if (has('PUT', '/api/v1/declarations/:id/subscription')) {
+      await moderator.subscribe(works.id);
+      expect((await moderator.declaration(works.id))['subscribed']).toBe(true);
+      await moderator.unsubscribe(works.id);
+      expect((await moderator.declaration(works.id))['subscribed']).toBe(false);
+    }
+    // Triage's bulk action: one refusal said per declaration.
+    if (has('POST', '/api/v1/declarations/bulk')) {
+      const { results } = await moderator.bulkDeclarations({ ids: [works.id, point.id], status: { status: 'acknowledged' }, assign: { organisation: 'figeac' }, comment: 'Vu en réunion.' });
+      expect(results).toEqual(expect.arrayContaining([expect.objectContaining({ id: works.id, ok: true }), expect.objectContaining({ id: point.id, ok: false, error: expect.objectContaining({ code: expect.any(String), message: expect.any(String) }) })]));
+    }
+    if (has('GET', '/api/v1/declarations/stats')) {
+      const month = new Date().toISOString().slice(0, 7);
+      const stats = await moderator.declarationStats(month, month);
+      for (const k of ['months', 'open', 'resolution']) expect(Array.isArray(stats[k])).toBe(true);
+      const opened = Object.fromEntries((stats['months'] as Json[]).filter((m) => m['month'] === month).map((m) => [m['type'], m['opened']]));
+      expect(opened).toMatchObject({ error: 1, works: 1 });
+    }
+    // Without an account: the map's anonymous form, then the mailed link's screen.
+    if (has('POST', '/api/v1/declarations/anonymous')) {
+      const passer = new Api('/api/v1', browserFetch());
+      await passer.declareAnonymously({ type: 'error', title: 'Regard mal placé', description: 'Décalé.', geometry: { type: 'Point', coordinates: [575_150, 6_373_550], crs: L93 }, email: 'passant@example.fr', website: '' });
+      const confirmed = await passer.confirmAnonymous(await linkIn('passant@example.fr', 'declarations/confirmer'));
+      expect(confirmed).toMatchObject({ type: 'error', title: 'Regard mal placé', status: 'submitted' });
+    }
   }, 120_000);
 });

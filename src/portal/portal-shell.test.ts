@@ -202,8 +202,9 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     const context = await browser.newContext({ locale: 'fr-FR' });
     const { page, errors, scripts } = await open(context, '#/inscription');
     await expect.poll(() => page.locator('main h1').innerText()).toBe('Créer un compte');
-    // Code splitting: a form page does not load the map's chunk (OpenLayers).
-    expect(scripts.some((p) => /MapPage/.test(p))).toBe(false);
+    // Code splitting: a form page does not load the map's chunk nor OpenLayers (shared by the map,
+    // a declaration's mini-map and triage).
+    expect(scripts.some((p) => /MapPage|ol-map/.test(p))).toBe(false);
     expect(scripts.some((p) => /SignUp/.test(p))).toBe(true);
 
     // A link of the page: the router follows it without reloading the document.
@@ -223,6 +224,7 @@ describe.runIf(CAN_RUN_BROWSER)('portal shell (Chromium)', () => {
     await page.goto(`${s.base}/`);
     await expect.poll(() => page.locator('main h1').innerText()).toBe('Carte du PCRS');
     await expect.poll(() => scripts.some((p) => /MapPage/.test(p))).toBe(true);
+    await expect.poll(() => scripts.some((p) => /ol-map/.test(p))).toBe(true);
 
     // A screen for signed-in users, without the accounts API on this server.
     await page.goto(`${s.base}/#/compte/cles`);

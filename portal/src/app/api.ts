@@ -208,6 +208,138 @@ export interface AuditQuery {
   limit?: number;
 }
 
+// --- declarations (issue 11; src/declarations/routes.ts and the contract of the issue's helpers) ---
+export const DECLARATION_TYPES = ['error', 'update-request', 'works', 'intervention'] as const;
+export type DeclarationType = (typeof DECLARATION_TYPES)[number];
+export const DECLARATION_STATUSES = ['submitted', 'acknowledged', 'in-progress', 'resolved', 'rejected', 'duplicate'] as const;
+export type DeclarationStatus = (typeof DECLARATION_STATUSES)[number];
+/** Closing statuses: a reason is required to reach them. */
+export const CLOSING_STATUSES: readonly DeclarationStatus[] = ['resolved', 'rejected', 'duplicate'];
+/** The transitions the server accepts (from → to); reopening is closed → submitted. */
+export const TRANSITIONS: Readonly<Record<DeclarationStatus, readonly DeclarationStatus[]>> = {
+  submitted: ['acknowledged', 'in-progress', 'resolved', 'rejected', 'duplicate'],
+  acknowledged: ['in-progress', 'resolved', 'rejected', 'duplicate'],
+  'in-progress': ['resolved', 'rejected', 'duplicate'],
+  resolved: ['submitted'],
+  rejected: ['submitted'],
+  duplicate: ['submitted'],
+};
+/** "Travaux impactant le PCRS" theme codes of the DT-DICT forms. */
+export const WORKS_THEMES = ['02', '03A', '03B', '04', '05', '06', '07', '08', '09', '10'] as const;
+export type WorksTheme = (typeof WORKS_THEMES)[number];
+
+/** A GeoJSON geometry in Lambert-93 (no crs member). */
+export interface L93Geometry {
+  type: 'Point' | 'LineString' | 'Polygon';
+  coordinates: number[] | number[][] | number[][][];
+}
+
+export interface Declaration {
+  id: number;
+  type: DeclarationType;
+  /** WGS84 (RFC 7946). */
+  geometry: L93Geometry;
+  geometryLambert93: L93Geometry;
+  title: string;
+  description: string;
+  layer: { dataset: string; version: string | null } | null;
+  author: { userId: number | null; actor: string; displayName: string | null; organisation: { id: number; slug: string } | null };
+  status: DeclarationStatus;
+  assigned: { user: { id: number; displayName: string } | null; organisation: { id: number; slug: string } | null };
+  works: { dtDictRef: string | null; plannedStart: string | null; plannedEnd: string | null; themes: WorksTheme[] } | null;
+  duplicateOf: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type DeclarationActionKind = 'opened' | 'commented' | 'status-changed' | 'assigned' | 'merged-duplicate' | 'closed' | 'reopened';
+
+export interface DeclarationAction {
+  id: number;
+  action: DeclarationActionKind | (string & {});
+  actor: string;
+  actorUserId: number | null;
+  actorName: string | null;
+  at: string;
+  text: string | null;
+  fromStatus: DeclarationStatus | null;
+  toStatus: DeclarationStatus | null;
+  details: Record<string, unknown>;
+}
+
+export interface Attachment {
+  id: number;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  createdAt: string;
+}
+
+export interface DeclarationDetail extends Declaration {
+  actions: DeclarationAction[];
+  dalles: Array<{ name: string; dataset: string; version: string }>;
+  /** From the attachments endpoints (absent on a server without them). */
+  attachments?: Attachment[];
+  /** Whether the caller follows it (absent on a server without subscriptions). */
+  subscribed?: boolean;
+}
+
+export interface NewDeclaration {
+  type: DeclarationType;
+  title: string;
+  description: string;
+  /** WGS84, or Lambert-93 with a crs member naming EPSG:2154. */
+  geometry: Geometry;
+  layer?: { dataset: string; version?: string } | null;
+  organisation?: string;
+  works?: { dtDictRef?: string; plannedStart?: string; plannedEnd?: string; themes?: WorksTheme[] };
+}
+
+export interface DeclarationQuery {
+  /** Lambert-93 (sent with bbox-crs=EPSG:2154). */
+  bbox?: readonly [number, number, number, number];
+  status?: readonly DeclarationStatus[];
+  type?: readonly DeclarationType[];
+  theme?: WorksTheme;
+  organisation?: string;
+  author?: 'me';
+  limit?: number;
+  offset?: number;
+}
+
+export interface DeclarationPage {
+  total: number;
+  limit: number;
+  offset: number;
+  declarations: Declaration[];
+}
+
+export interface BulkAction {
+  ids: number[];
+  status?: { status: DeclarationStatus; reason?: string; duplicateOf?: number };
+  assign?: { userId?: number | null; organisation?: string | null };
+  comment?: string;
+}
+
+export type BulkResult = { id: number; ok: true; done?: string[] } | { id: number; ok: false; error: { code: string; message: string } };
+
+export interface DeclarationStats {
+  months: Array<{ month: string; type: DeclarationType; opened: number; closed: number }>;
+  resolution: Array<{ type: DeclarationType; closed: number; medianHours: number | null }>;
+  open: Array<{ type: DeclarationType; status: DeclarationStatus; count: number }>;
+}
+
+export interface AnonymousDeclaration {
+  type: 'error';
+  title: string;
+  description: string;
+  geometry: Geometry;
+  email: string;
+  /** The honeypot: people leave it empty (it is hidden); robots fill it. */
+  website: string;
+}
+
 /** A failed call: the problem+json's fields, plus errors per form field when the server named them. */
 export class ApiError extends Error {
   constructor(
@@ -403,6 +535,100 @@ export class Api {
   }
   setVersionVisibility(id: string, version: string, visibility: Visibility | null) {
     return this.request<unknown>('PUT', `/datasets/${encodeURIComponent(id)}/versions/${encodeURIComponent(version)}/visibility`, { visibility });
+  }
+
+  // --- declarations ---------------------------------------------------------------------------------
+  declarations(query: DeclarationQuery = {}) {
+    const q = new URLSearchParams();
+    if (query.bbox) {
+      q.set('bbox', query.bbox.map((n) => n.toFixed(2)).join(','));
+      q.set('bbox-crs', 'EPSG:2154');
+    }
+    if (query.status?.length) q.set('status', query.status.join(','));
+    if (query.type?.length) q.set('type', query.type.join(','));
+    if (query.theme) q.set('theme', query.theme);
+    if (query.organisation) q.set('organisation', query.organisation);
+    if (query.author) q.set('author', query.author);
+    if (query.limit !== undefined) q.set('limit', String(query.limit));
+    if (query.offset) q.set('offset', String(query.offset));
+    const s = q.toString();
+    return this.request<DeclarationPage>('GET', `/declarations${s ? `?${s}` : ''}`);
+  }
+  declaration(id: number) {
+    return this.request<DeclarationDetail>('GET', `/declarations/${id}`);
+  }
+  createDeclaration(body: NewDeclaration) {
+    return this.request<DeclarationDetail>('POST', '/declarations', body);
+  }
+  /** Without an account (type error): 202, the declaration exists once the link mailed to `email` is followed. */
+  declareAnonymously(body: AnonymousDeclaration) {
+    return this.request<{ message?: string }>('POST', '/declarations/anonymous', body);
+  }
+  confirmAnonymous(token: string) {
+    return this.request<DeclarationDetail>('POST', '/declarations/anonymous/confirm', { token });
+  }
+  commentDeclaration(id: number, text: string) {
+    return this.request<DeclarationDetail>('POST', `/declarations/${id}/comments`, { text });
+  }
+  setDeclarationStatus(id: number, body: { status: DeclarationStatus; reason?: string; duplicateOf?: number }) {
+    return this.request<DeclarationDetail>('POST', `/declarations/${id}/status`, body);
+  }
+  assignDeclaration(id: number, body: { userId?: number | null; organisation?: string | null; text?: string }) {
+    return this.request<DeclarationDetail>('POST', `/declarations/${id}/assign`, body);
+  }
+  subscribe(id: number) {
+    return this.request<unknown>('PUT', `/declarations/${id}/subscription`);
+  }
+  unsubscribe(id: number) {
+    return this.request<unknown>('DELETE', `/declarations/${id}/subscription`);
+  }
+  bulkDeclarations(body: BulkAction) {
+    return this.request<{ results: BulkResult[] }>('POST', '/declarations/bulk', body);
+  }
+  declarationStats(from?: string, to?: string) {
+    const q = new URLSearchParams();
+    if (from) q.set('from', from);
+    if (to) q.set('to', to);
+    const s = q.toString();
+    return this.request<DeclarationStats>('GET', `/declarations/stats${s ? `?${s}` : ''}`);
+  }
+  /** Where an attachment's bytes are (a download; images are shown from it as thumbnails). */
+  attachmentUrl(id: number, attachmentId: number): string {
+    return `${this.base}/declarations/${id}/attachments/${attachmentId}`;
+  }
+  deleteAttachment(id: number, attachmentId: number) {
+    return this.request<void>('DELETE', `/declarations/${id}/attachments/${attachmentId}`);
+  }
+  /**
+   * Uploads one file (multipart, part `file`) with the session's CSRF token; `onProgress` gets
+   * the fraction sent (XMLHttpRequest: fetch tells no upload progress). A failure is an ApiError.
+   */
+  async uploadAttachment(id: number, file: Blob, filename: string, onProgress?: (fraction: number) => void): Promise<Attachment> {
+    if (this.csrf === null) await this.session().catch(() => undefined);
+    const form = new FormData();
+    form.append('file', file, filename);
+    const csrf = this.csrf;
+    return new Promise<Attachment>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `${this.base}/declarations/${id}/attachments`);
+      xhr.setRequestHeader('accept', 'application/json, application/problem+json');
+      if (csrf !== null) xhr.setRequestHeader('x-csrf-token', csrf);
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable && e.total > 0) onProgress?.(e.loaded / e.total);
+      };
+      xhr.onerror = () => reject(new ApiError(0, 'network', 'upload failed'));
+      xhr.onload = () => {
+        const res = new Response(xhr.status === 204 ? null : xhr.responseText, { status: xhr.status, statusText: xhr.statusText, headers: { 'content-type': xhr.getResponseHeader('content-type') ?? 'application/json' } });
+        if (xhr.status >= 200 && xhr.status < 300) {
+          onProgress?.(1);
+          res.json().then((a) => resolve(a as Attachment), () => reject(new ApiError(xhr.status, 'invalid-answer', 'not JSON')));
+        } else {
+          if (xhr.status === 401) this.onUnauthenticated?.();
+          void problemOf(res).then(reject);
+        }
+      };
+      xhr.send(form);
+    });
   }
 }
 

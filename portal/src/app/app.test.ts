@@ -39,6 +39,15 @@ describe('router', () => {
     for (const r of ROUTES) expect(MESSAGES.fr[r.title]).toBeTruthy();
     expect(new Set(paths).size).toBe(paths.length);
   });
+
+  it('has the declarations’ screens; the statistics are not taken for a declaration number; triage is for moderators', () => {
+    const first = (path: string) => ROUTES.find((r) => matchPath(r.path, path));
+    expect(first('/declarations')?.path).toBe('/declarations');
+    expect(first('/declarations/stats')?.path).toBe('/declarations/stats');
+    expect(first('/declarations/confirmer')?.path).toBe('/declarations/confirmer');
+    expect(first('/declarations/42')?.path).toBe('/declarations/:id');
+    expect(first('/triage')?.access).toBe('moderator');
+  });
 });
 
 describe('catalogue', () => {
@@ -158,6 +167,33 @@ describe('API client', () => {
     expect(told).toBe(1);
     await expect(api.signin('a@b.fr', 'wrong')).rejects.toMatchObject({ status: 401 });
     expect(told).toBe(1);
+  });
+
+  it('asks for declarations with the contract’s query (Lambert-93 bbox, lists as commas, author=me) and writes with the CSRF token', async () => {
+    const { calls, fetchFn } = fakeServer();
+    const api = new Api('/api/v1', fetchFn);
+    await api.declarations({ bbox: [575000, 6373400.5, 575400, 6373800], status: ['submitted', 'acknowledged'], type: ['works'], theme: '03A', organisation: 'cahors', author: 'me', limit: 50, offset: 100 }).catch(() => undefined);
+    const u = new URL(calls.at(-1)!.url, 'http://x');
+    expect(u.pathname).toBe('/api/v1/declarations');
+    expect(Object.fromEntries(u.searchParams)).toEqual({ bbox: '575000.00,6373400.50,575400.00,6373800.00', 'bbox-crs': 'EPSG:2154', status: 'submitted,acknowledged', type: 'works', theme: '03A', organisation: 'cahors', author: 'me', limit: '50', offset: '100' });
+    await api.declarations().catch(() => undefined);
+    expect(calls.at(-1)!.url).toBe('/api/v1/declarations');
+    await api.subscribe(12).catch(() => undefined);
+    expect(calls.at(-1)).toMatchObject({ method: 'PUT', url: '/api/v1/declarations/12/subscription', headers: { 'x-csrf-token': 'csrf-1' } });
+    await api.unsubscribe(12).catch(() => undefined);
+    expect(calls.at(-1)).toMatchObject({ method: 'DELETE', url: '/api/v1/declarations/12/subscription' });
+    await api.bulkDeclarations({ ids: [1, 2], status: { status: 'resolved', reason: 'fait' } }).catch(() => undefined);
+    expect(calls.at(-1)).toMatchObject({ method: 'POST', url: '/api/v1/declarations/bulk', body: { ids: [1, 2], status: { status: 'resolved', reason: 'fait' } } });
+    await api.declarationStats('2026-01', '2026-12').catch(() => undefined);
+    expect(calls.at(-1)!.url).toBe('/api/v1/declarations/stats?from=2026-01&to=2026-12');
+    expect(api.attachmentUrl(3, 9)).toBe('/api/v1/declarations/3/attachments/9');
+  });
+
+  it('says declaration errors in French from their codes', () => {
+    expect(errorText(new ApiError(400, 'outside-territory', 'The point … is outside the territory'))).toBe('Cet endroit est hors du territoire couvert par le PCRS.');
+    expect(errorText(new ApiError(400, 'reason-required', 'A reason'))).toBe('Un motif est obligatoire pour clore.');
+    expect(errorText(new ApiError(409, 'invalid-transition', 'There is no transition'))).toBe('Ce changement d’état n’est pas possible depuis l’état actuel.');
+    expect(errorText(new ApiError(413, 'http-413', 'too large'))).toBe('Fichier trop volumineux.');
   });
 
   it('reads field errors from a validation problem', () => {

@@ -98,6 +98,23 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   'oidc-unavailable': 'auth.oidcFailed',
   'oidc-no-email': 'auth.oidcFailed',
   'oidc-conflict': 'error.oidcConflict',
+  'invalid-geometry': 'error.invalidGeometry',
+  'outside-territory': 'error.outsideTerritory',
+  'invalid-dates': 'error.invalidDates',
+  'invalid-works': 'error.invalidInput',
+  'unknown-layer': 'error.unknownLayer',
+  'invalid-transition': 'error.invalidTransition',
+  'reason-required': 'error.reasonRequired',
+  'duplicate-of-required': 'error.duplicateOf',
+  'invalid-duplicate-of': 'error.duplicateOf',
+  'anonymous-declarations-off': 'error.anonymousOff',
+  'invalid-period': 'error.invalidPeriod',
+  'invalid-confirmation-token': 'error.invalidToken',
+  'confirmation-expired': 'error.invalidToken',
+  'file-too-large': 'error.fileTooLarge',
+  'payload-too-large': 'error.fileTooLarge',
+  'unsupported-type': 'error.fileType',
+  'unsupported-media-type': 'error.fileType',
 };
 
 const STATUS_KEYS: Record<number, MessageKey> = {
@@ -106,6 +123,8 @@ const STATUS_KEYS: Record<number, MessageKey> = {
   403: 'error.forbidden',
   404: 'error.notFound',
   409: 'error.alreadyExists',
+  413: 'error.fileTooLarge',
+  415: 'error.fileType',
   429: 'error.rateLimited',
 };
 

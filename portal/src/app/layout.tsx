@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, getJson, type Health } from './api.js';
 import { LANGUAGES, setLanguage, t, useLanguage } from './i18n.js';
 import { href, navigate, useLocation } from './router.js';
-import { canAdminister, setSignedIn, useSession } from './session.js';
+import { canAdminister, isModerator, setSignedIn, useSession } from './session.js';
 
 /** The header of every screen: the platform and its territory, the navigation, who is signed in, FR/EN. */
 export function Layout({ children }: { children: ComponentChildren }) {
@@ -56,6 +56,9 @@ export function Layout({ children }: { children: ComponentChildren }) {
             {link('/carte', t('nav.map'))}
             {s.user ? (
               <>
+                {link('/declarations', t('nav.declarations'), true)}
+                {isModerator(s.user) ? link('/triage', t('nav.triage')) : null}
+                {link('/declarations/stats', t('nav.stats'))}
                 {link('/compte', t('nav.profile'), true)}
                 {link('/compte/cles', t('nav.keys'))}
                 {link('/compte/organisations', t('nav.organisations'))}

@@ -1,7 +1,7 @@
 import type { Me } from './api.js';
 import type { MessageKey } from './messages.js';
 import type { Screen } from './screen.js';
-import { canAdminister, isPlatformAdmin } from './session.js';
+import { canAdminister, isModerator, isPlatformAdmin } from './session.js';
 
 export type { Screen, ScreenProps } from './screen.js';
 
@@ -12,7 +12,7 @@ export interface RouteDef {
   load: () => Promise<{ default: Screen }>;
   title: MessageKey;
   /** Who may see it; the screen itself says why not to others. */
-  access?: 'signedIn' | 'admin' | 'platformAdmin';
+  access?: 'signedIn' | 'admin' | 'platformAdmin' | 'moderator';
 }
 
 /**
@@ -29,6 +29,11 @@ export const ROUTES: readonly RouteDef[] = [
   { path: '/compte', load: () => import('../pages/account/Profile.js'), title: 'account.profileTitle', access: 'signedIn' },
   { path: '/compte/cles', load: () => import('../pages/account/Keys.js'), title: 'keys.title', access: 'signedIn' },
   { path: '/compte/organisations', load: () => import('../pages/account/Organisations.js'), title: 'orgs.title', access: 'signedIn' },
+  { path: '/declarations', load: () => import('../pages/declarations/DeclarationList.js'), title: 'decl.listTitle', access: 'signedIn' },
+  { path: '/declarations/confirmer', load: () => import('../pages/declarations/Confirm.js'), title: 'confirm.title' },
+  { path: '/declarations/stats', load: () => import('../pages/declarations/Stats.js'), title: 'stats.title', access: 'signedIn' },
+  { path: '/declarations/:id', load: () => import('../pages/declarations/DeclarationPage.js'), title: 'decl.pageTitle', access: 'signedIn' },
+  { path: '/triage', load: () => import('../pages/declarations/Triage.js'), title: 'triage.title', access: 'moderator' },
   { path: '/admin', load: () => import('../pages/admin/AdminHome.js'), title: 'admin.title', access: 'admin' },
   { path: '/admin/organisations', load: () => import('../pages/admin/AdminOrganisations.js'), title: 'admin.orgsTitle', access: 'admin' },
   { path: '/admin/organisations/:slug', load: () => import('../pages/admin/AdminMembers.js'), title: 'admin.membersTitle', access: 'admin' },
@@ -43,5 +48,6 @@ export function allowed(route: RouteDef, user: Me | null): boolean {
   if (!user) return false;
   if (route.access === 'admin') return canAdminister(user);
   if (route.access === 'platformAdmin') return isPlatformAdmin(user);
+  if (route.access === 'moderator') return isModerator(user);
   return true;
 }

@@ -43,3 +43,6 @@ export const isPlatformAdmin = (user: Me | null): boolean => !!user && (user.rol
 /** Organisations the user administers (active org-admin memberships). */
 export const administeredOrganisations = (user: Me | null) => (user?.organisations ?? []).filter((o) => o.status === 'active' && o.role === 'org-admin');
 export const canAdminister = (user: Me | null): boolean => isPlatformAdmin(user) || administeredOrganisations(user).length > 0;
+/** Moderators of declarations (platform role `moderator`, or the platform admin). */
+export const isModerator = (user: Me | null): boolean =>
+  !!user && (isPlatformAdmin(user) || user.roles.includes('moderator') || user.platformRoles.includes('moderator'));

@@ -1,13 +1,15 @@
-import 'ol/ol.css';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
-import { api, getJson, type DatasetAccess, type Health, type VersionRow } from '../../app/api.js';
+import { api, getJson, type DatasetAccess, type Declaration, type DeclarationDetail, type Health, type VersionRow } from '../../app/api.js';
 import { Checkbox, PageTitle } from '../../app/components.js';
-import { t, versionStatusText } from '../../app/i18n.js';
+import { formatDate, t, versionStatusText } from '../../app/i18n.js';
 import { rememberedKeys } from '../../app/remembered-keys.js';
-import { replaceQuery } from '../../app/router.js';
+import { href, replaceQuery } from '../../app/router.js';
 import type { ScreenProps } from '../../app/screen.js';
 import { useSession } from '../../app/session.js';
+import { StatusBadge, StatusLegend, typeText } from '../declarations/labels.js';
+import { addDeclarationsLayer, type DeclarationsLayer } from './declarations-layer.js';
 import { createMap, type DalleInfo, type PcrsMap } from './ol-map.js';
+import { Report } from './Report.js';
 import { layerStreams, looksLikeKey } from './streams.js';
 
 interface ClickInfo {
@@ -15,7 +17,18 @@ interface ClickInfo {
   y: number;
   dalles: DalleInfo[];
   objects: Array<Record<string, unknown>>;
+  /** The declaration under the click, if any (read from the server). */
+  declaration?: DeclarationDetail | null;
 }
+
+const DECLARATIONS_KEY = 'pcrs.map.declarations';
+const declarationsShown = (): boolean => {
+  try {
+    return localStorage.getItem(DECLARATIONS_KEY) !== 'false';
+  } catch {
+    return true;
+  }
+};
 
 /** The last view shown, for a return to the map from another screen (the address has it while on the map). */
 let lastView: string | null = null;
@@ -34,6 +47,12 @@ export default function MapPage({ query }: ScreenProps) {
   const [health, setHealth] = useState<Health | null | 'error'>(null);
   const [versions, setVersions] = useState<VersionRow[] | null>(null);
   const initialView = useRef(query.get('vue') ?? lastView);
+  const s = useSession();
+  const declLayer = useRef<DeclarationsLayer | null>(null);
+  const [showDecl, setShowDecl] = useState(declarationsShown);
+  const [declCount, setDeclCount] = useState<number | null>(null);
+  const drawing = useRef(false);
+  const refreshDeclarations = useRef<() => void>(() => undefined);
   const ids = { layer: useId(), opacity: useId() };
 
   useEffect(() => {
@@ -54,10 +73,17 @@ export default function MapPage({ query }: ScreenProps) {
         created = map;
         setMap(map);
         setSettings({ ...map.settings });
+        const layer = addDeclarationsLayer(map.map);
+        declLayer.current = layer;
         map.map.on('singleclick', (e) => {
+          if (drawing.current) return;
           const [x, y] = e.coordinate as [number, number];
-          void Promise.all([map.dallesAt(x, y), map.objectsAt(e.pixel)]).then(([dalles, objects]) => setInfo({ x, y, dalles, objects }));
+          const hit = layer.layer.getVisible() ? layer.idsAt(e.pixel)[0] : undefined;
+          layer.highlight(hit === undefined ? [] : [hit]);
+          const declaration = hit === undefined ? Promise.resolve(null) : api.declaration(hit).catch(() => null);
+          void Promise.all([map.dallesAt(x, y), map.objectsAt(e.pixel), declaration]).then(([dalles, objects, d]) => setInfo({ x, y, dalles, objects, declaration: d }));
         });
+        map.map.on('moveend', () => refreshDeclarations.current());
       },
       () => live && setFailed(true),
     );
@@ -68,6 +94,41 @@ export default function MapPage({ query }: ScreenProps) {
       created?.map.setTarget(undefined);
     };
   }, []);
+
+  // The declarations in view (signed-in users: the list needs an account), again after every move.
+  useEffect(() => {
+    let seq = 0;
+    refreshDeclarations.current = () => {
+      const layer = declLayer.current;
+      if (!m || !layer) return;
+      if (!s.user || !showDecl) {
+        layer.setItems([]);
+        setDeclCount(null);
+        return;
+      }
+      const extent = m.map.getView().calculateExtent(m.map.getSize());
+      const mine = ++seq;
+      api.declarations({ bbox: [extent[0]!, extent[1]!, extent[2]!, extent[3]!], limit: 500 }).then(
+        (page) => {
+          if (mine !== seq) return;
+          layer.setItems(page.declarations);
+          setDeclCount(page.total);
+        },
+        () => mine === seq && setDeclCount(null),
+      );
+    };
+    declLayer.current?.setVisible(showDecl);
+    refreshDeclarations.current();
+  }, [m, s.user?.id, showDecl]);
+
+  const toggleDeclarations = (on: boolean) => {
+    setShowDecl(on);
+    try {
+      localStorage.setItem(DECLARATIONS_KEY, String(on));
+    } catch {
+      // private mode: for this page only
+    }
+  };
 
   const apply = (change: Partial<typeof settings>) => {
     m?.apply(change);
@@ -83,6 +144,7 @@ export default function MapPage({ query }: ScreenProps) {
       <div id="viewer">
         <div id="map" ref={target} role="application" aria-label={t('map.label')} />
         <aside id="panel" aria-label={t('map.panel')}>
+          <Report map={m} versions={versions} onCreated={() => refreshDeclarations.current()} onDrawing={(on) => (drawing.current = on)} />
           <h2>{t('map.display')}</h2>
           <div class="field">
             <label for={ids.layer}>{t('map.orthoLayer')}</label>
@@ -99,6 +161,21 @@ export default function MapPage({ query }: ScreenProps) {
             <input id={ids.opacity} name="opacity" type="range" min="0" max="1" step="0.05" value={String(settings.opacity)} onInput={(e) => apply({ opacity: Number((e.currentTarget as HTMLInputElement).value) })} />
           </div>
           <Checkbox label={t('map.vectorLayer')} name="vector" checked={settings.vector} onChange={(vector) => apply({ vector })} />
+          {s.available ? (
+            <div class="declarations-layer">
+              <Checkbox label={t('declLayer.toggle')} name="declarations" checked={showDecl} onChange={toggleDeclarations} />
+              {showDecl ? (
+                s.user ? (
+                  <>
+                    <StatusLegend />
+                    {declCount !== null ? <p class="hint">{t('declLayer.count', { count: declCount })}</p> : null}
+                  </>
+                ) : (
+                  <p class="hint">{t('declLayer.signIn')}</p>
+                )
+              ) : null}
+            </div>
+          ) : null}
           <h2>{t('map.here')}</h2>
           <div id="info" aria-live="polite">
             {failed ? <p role="alert">{t('map.mapError')}</p> : <ClickPanel info={info} />}
@@ -146,6 +223,7 @@ function ClickPanel({ info }: { info: ClickInfo | null }) {
   if (!info) return <p class="hint">{t('map.clickHint')}</p>;
   return (
     <>
+      {info.declaration ? <DeclarationSummary d={info.declaration} /> : null}
       <p>
         x {info.x.toFixed(2)} · y {info.y.toFixed(2)} (Lambert-93)
       </p>
@@ -234,5 +312,20 @@ function Streams({ layers }: { layers: string[] }) {
         ))}
       </div>
     </div>
+  );
+}
+
+/** The declaration clicked on the map: what, its status, when, and its page. */
+function DeclarationSummary({ d }: { d: Declaration }) {
+  return (
+    <section class="declaration-summary" aria-label={t('declLayer.panel', { id: d.id })}>
+      <h3>
+        <a href={href(`/declarations/${d.id}`)}>{t('decl.heading', { id: d.id, title: d.title })}</a>
+      </h3>
+      <p>
+        {typeText(d.type)} · <StatusBadge status={d.status} /> · {formatDate(d.createdAt)}
+      </p>
+      <p class="description">{d.description.length > 300 ? `${d.description.slice(0, 300)}…` : d.description}</p>
+    </section>
   );
 }

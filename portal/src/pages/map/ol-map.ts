@@ -1,3 +1,4 @@
+import 'ol/ol.css';
 import OlMap from 'ol/Map.js';
 import View from 'ol/View.js';
 import WMTSCapabilities from 'ol/format/WMTSCapabilities.js';
