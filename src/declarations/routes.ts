@@ -93,9 +93,9 @@ export function out(d: Declaration) {
   return { ...rest, geometry: toWgs84(l93), geometryLambert93: l93 };
 }
 
-/** A declaration's detail as answered: with its action log, the dalles it touches, its attachments. */
+/** A declaration's detail as answered: with its action log, the dalles and vector objects it touches, its attachments. */
 function detail(d: DeclarationDetail) {
-  return { ...out(d), actions: d.actions, dalles: d.dalles, attachments: d.attachments };
+  return { ...out(d), actions: d.actions, dalles: d.dalles, vectorObjects: d.vectorObjects, attachments: d.attachments };
 }
 
 export function registerDeclarationRoutes(app: RouteApp, service: DeclarationService): void {

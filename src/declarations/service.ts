@@ -6,7 +6,7 @@ import { listAttachments, type Attachment } from './attachments.js';
 import { Followers } from './followers.js';
 import { DECLARATION_MESSAGES } from './messages.js';
 import { actionOfTransition, checkTransition, CLOSED, toLambert93, type DeclarationType, type InputGeometry, type L93Geometry, type Status, type Theme } from './model.js';
-import { DeclarationStore, notFound, type Action, type Declaration, type ListFilter } from './store.js';
+import { DeclarationStore, notFound, type Action, type Declaration, type ListFilter, type VectorObject } from './store.js';
 
 /**
  * Declarations without HTTP: create (geometry to Lambert-93, inside the territory, valid), read
@@ -32,7 +32,7 @@ export interface Origin {
   ip?: string;
 }
 
-export type DeclarationDetail = Declaration & { actions: Action[]; dalles: Array<{ name: string; dataset: string; version: string }>; attachments: Attachment[] };
+export type DeclarationDetail = Declaration & { actions: Action[]; dalles: Array<{ name: string; dataset: string; version: string }>; vectorObjects: VectorObject[]; attachments: Attachment[] };
 
 export class DeclarationService {
   readonly store: DeclarationStore;
@@ -89,8 +89,8 @@ export class DeclarationService {
   async read(id: number): Promise<DeclarationDetail> {
     const d = await this.store.get(id);
     if (!d) throw notFound(id);
-    const [actions, dalles, attachments] = await Promise.all([this.store.actions(id), this.store.dallesTouched(id), listAttachments(this.ctx.db, id)]);
-    return { ...d, actions, dalles, attachments };
+    const [actions, dalles, vectorObjects, attachments] = await Promise.all([this.store.actions(id), this.store.dallesTouched(id), this.store.vectorObjectsTouched(id), listAttachments(this.ctx.db, id)]);
+    return { ...d, actions, dalles, vectorObjects, attachments };
   }
 
   list(filter: ListFilter): Promise<{ items: Declaration[]; total: number }> {

@@ -1,5 +1,6 @@
 import type { Database, Queryable, SqlParam } from '../db/database.js';
 import { UserError } from '../util/errors.js';
+import { queryFeatures } from '../vector/store.js';
 import type { DeclarationType, L93Geometry, Status, Theme } from './model.js';
 
 /**
@@ -239,6 +240,31 @@ export class DeclarationStore {
     return rows;
   }
 
+  /**
+   * The vector PCRS objects within `VECTOR_TOLERANCE_M` of the declaration (a point or a line
+   * touches the kerb it is drawn on, not only what it crosses): of the vector version it is about,
+   * else of the current PCRS (newest version per area); none when it is about another layer.
+   */
+  async vectorObjectsTouched(id: number): Promise<VectorObject[]> {
+    const { rows } = await this.db.query<{ area: string; dataset_id: string | null; version_id: string | null }>(
+      `SELECT ST_AsGeoJSON(ST_Buffer(d.geom, $2), 3) AS area, d.dataset_id, v.id::text AS version_id
+         FROM declarations d LEFT JOIN versions v ON v.dataset_id = d.dataset_id AND v.name = d.version_name
+        WHERE d.id = $1`,
+      [id, VECTOR_TOLERANCE_M],
+    );
+    const r = rows[0];
+    if (!r || (r.dataset_id !== null && r.dataset_id !== 'vector')) return [];
+    const features = await queryFeatures(this.db, {
+      datasetId: 'vector',
+      ...(r.version_id !== null ? { versionId: Number(r.version_id) } : {}),
+      polygon: JSON.parse(r.area) as Record<string, unknown>,
+      limit: MAX_VECTOR_OBJECTS,
+    });
+    const names = new Map<number, string>();
+    for (const f of features) if (!names.has(f.versionId)) names.set(f.versionId, (await this.db.query<{ name: string }>(`SELECT name FROM versions WHERE id = $1`, [f.versionId])).rows[0]?.name ?? '');
+    return features.map((f) => ({ id: f.id, class: f.class, gmlId: f.gmlId, version: names.get(f.versionId) ?? '' }));
+  }
+
   async list(f: ListFilter): Promise<{ items: Declaration[]; total: number }> {
     const where: string[] = [];
     const params: SqlParam[] = [];
@@ -284,6 +310,18 @@ export const DALLES_TOUCHED = {
 
 function duplicateRef(ref: string, existing: number | null): UserError {
   return new UserError('duplicate-dt-dict-ref', `A works declaration${existing === null ? '' : ` (n° ${existing})`} already carries the DT/DICT number ${ref}.`, { status: 409 });
+}
+
+/** Metres around a declaration within which a vector object counts as touched. */
+export const VECTOR_TOLERANCE_M = 1;
+const MAX_VECTOR_OBJECTS = 200;
+
+export interface VectorObject {
+  /** The feature's id in /ogc/collections/<class>/items/{id}. */
+  id: number;
+  class: string;
+  gmlId: string | null;
+  version: string;
 }
 
 export function notFound(id: number): UserError {
