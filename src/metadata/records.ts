@@ -213,6 +213,9 @@ function lineageOf(d: Dataset, v: Version, f: VersionFacts, territory: string): 
   return parts.join(' ');
 }
 
+export const unknownRecord = (what: string) =>
+  new UserError('unknown-record', `No published metadata for ${what}.`, { status: 404, hint: 'List the records: GET /metadata (or the CSW: GET /csw?SERVICE=CSW&REQUEST=GetCapabilities).' });
+
 /** The records of the platform, for one caller. */
 export class MetadataRecords {
   private readonly store: MetadataStore;
@@ -345,13 +348,6 @@ export class MetadataRecords {
     return out;
   }
 
-  /** One record the caller may read (404 otherwise: a restricted record is not known to those who may not read it). */
-  async get(caller: Caller, base: string, datasetId: string, version: string | null): Promise<MetadataRecord> {
-    const id = recordId(this.config, datasetId, version);
-    const found = (await this.list(caller, base, { datasetId })).find((r) => r.id === id);
-    if (!found) throw new UserError('unknown-record', `No metadata record ${id}.`, { status: 404, hint: 'List the records: GET /csw?SERVICE=CSW&REQUEST=GetRecords&VERSION=2.0.2&resultType=results' });
-    return found;
-  }
 
   /** A page of the dalles of a version (for STAC). */
   dalles(versionId: number, options: { limit: number; offset: number; name?: string }) {
