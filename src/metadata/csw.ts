@@ -25,12 +25,6 @@ const NAMESPACES = {
   'xmlns:xlink': 'http://www.w3.org/1999/xlink',
   'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
 };
-const ISO_NAMESPACES = {
-  'xmlns:gmd': GMD_NS,
-  'xmlns:gco': 'http://www.isotc211.org/2005/gco',
-  'xmlns:gmx': 'http://www.isotc211.org/2005/gmx',
-  'xmlns:gml32': 'http://www.opengis.net/gml/3.2',
-};
 
 export type ElementSet = 'brief' | 'summary' | 'full';
 export type OutputSchema = typeof CSW_NS | typeof GMD_NS;
@@ -233,7 +227,8 @@ export function dublinCore(r: MetadataRecord, set: ElementSet, publisher: string
 }
 
 function recordXml(r: MetadataRecord, schema: OutputSchema, set: ElementSet, config: Config): string {
-  return schema === GMD_NS ? isoElement(r, config, { namespaces: false }) : dublinCore(r, set, config.metadata.contact.organisation);
+  // Each ISO record declares its own namespaces: its `gml` is GML 3.2, the answer's is GML 3.1 (CSW 2.0.2).
+  return schema === GMD_NS ? isoElement(r, config) : dublinCore(r, set, config.metadata.contact.organisation);
 }
 
 export function getRecordsResponse(req: Extract<CswRequest, { request: 'GetRecords' }>, records: readonly MetadataRecord[], config: Config, now = new Date()): string {
@@ -245,7 +240,7 @@ export function getRecordsResponse(req: Extract<CswRequest, { request: 'GetRecor
     XML_DECLARATION +
     el(
       'csw:GetRecordsResponse',
-      { ...NAMESPACES, ...(req.outputSchema === GMD_NS ? ISO_NAMESPACES : {}), version: '2.0.2', 'xsi:schemaLocation': `${CSW_NS} http://schemas.opengis.net/csw/2.0.2/CSW-discovery.xsd` },
+      { ...NAMESPACES, version: '2.0.2', 'xsi:schemaLocation': `${CSW_NS} http://schemas.opengis.net/csw/2.0.2/CSW-discovery.xsd` },
       el('csw:SearchStatus', { timestamp: now.toISOString() }),
       el(
         'csw:SearchResults',
@@ -260,7 +255,7 @@ export function getRecordsResponse(req: Extract<CswRequest, { request: 'GetRecor
 export function getRecordByIdResponse(req: Extract<CswRequest, { request: 'GetRecordById' }>, records: readonly MetadataRecord[], config: Config): string {
   const byId = new Map(records.map((r) => [r.id, r]));
   const found = req.ids.map((id) => byId.get(id)).filter((r): r is MetadataRecord => r !== undefined);
-  return XML_DECLARATION + el('csw:GetRecordByIdResponse', { ...NAMESPACES, ...(req.outputSchema === GMD_NS ? ISO_NAMESPACES : {}) }, found.map((r) => recordXml(r, req.outputSchema, req.elementSet, config))) + '\n';
+  return XML_DECLARATION + el('csw:GetRecordByIdResponse', NAMESPACES, found.map((r) => recordXml(r, req.outputSchema, req.elementSet, config))) + '\n';
 }
 
 const value = (v: string) => leaf('ows:Value', v);

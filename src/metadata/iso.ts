@@ -177,15 +177,15 @@ const CONFORMITY_TITLE =
   'Règlement (UE) n° 1089/2010 de la Commission du 23 novembre 2010 portant modalités d’application de la directive 2007/2/CE du Parlement européen et du Conseil en ce qui concerne l’interopérabilité des séries et des services de données géographiques';
 
 /** The body of one record (a `gmd:MD_Metadata` element, no XML declaration): CSW answers embed it. */
-export function isoElement(r: MetadataRecord, config: Config, options: { namespaces?: boolean } = {}): string {
-  const ns = options.namespaces === false ? {} : Object.fromEntries(Object.entries(ISO_NAMESPACES).map(([p, u]) => [`xmlns:${p}`, u]));
+export function isoElement(r: MetadataRecord, config: Config): string {
+  const ns = Object.fromEntries(Object.entries(ISO_NAMESPACES).map(([p, u]) => [`xmlns:${p}`, u]));
   const scope = r.level === 'series' ? 'series' : 'dataset';
   const overview = overviewUrl(r);
   const dates = [r.dates.creation ? gdate(r.dates.creation, 'creation') : null, r.dates.publication ? gdate(r.dates.publication, 'publication') : null, r.dates.revision ? gdate(r.dates.revision, 'revision') : null];
   if (!dates.some(Boolean)) dates.push(gdate(r.metadataDate, 'creation'));
   return el(
     'gmd:MD_Metadata',
-    { ...ns, ...(options.namespaces === false ? {} : { 'xsi:schemaLocation': `${ISO_NAMESPACES.gmd} http://schemas.opengis.net/iso/19139/20070417/gmd/gmd.xsd` }) },
+    { ...ns, 'xsi:schemaLocation': `${ISO_NAMESPACES.gmd} http://schemas.opengis.net/iso/19139/20070417/gmd/gmd.xsd` },
     cs('gmd:fileIdentifier', r.id),
     language('fre'),
     code('characterSet', 'MD_CharacterSetCode', 'utf8'),
