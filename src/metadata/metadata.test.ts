@@ -47,6 +47,14 @@ async function validateIso(xml: string, dir: string, name: string): Promise<XsdE
   return errors;
 }
 
+interface StacItem {
+  id: string;
+  geometry: { coordinates: number[][][] };
+  bbox: number[];
+  properties: { datetime: string; 'proj:epsg': number; 'proj:bbox': number[]; 'proj:shape': number[] };
+  assets: { master: { href: string; 'file:checksum': string; 'file:size': number } };
+}
+
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 describe.each(ENGINES)('published metadata ($engine)', ({ engine, open }) => {
@@ -186,11 +194,11 @@ describe.each(ENGINES)('published metadata ($engine)', ({ engine, open }) => {
     expect(collection.extent.temporal.interval[0]?.[0]).toBe('2025-06-15T00:00:00Z');
     expect(collection.links.map((l) => l.rel)).toEqual(expect.arrayContaining(['root', 'parent', 'self', 'items', 'license', 'describedby']));
 
-    const items: Array<Record<string, any>> = [];
+    const items: StacItem[] = [];
     let url: string | undefined = '/stac/collections/ortho-2025/items?limit=3';
     let pages = 0;
     while (url) {
-      const page = (await get(url)).json() as { features: Array<Record<string, any>>; numberMatched: number; links: Array<{ rel: string; href: string }> };
+      const page = (await get(url)).json() as { features: StacItem[]; numberMatched: number; links: Array<{ rel: string; href: string }> };
       expect(page.numberMatched).toBe(4);
       items.push(...page.features);
       url = page.links.find((l) => l.rel === 'next')?.href.replace('http://localhost:80', '');
@@ -216,7 +224,7 @@ describe.each(ENGINES)('published metadata ($engine)', ({ engine, open }) => {
       expect(item.properties['proj:shape']).toEqual([Math.round(((ymax as number) - (ymin as number)) / 0.05), Math.round(((xmax as number) - (xmin as number)) / 0.05)]);
     }
     // The master asset is the stored dalle, byte for byte.
-    const first = items[0] as Record<string, any>;
+    const first = items[0] as StacItem;
     const download = await get(new URL(first.assets.master.href).pathname);
     expect(download.statusCode).toBe(200);
     expect(`1220${sha(download.rawPayload)}`).toBe(first.assets.master['file:checksum']);
