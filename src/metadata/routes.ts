@@ -29,8 +29,23 @@ function send(request: FastifyRequest, reply: FastifyReply, type: string, body: 
 const tags = ['metadata'];
 const name = z.string().min(1).max(120);
 const xmlFile = z.string().min(5).max(130).regex(/\.xml$/, 'must end in .xml');
-/** OGC KVP: any parameter, names case-insensitive (read with `kvp`). */
-const kvpQuery = z.record(z.string(), z.union([z.string().max(8000), z.array(z.string().max(8000)).max(10)]));
+/** CSW KVP parameters (documented in lower case; names are case-insensitive, read with `kvp`, so others pass through). */
+const kvpValue = z.string().max(8000).optional();
+const kvpQuery = z.looseObject({
+  service: kvpValue,
+  version: kvpValue,
+  request: kvpValue,
+  typeNames: kvpValue,
+  outputSchema: kvpValue,
+  outputFormat: kvpValue,
+  resultType: kvpValue,
+  elementSetName: kvpValue,
+  startPosition: kvpValue,
+  maxRecords: kvpValue,
+  constraintLanguage: kvpValue,
+  constraint: kvpValue,
+  id: kvpValue,
+});
 
 export function registerMetadataRoutes(app: RouteApp, ctx: AppContext): MetadataRecords {
   const records = new MetadataRecords(ctx);
