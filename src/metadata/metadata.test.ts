@@ -156,6 +156,9 @@ describe.each(ENGINES)('published metadata ($engine)', ({ engine, open }) => {
     const xxe = `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" service="CSW" version="2.0.2"><csw:Query typeNames="csw:Record"><csw:ElementSetName>&x;</csw:ElementSetName></csw:Query></csw:GetRecords>`;
     await exception('/csw', 'NoApplicableCode', '', xxe);
     await exception('/csw', 'NoApplicableCode', '', '<csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"');
+    const big = await f.app.inject({ method: 'POST', url: '/csw', headers: { 'content-type': 'application/xml' }, payload: `<a>${'x'.repeat(300_000)}</a>` });
+    expect(big.statusCode).toBe(413);
+    expect(big.body).toContain('exceptionCode="NoApplicableCode"');
   });
 
   it('DCAT-AP parses as RDF (RDF/XML and JSON-LD say the same) with the catalogue, datasets, distributions, licence, extent and contact', async () => {

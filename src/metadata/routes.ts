@@ -23,7 +23,7 @@ import { MAX_XML_REQUEST } from './xml-dom.js';
 const cacheFor = (request: FastifyRequest) => (request.caller.kind === 'anonymous' ? 'public, max-age=300' : 'private, max-age=60');
 
 function send(request: FastifyRequest, reply: FastifyReply, type: string, body: string | object): FastifyReply {
-  return reply.header('access-control-allow-origin', '*').header('cache-control', cacheFor(request)).header('vary', 'Authorization, apikey').type(type).send(body);
+  return reply.header('access-control-allow-origin', '*').header('cache-control', cacheFor(request)).header('vary', 'Authorization, apikey, Cookie').type(type).send(body);
 }
 
 const tags = ['metadata'];

@@ -146,7 +146,7 @@ export class StacService {
     const lons = ring.map((p) => p[0]);
     const lats = ring.map((p) => p[1]);
     const [xmin, ymin, xmax, ymax] = d.bbox;
-    const date = d.acquisitionDate ?? r.temporal.start;
+    const date = d.acquisitionDate ?? r.temporal.start ?? r.dates.creation;
     const cols = Math.round((xmax - xmin) / 0.05);
     const rows = Math.round((ymax - ymin) / 0.05);
     const assets: Record<string, unknown> = {};
@@ -176,8 +176,7 @@ export class StacService {
       geometry: { type: 'Polygon', coordinates: [ring] },
       bbox: [Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats)],
       properties: {
-        datetime: date ? `${date}T00:00:00Z` : null,
-        ...(date ? {} : { start_datetime: null, end_datetime: null }),
+        datetime: `${date ?? r.metadataDate}T00:00:00Z`,
         gsd: 0.05,
         'proj:epsg': 2154,
         'proj:bbox': [xmin, ymin, xmax, ymax],

@@ -72,6 +72,9 @@ export function toOgcError(e: unknown): OgcServiceError {
             : 'InvalidParameterValue';
     return new OgcServiceError(code, e.message, undefined, e.status >= 400 && e.status < 500 ? e.status : 400);
   }
+  // Fastify's own client errors (a body too large, a bad content type) keep their 4xx.
+  const status = (e as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new OgcServiceError('NoApplicableCode', (e as Error).message, undefined, status);
   return new OgcServiceError('NoApplicableCode', 'Internal error.', undefined, 500);
 }
 
