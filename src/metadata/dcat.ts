@@ -57,7 +57,7 @@ function wktPolygon(b: readonly number[]): string {
 
 function distribution(datasetIri: string, r: MetadataRecord, l: MetadataLink, n: number): Node {
   const props: Node['props'] = [
-    ['dct:title', fr(r.version ? `${l.description}` : l.description)],
+    ['dct:title', fr(l.description)],
     ['dcat:accessURL', iri(l.url)],
     ...(l.function === 'download' ? ([['dcat:downloadURL', iri(l.url)]] as Node['props']) : []),
     ['dct:format', { value: l.format }],

@@ -107,15 +107,6 @@ export function recordId(config: Config, datasetId: string, version?: string | n
   return `${identifierPrefix(config)}.${datasetId}${version ? `.${version}` : ''}`;
 }
 
-/** `{dataset}` and optional `{version}` of a record identifier of this platform, or null. */
-export function parseRecordId(config: Config, id: string): { datasetId: string; version: string | null } | null {
-  const prefix = `${identifierPrefix(config)}.`;
-  if (!id.startsWith(prefix)) return null;
-  const rest = id.slice(prefix.length);
-  const dot = rest.indexOf('.');
-  return dot < 0 ? { datasetId: rest, version: null } : { datasetId: rest.slice(0, dot), version: rest.slice(dot + 1) };
-}
-
 export const stacCollectionId = (datasetId: string, version: string) => `${datasetId}-${version}`;
 
 const day = (d: Date | null | undefined): string | null => (d ? d.toISOString().slice(0, 10) : null);
