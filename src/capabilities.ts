@@ -8,6 +8,7 @@ import { declarationsCapability } from './declarations/capability.js';
 import { demoCapability } from './demo/capability.js';
 import { healthCapability } from './health/health.js';
 import { jobsCapability } from './jobs/capability.js';
+import { metadataCapability } from './metadata/capability.js';
 import { ogcCapability } from './ogc/capability.js';
 import { rasterCapability } from './raster/capability.js';
 import { tiersCapability } from './tiers/capability.js';
@@ -31,4 +32,5 @@ export const CAPABILITIES: readonly Capability[] = [
   accountsCapability,
   declarationsCapability,
   communesCapability,
+  metadataCapability,
 ];

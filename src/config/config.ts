@@ -253,6 +253,57 @@ export const configSchema = z.strictObject({
       redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
     })
     .default({ enabled: true, anonymousPerMinute: 3000, authenticatedPerMinute: 20000 }),
+  /**
+   * Published metadata (ISO 19139/INSPIRE, CSW, DCAT-AP, STAC): what the catalogue does not hold.
+   * Titles, extents, dates, lineage and checksums come from the catalogue; the contact, licences
+   * and INSPIRE themes from here (docs/operations.md, "Metadata").
+   */
+  metadata: z
+    .strictObject({
+      /** Prefix of every record identifier (`{prefix}.{dataset}[.{version}]`); unset ⇒ `pcrs-{territory.code}`. No dots. */
+      identifierPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'must be letters, digits, - or _ (no dots)')
+        .optional(),
+      /** Code space of the INSPIRE unique resource identifiers; unset ⇒ the public URL, else `urn:pcrs:{territory.code}`. */
+      codeSpace: z.string().min(1).optional(),
+      /** The APLC (the PCRS's local public authority): point of contact, publisher and metadata contact. */
+      contact: z
+        .strictObject({
+          organisation: z.string().min(1).default('Territoire d’énergie Lot (FDEL 46)'),
+          /** INSPIRE needs an e-mail address for the point of contact: set it. */
+          email: z.email().optional(),
+          individual: z.string().min(1).optional(),
+          phone: z.string().min(1).optional(),
+          address: z.string().min(1).optional(),
+          postalCode: z.string().min(1).default('46000'),
+          city: z.string().min(1).default('Cahors'),
+          country: z.string().min(1).default('France'),
+          url: z.url().optional(),
+        })
+        .default({ organisation: 'Territoire d’énergie Lot (FDEL 46)', postalCode: '46000', city: 'Cahors', country: 'France' }),
+      /** Licence of open data (public datasets and versions). */
+      openLicence: z
+        .strictObject({ title: z.string().min(1), url: z.url() })
+        .default({ title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence' }),
+      /** Terms of restricted data (shown only to those who may read it). */
+      restrictedLicence: z
+        .strictObject({ title: z.string().min(1), url: z.url().optional() })
+        .default({ title: 'Charte d’usage du PCRS : données à diffusion restreinte, réservées aux détenteurs d’une autorisation' }),
+      /** INSPIRE themes (registry codes: oi, tn, bu, us, lc…) per dataset kind. */
+      inspireThemes: z
+        .partialRecord(z.enum(['orthophoto', 'vector', 'raw-at', 'business']), z.array(z.enum(['oi', 'tn', 'bu', 'us', 'lc', 'el', 'au'])))
+        .default({ orthophoto: ['oi'], vector: ['tn', 'bu'], 'raw-at': ['oi'] }),
+      /** STAC items per page of `/stac/collections/{id}/items`. */
+      stacPageSize: z.number().int().min(1).max(10_000).default(100),
+    })
+    .default({
+      contact: { organisation: 'Territoire d’énergie Lot (FDEL 46)', postalCode: '46000', city: 'Cahors', country: 'France' },
+      openLicence: { title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence' },
+      restrictedLicence: { title: 'Charte d’usage du PCRS : données à diffusion restreinte, réservées aux détenteurs d’une autorisation' },
+      inspireThemes: { orthophoto: ['oi'], vector: ['tn', 'bu'], 'raw-at': ['oi'] },
+      stacPageSize: 100,
+    }),
   demo: z
     .strictObject({
       /** Generate and register the synthetic Cahors delivery at start when the catalogue has none. */
@@ -290,6 +341,7 @@ const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'i
   { env: 'PCRS_JPEG_QUALITY', key: 'pyramid.jpegQuality', kind: 'int' },
   { env: 'PCRS_ATTACHMENT_MAX_BYTES', key: 'declarations.attachments.maxBytes', kind: 'int' },
   { env: 'PCRS_ATTACHMENTS_PER_DECLARATION', key: 'declarations.attachments.maxPerDeclaration', kind: 'int' },
+  { env: 'PCRS_METADATA_CONTACT_EMAIL', key: 'metadata.contact.email', kind: 'string' },
 ];
 
 type Json = Record<string, unknown>;

@@ -18,7 +18,7 @@ declare module 'fastify' {
     /** What the route needs; every route declares it (the server refuses one that does not). */
     access?: AccessNeed;
     /** OGC service whose exception format errors of this route take (else problem+json). */
-    ows?: 'wms' | 'wmts' | 'wfs';
+    ows?: 'wms' | 'wmts' | 'wfs' | 'csw';
   }
   interface FastifyRequest {
     /** Who sends the request (anonymous when no credential was presented). */

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { owsExceptionReport, toOgcError, wmsExceptionReport, type OwsService } from '../ogc/ows-exception.js';
+import { ows10ExceptionReport, owsExceptionReport, toOgcError, wmsExceptionReport, type OwsService } from '../ogc/ows-exception.js';
 
 /** Answers an OGC service's exception report (the route's `config.ows` says which service). */
 export function sendOgcError(reply: FastifyReply, e: unknown, kind: OwsService): FastifyReply {
@@ -9,7 +9,7 @@ export function sendOgcError(reply: FastifyReply, e: unknown, kind: OwsService):
     .code(err.status)
     .header('content-type', kind === 'wms' ? 'application/vnd.ogc.se_xml; charset=utf-8' : 'application/xml; charset=utf-8')
     .header('cache-control', 'no-store')
-    .send(kind === 'wms' ? wmsExceptionReport(err) : owsExceptionReport(err, kind === 'wfs' ? '2.0.0' : '1.0.0'));
+    .send(kind === 'wms' ? wmsExceptionReport(err) : kind === 'csw' ? ows10ExceptionReport(err) : owsExceptionReport(err, kind === 'wfs' ? '2.0.0' : '1.0.0'));
 }
 
 /** KVP parameters with case-insensitive names (OGC KVP: names are case-insensitive, values are not): upper-cased names. */

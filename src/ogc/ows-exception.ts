@@ -24,7 +24,7 @@ export class OgcServiceError extends Error {
 export const missing = (name: string) => new OgcServiceError('MissingParameterValue', `Parameter ${name} is missing.`, name);
 export const invalid = (name: string, message: string) => new OgcServiceError('InvalidParameterValue', message, name);
 
-export type OwsService = 'wms' | 'wmts' | 'wfs';
+export type OwsService = 'wms' | 'wmts' | 'wfs' | 'csw';
 
 /** OWS Common 1.1 ExceptionReport; `version` is the service's (WMTS 1.0.0, WFS 2.0.0). */
 export function owsExceptionReport(e: OgcServiceError, version = '1.0.0'): string {
@@ -34,6 +34,17 @@ export function owsExceptionReport(e: OgcServiceError, version = '1.0.0'): strin
     '<ExceptionReport xmlns="http://www.opengis.net/ows/1.1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ' +
     `xsi:schemaLocation="http://www.opengis.net/ows/1.1 http://schemas.opengis.net/ows/1.1.0/owsExceptionReport.xsd" version="${version}" xml:lang="fr">\n` +
     `  <Exception exceptionCode="${xmlEscape(e.code)}"${locator}>\n    <ExceptionText>${xmlEscape(e.message)}</ExceptionText>\n  </Exception>\n</ExceptionReport>\n`
+  );
+}
+
+/** OWS Common 1.0 ExceptionReport (version 1.2.0), what CSW 2.0.2 answers (OGC 07-006r1, 10.3.7). */
+export function ows10ExceptionReport(e: OgcServiceError): string {
+  const locator = e.locator ? ` locator="${xmlEscape(e.locator)}"` : '';
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ' +
+    'xsi:schemaLocation="http://www.opengis.net/ows http://schemas.opengis.net/ows/1.0.0/owsExceptionReport.xsd" version="1.2.0" language="fr">\n' +
+    `  <ows:Exception exceptionCode="${xmlEscape(e.code)}"${locator}>\n    <ows:ExceptionText>${xmlEscape(e.message)}</ows:ExceptionText>\n  </ows:Exception>\n</ows:ExceptionReport>\n`
   );
 }
 
@@ -61,6 +72,9 @@ export function toOgcError(e: unknown): OgcServiceError {
             : 'InvalidParameterValue';
     return new OgcServiceError(code, e.message, undefined, e.status >= 400 && e.status < 500 ? e.status : 400);
   }
+  // Fastify's own client errors (a body too large, a bad content type) keep their 4xx.
+  const status = (e as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new OgcServiceError('NoApplicableCode', (e as Error).message, undefined, status);
   return new OgcServiceError('NoApplicableCode', 'Internal error.', undefined, 500);
 }
 
