@@ -6,6 +6,7 @@ import { communesCapability } from './communes/capability.js';
 import type { Capability } from './context/capability.js';
 import { declarationsCapability } from './declarations/capability.js';
 import { demoCapability } from './demo/capability.js';
+import { extractsCapability } from './extracts/capability.js';
 import { healthCapability } from './health/health.js';
 import { jobsCapability } from './jobs/capability.js';
 import { ogcCapability } from './ogc/capability.js';
@@ -31,4 +32,5 @@ export const CAPABILITIES: readonly Capability[] = [
   accountsCapability,
   declarationsCapability,
   communesCapability,
+  extractsCapability,
 ];
