@@ -17,6 +17,8 @@ CREATE TABLE extracts (
   content_hash       text CHECK (content_hash ~ '^[0-9a-f]{64}$'),
   zip_bytes          bigint CHECK (zip_bytes >= 0),
   entry_count        integer,
+  -- When the content was planned (the ZIP's file dates): a re-used extract keeps its original's, so the same content is the same bytes.
+  content_time       timestamptz,
   error              text,
   created_at         timestamptz NOT NULL DEFAULT now(),
   ready_at           timestamptz,

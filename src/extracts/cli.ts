@@ -22,8 +22,9 @@ async function areaFromFile(command: Command, file: string): Promise<AreaInput> 
   } catch (e) {
     throw new UserError('unreadable-area', `${path.basename(file)} is not a readable GeoJSON file (${(e as NodeJS.ErrnoException).code ?? 'invalid JSON'}).`, { exitCode: 66 });
   }
-  const crs = doc.crs;
-  const geometry = (doc.type === 'FeatureCollection' ? (doc.features?.length === 1 ? doc.features[0]?.geometry : undefined) : doc.type === 'Feature' ? doc.geometry : doc) as { type?: string; coordinates?: unknown } | undefined;
+  const geometry = (doc.type === 'FeatureCollection' ? (doc.features?.length === 1 ? doc.features[0]?.geometry : undefined) : doc.type === 'Feature' ? doc.geometry : doc) as { type?: string; coordinates?: unknown; crs?: unknown } | undefined;
+  // The crs member (GeoJSON 2008, as GDAL writes it) on the document or on the geometry.
+  const crs = doc.crs ?? geometry?.crs;
   if (!geometry || (geometry.type !== 'Polygon' && geometry.type !== 'MultiPolygon')) throw usageError(command, `${path.basename(file)} must hold one Polygon or MultiPolygon (WGS84, or EPSG:2154 named by its crs member).`);
   return { geometry: { type: geometry.type, coordinates: geometry.coordinates, ...(crs ? { crs: crs as { type: 'name'; properties: { name: string } } } : {}) } };
 }

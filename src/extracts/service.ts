@@ -286,8 +286,9 @@ export class ExtractService {
     );
     entries.push(inlineEntry('MANIFEST.sha256', manifest(entries)));
     const contentHash = sha256Hex(entries.map((e) => `${e.name}\t${e.sha256}`).join('\n'));
-    const zipBytes = new VirtualZip(entries.map((e) => ({ name: e.name, size: e.bytes, crc32: e.crc32, source: NO_SOURCE })), { modified: new Date(extract.createdAt) }).size;
-    await this.store.finish(extract.id, entries, contentHash, zipBytes, this.ctx.config.extracts.keepDays);
+    const contentTime = new Date(extract.createdAt);
+    const zipBytes = new VirtualZip(entries.map((e) => ({ name: e.name, size: e.bytes, crc32: e.crc32, source: NO_SOURCE })), { modified: contentTime }).size;
+    await this.store.finish(extract.id, entries, contentHash, zipBytes, contentTime, this.ctx.config.extracts.keepDays);
     return { zipBytes };
   }
 
@@ -348,7 +349,7 @@ export class ExtractService {
     const rows = await this.store.entries(extract.id);
     const entries: ZipEntry[] = [];
     for (const r of rows) entries.push({ name: r.name, size: r.bytes, crc32: r.crc32, source: await this.sourceOf(r) });
-    return new VirtualZip(entries, { modified: new Date(extract.createdAt) });
+    return new VirtualZip(entries, { modified: new Date(extract.contentTime ?? extract.createdAt) });
   }
 
   private async sourceOf(r: EntryRow): Promise<ZipEntry['source']> {

@@ -17,6 +17,8 @@ export interface ExtractRecord {
   contentHash: string | null;
   zipBytes: number | null;
   entryCount: number | null;
+  /** When the content was planned (the ZIP's file dates). */
+  contentTime: string | null;
   error: string | null;
   createdAt: string;
   readyAt: string | null;
@@ -58,6 +60,7 @@ interface Row {
   content_hash: string | null;
   zip_bytes: string | null;
   entry_count: number | null;
+  content_time: Date | string | null;
   error: string | null;
   created_at: Date | string;
   ready_at: Date | string | null;
@@ -80,6 +83,7 @@ function toRecord(r: Row): ExtractRecord {
     contentHash: r.content_hash,
     zipBytes: num(r.zip_bytes),
     entryCount: r.entry_count,
+    contentTime: iso(r.content_time),
     error: r.error,
     createdAt: iso(r.created_at) as string,
     readyAt: iso(r.ready_at),
@@ -87,7 +91,7 @@ function toRecord(r: Row): ExtractRecord {
   };
 }
 
-const COLUMNS = `id::text, requester_actor, requester_user_id::text, request, request_hash, area_label, state, job_id::text, content_hash, zip_bytes::text, entry_count, error, created_at, ready_at, expires_at`;
+const COLUMNS = `id::text, requester_actor, requester_user_id::text, request, request_hash, area_label, state, job_id::text, content_hash, zip_bytes::text, entry_count, content_time, error, created_at, ready_at, expires_at`;
 
 export class ExtractStore {
   constructor(readonly db: Database) {}
@@ -137,7 +141,7 @@ export class ExtractStore {
   }
 
   /** Stores the plan's entries and marks the extract ready, in one transaction. */
-  async finish(id: number, entries: readonly Omit<EntryRow, 'seq'>[], contentHash: string, zipBytes: number, keepDays: number): Promise<void> {
+  async finish(id: number, entries: readonly Omit<EntryRow, 'seq'>[], contentHash: string, zipBytes: number, contentTime: Date, keepDays: number): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(`DELETE FROM extract_entries WHERE extract_id = $1`, [id]);
       let seq = 0;
@@ -148,8 +152,8 @@ export class ExtractStore {
         );
       }
       await tx.query(
-        `UPDATE extracts SET state = 'ready', content_hash = $2, zip_bytes = $3, entry_count = $4, ready_at = now(), expires_at = now() + make_interval(days => $5), error = NULL WHERE id = $1`,
-        [id, contentHash, zipBytes, entries.length, keepDays],
+        `UPDATE extracts SET state = 'ready', content_hash = $2, zip_bytes = $3, entry_count = $4, content_time = $6, ready_at = now(), expires_at = now() + make_interval(days => $5), error = NULL WHERE id = $1`,
+        [id, contentHash, zipBytes, entries.length, keepDays, contentTime.toISOString()],
       );
     });
   }
@@ -163,8 +167,8 @@ export class ExtractStore {
         [id, from.id],
       );
       await tx.query(
-        `UPDATE extracts SET state = 'ready', content_hash = $2, zip_bytes = $3, entry_count = $4, ready_at = now(), expires_at = now() + make_interval(days => $5) WHERE id = $1`,
-        [id, from.contentHash, from.zipBytes, from.entryCount, keepDays],
+        `UPDATE extracts SET state = 'ready', content_hash = $2, zip_bytes = $3, entry_count = $4, content_time = $6, ready_at = now(), expires_at = now() + make_interval(days => $5) WHERE id = $1`,
+        [id, from.contentHash, from.zipBytes, from.entryCount, keepDays, from.contentTime],
       );
     });
   }
