@@ -13,6 +13,16 @@ const bboxSchema = z
   .tuple([z.number(), z.number(), z.number(), z.number()])
   .refine(([xmin, ymin, xmax, ymax]) => xmin < xmax && ymin < ymax, 'must be [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax');
 
+/** Whether the runtime knows this IANA time zone name. */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const epsgCode = z.string().regex(/^EPSG:\d{4,5}$/, 'must look like EPSG:2154');
 
 export const territorySchema = z.strictObject({
@@ -59,6 +69,8 @@ const s3TierSchema = z.strictObject({
 export const tierSchema = z.discriminatedUnion('type', [localTierSchema, s3TierSchema]);
 export type TierConfig = z.infer<typeof tierSchema>;
 export const TIER_NAMES = ['cold', 'intermediate', 'nas', 'hot'] as const;
+
+const ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024;
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
@@ -137,6 +149,15 @@ export const configSchema = z.strictObject({
       maxSize: z.number().int().min(256).max(16384).default(4096),
     })
     .default({ maxSize: 4096 }),
+  /** Works declarations that mark what they cover "to update" (src/declarations/to-update.ts). */
+  worksToUpdate: z
+    .strictObject({
+      /** How often a listening server marks the works that ended (one node of several); 0 = only by `pcrs declarations mark-to-update`. */
+      intervalMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
+      /** Buffer around a works footprint given as a point or a line, in metres (a polygon is taken as drawn). */
+      bufferMetres: z.number().min(1).max(500).default(10),
+    })
+    .default({ intervalMinutes: 60, bufferMetres: 10 }),
   /**
    * Server secret keying the API-key hashes (HMAC). Unset ⇒ generated once into
    * `${dataDir}/secret-key`; with several nodes, give each the same value.
@@ -177,6 +198,51 @@ export const configSchema = z.strictObject({
       from: z.string().min(3).default('PCRS <no-reply@localhost>'),
     })
     .default({ from: 'PCRS <no-reply@localhost>' }),
+  /** Declarations (issue 11). */
+  declarations: z
+    .strictObject({
+      /** Whether anyone may declare an error without an account (followed by an e-mail address, confirmed by a link). */
+      anonymous: z.boolean().default(true),
+      /** Anonymous declarations accepted per IP and per hour (with `rateLimit.enabled`). */
+      anonymousPerHour: z.number().int().min(1).max(1000).default(5),
+      /** Files attached to declarations (photos, PDF, GML, DXF), kept in the intermediate tier. */
+      attachments: z
+        .strictObject({
+          /** Largest file, in bytes (default 20 MiB); a bigger upload is refused with 413 and nothing is stored. */
+          maxBytes: z.number().int().min(1024).max(2 ** 31).default(ATTACHMENT_MAX_BYTES),
+          /** Attachments a declaration may have at once (deleted ones do not count). */
+          maxPerDeclaration: z.number().int().min(1).max(1000).default(10),
+        })
+        .default({ maxBytes: ATTACHMENT_MAX_BYTES, maxPerDeclaration: 10 }),
+      /** The OGC API Features collection `declarations` and the Atom feed (public fields only) readable without signing in. */
+      publicCollection: z.boolean().default(true),
+      /** Time zone of the statistics' months (IANA name). */
+      timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').default('Europe/Paris'),
+      /** Webhooks (moderators register URLs; every action of the log is posted, signed, in order). */
+      webhooks: z
+        .strictObject({
+          /** Allow destinations on loopback, private or link-local networks (off: refused, against SSRF). */
+          allowPrivateNetworks: z.boolean().default(false),
+          /** How long one POST may take before it counts as failed. */
+          timeoutSeconds: z.number().positive().max(120).default(10),
+          /** Failed attempts at one event before the webhook is paused (marked failing). */
+          maxAttempts: z.number().int().min(1).max(100).default(8),
+          /** Backoff after the n-th failure: base · 2^(n−1) seconds, capped at backoffMaxSeconds. */
+          backoffBaseSeconds: z.number().positive().default(30),
+          backoffMaxSeconds: z.number().positive().default(3600),
+          /** How often the delivery loop looks for new actions (one node at a time delivers). */
+          pollSeconds: z.number().positive().max(3600).default(5),
+        })
+        .default({ allowPrivateNetworks: false, timeoutSeconds: 10, maxAttempts: 8, backoffBaseSeconds: 30, backoffMaxSeconds: 3600, pollSeconds: 5 }),
+    })
+    .default({
+      anonymous: true,
+      anonymousPerHour: 5,
+      attachments: { maxBytes: ATTACHMENT_MAX_BYTES, maxPerDeclaration: 10 },
+      publicCollection: true,
+      timeZone: 'Europe/Paris',
+      webhooks: { allowPrivateNetworks: false, timeoutSeconds: 10, maxAttempts: 8, backoffBaseSeconds: 30, backoffMaxSeconds: 3600, pollSeconds: 5 },
+    }),
   rateLimit: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -224,6 +290,7 @@ const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'i
   { env: 'PCRS_COOKIE_SECURE', key: 'auth.cookieSecure', kind: 'bool' },
   { env: 'PCRS_SMTP_URL', key: 'mail.smtpUrl', kind: 'string' },
   { env: 'PCRS_MAIL_FROM', key: 'mail.from', kind: 'string' },
+  { env: 'PCRS_DECLARATIONS_ANONYMOUS', key: 'declarations.anonymous', kind: 'bool' },
   { env: 'PCRS_REDIS_URL', key: 'rateLimit.redisUrl', kind: 'string' },
   { env: 'PCRS_RATE_LIMIT', key: 'rateLimit.enabled', kind: 'bool' },
   { env: 'PCRS_RATE_LIMIT_ANONYMOUS', key: 'rateLimit.anonymousPerMinute', kind: 'int' },
@@ -232,6 +299,8 @@ const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'i
   { env: 'PCRS_OIDC_CLIENT_ID', key: 'auth.oidc.clientId', kind: 'string' },
   { env: 'PCRS_OIDC_CLIENT_SECRET', key: 'auth.oidc.clientSecret', kind: 'string' },
   { env: 'PCRS_JPEG_QUALITY', key: 'pyramid.jpegQuality', kind: 'int' },
+  { env: 'PCRS_ATTACHMENT_MAX_BYTES', key: 'declarations.attachments.maxBytes', kind: 'int' },
+  { env: 'PCRS_ATTACHMENTS_PER_DECLARATION', key: 'declarations.attachments.maxPerDeclaration', kind: 'int' },
 ];
 
 type Json = Record<string, unknown>;

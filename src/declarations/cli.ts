@@ -4,8 +4,9 @@ import { toCsv, toGeoJson } from './export.js';
 import { STATUSES, type Status } from './model.js';
 import { DeclarationService } from './service.js';
 import type { Declaration } from './store.js';
+import { runWorksSubcommand, WORKS_USAGE } from './works-cli.js';
 
-/** `pcrs declarations list|export`: read-only, on the server's machine (the operator). */
+/** `pcrs declarations list|export` (read-only) and the works sub-commands (works-cli.ts), on the server's machine (the operator). */
 
 const usageError = (command: Command, message: string) => new UserError('usage', `pcrs ${command.name}: ${message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
 
@@ -27,8 +28,8 @@ function parseStatuses(command: Command, text: string | undefined): Status[] | u
 
 export const declarationsCommand: Command = {
   name: 'declarations',
-  summary: 'Declarations (errors, update requests, works, interventions): list, export as CSV or GeoJSON',
-  usage: 'pcrs declarations list [--status S[,S…]] [--json] | pcrs declarations export --format csv|geojson [--status S]',
+  summary: 'Declarations (errors, update requests, works, interventions): list, export as CSV or GeoJSON, import the DT-DICT CSV, mark ended works "to update"',
+  usage: `pcrs declarations list [--status S[,S…]] [--json] | pcrs declarations export --format csv|geojson [--status S] | ${WORKS_USAGE}`,
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'list') {
@@ -57,6 +58,8 @@ export const declarationsCommand: Command = {
         await ctx.close();
       }
     }
+    const works = await runWorksSubcommand(this, sub, rest);
+    if (works !== null) return works;
     throw usageError(this, sub ? `unknown sub-command '${sub}'.` : 'give a sub-command.');
   },
 };

@@ -326,7 +326,7 @@ describe.each(ENGINES)('declarations on $engine', ({ engine, open }) => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect((await validate(doc)).valid).toBe(true);
-    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/api/v1/declarations')).sort()).toEqual(['/api/v1/declarations', '/api/v1/declarations/{id}', '/api/v1/declarations/{id}/assign', '/api/v1/declarations/{id}/comments', '/api/v1/declarations/{id}/status']);
+    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/api/v1/declarations')).sort()).toEqual(expect.arrayContaining(['/api/v1/declarations', '/api/v1/declarations/to-update', '/api/v1/declarations/{id}', '/api/v1/declarations/{id}/assign', '/api/v1/declarations/{id}/attachments', '/api/v1/declarations/{id}/attachments/{attachmentId}', '/api/v1/declarations/{id}/comments', '/api/v1/declarations/{id}/status']));
     expect(doc.paths['/api/v1/declarations'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['bbox', 'status', 'type', 'theme', 'updated_since', 'organisation', 'limit', 'offset']));
   });
 

@@ -1,4 +1,4 @@
-import { THEMES } from './model.js';
+import { THEMES, type L93Geometry } from './model.js';
 import { toWgs84 } from './service.js';
 import type { Declaration } from './store.js';
 
@@ -9,16 +9,15 @@ import type { Declaration } from './store.js';
 
 const COLUMNS = ['id', 'type', 'status', 'title', 'description', 'author', 'organisation', 'assigned_user', 'assigned_organisation', 'dataset', 'version', 'dt_dict_ref', 'works_start', 'works_end', 'themes', 'duplicate_of', 'created_at', 'updated_at', 'wkt_2154'] as const;
 
-function cell(v: string | number | null): string {
+export function cell(v: string | number | null): string {
   if (v === null) return '';
   let s = String(v);
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function wkt(d: Declaration): string {
+export function wkt(g: L93Geometry): string {
   const pos = (p: number[]) => `${p[0]} ${p[1]}`;
-  const g = d.geometry;
   if (g.type === 'Point') return `POINT (${pos(g.coordinates as number[])})`;
   if (g.type === 'LineString') return `LINESTRING (${(g.coordinates as number[][]).map(pos).join(', ')})`;
   return `POLYGON (${(g.coordinates as number[][][]).map((r) => `(${r.map(pos).join(', ')})`).join(', ')})`;
@@ -31,7 +30,7 @@ export function toCsv(items: readonly Declaration[]): string {
       d.id, d.type, d.status, d.title, d.description, d.author.displayName ?? d.author.actor, d.author.organisation?.slug ?? null,
       d.assigned.user?.displayName ?? null, d.assigned.organisation?.slug ?? null, d.layer?.dataset ?? null, d.layer?.version ?? null,
       d.works?.dtDictRef ?? null, d.works?.plannedStart ?? null, d.works?.plannedEnd ?? null, d.works?.themes.filter((t) => THEMES.includes(t)).join(' ') ?? null,
-      d.duplicateOf, d.createdAt, d.updatedAt, wkt(d),
+      d.duplicateOf, d.createdAt, d.updatedAt, wkt(d.geometry),
     ];
     lines.push(row.map(cell).join(','));
   }

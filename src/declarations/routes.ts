@@ -4,8 +4,9 @@ import type { AccessNeed } from '../context/access.js';
 import type { RouteApp } from '../context/capability.js';
 import { transformBbox } from '../grid/crs.js';
 import { baseUrl } from '../http/base-url.js';
+import { UserError } from '../util/errors.js';
 import { DECLARATION_TYPES, STATUSES, THEMES, type Status } from './model.js';
-import { toWgs84, type DeclarationService, type Origin } from './service.js';
+import { toWgs84, type DeclarationDetail, type DeclarationService, type Origin } from './service.js';
 import type { Declaration } from './store.js';
 
 /**
@@ -25,14 +26,14 @@ const finite = z.number().finite();
 const position = z.array(finite).min(2).max(3);
 const crsMember = z.strictObject({ type: z.literal('name'), properties: z.strictObject({ name: z.string().min(1).max(100) }) }).optional();
 const MAX_VERTICES = 5000;
-const geometry = z.discriminatedUnion('type', [
+export const geometry = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('Point'), coordinates: position, crs: crsMember }),
   z.strictObject({ type: z.literal('LineString'), coordinates: z.array(position).min(2).max(MAX_VERTICES), crs: crsMember }),
   z.strictObject({ type: z.literal('Polygon'), coordinates: z.array(z.array(position).min(4).max(MAX_VERTICES)).min(1).max(100), crs: crsMember }),
 ]);
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').refine((s) => !Number.isNaN(Date.parse(s)) && new Date(s).toISOString().startsWith(s), 'must be a real date');
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an organisation slug');
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+export const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
 const createBody = z.strictObject({
   type: z.enum(DECLARATION_TYPES),
@@ -58,7 +59,7 @@ const createBody = z.strictObject({
     .optional(),
 });
 
-const idParams = z.strictObject({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+export const idParams = z.strictObject({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 const csv = <T extends string>(values: readonly [T, ...T[]]) =>
   z
@@ -68,7 +69,7 @@ const csv = <T extends string>(values: readonly [T, ...T[]]) =>
     .pipe(z.array(z.enum(values)).min(1));
 
 const number = String.raw`-?\d+(\.\d+)?`;
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   bbox: z
     .string()
     .regex(new RegExp(`^${number},${number},${number},${number}$`), 'must be xmin,ymin,xmax,ymax')
@@ -81,14 +82,20 @@ const listQuery = z.strictObject({
   theme: z.enum(THEMES).optional(),
   updated_since: z.iso.datetime({ offset: true }).or(date).optional(),
   organisation: slug.optional(),
+  author: z.literal('me', { error: 'must be me (your own declarations)' }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
 /** A declaration as answered: geometry in WGS84 (RFC 7946) and in Lambert-93. */
-function out(d: Declaration) {
+export function out(d: Declaration) {
   const { geometry: l93, ...rest } = d;
   return { ...rest, geometry: toWgs84(l93), geometryLambert93: l93 };
+}
+
+/** A declaration's detail as answered: with its action log, the dalles it touches, its attachments. */
+function detail(d: DeclarationDetail) {
+  return { ...out(d), actions: d.actions, dalles: d.dalles, attachments: d.attachments };
 }
 
 export function registerDeclarationRoutes(app: RouteApp, service: DeclarationService): void {
@@ -99,16 +106,17 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
     '/api/v1/declarations',
     { config: { access: WRITE }, schema: { tags, summary: 'Declare an error, an update request, works or an intervention (geometry in WGS84, or EPSG:2154 / a CC zone by its crs member)', body: createBody } },
     async (request, reply) => {
-      const created = await service.create(request.caller, request.body);
-      return reply.code(201).header('location', `/api/v1/declarations/${created.id}`).send({ ...out(created), actions: created.actions, dalles: created.dalles });
+      const created = await service.create(request.caller, request.body, origin(request));
+      return reply.code(201).header('location', `/api/v1/declarations/${created.id}`).send(detail(created));
     },
   );
 
   app.get(
     '/api/v1/declarations',
-    { config: { access: READ }, schema: { tags, summary: 'Declarations, most recently updated first: filters bbox (WGS84, or bbox-crs=EPSG:2154), status, type, theme, updated_since, organisation (author’s); paged by limit/offset', querystring: listQuery } },
+    { config: { access: READ }, schema: { tags, summary: 'Declarations, most recently updated first: filters bbox (WGS84, or bbox-crs=EPSG:2154), status, type, theme, updated_since, organisation (author’s), author=me (the caller’s own); paged by limit/offset', querystring: listQuery } },
     async (request) => {
       const q = request.query;
+      if (q.author === 'me' && request.caller.userId === undefined) throw new UserError('not-a-user', 'author=me lists the declarations of a user: sign in, or use a key of a user.', { status: 400 });
       const bbox = q.bbox ? ((q['bbox-crs'] ?? 'EPSG:4326') === 'EPSG:2154' ? q.bbox : transformBbox('OGC:CRS84', 'EPSG:2154', q.bbox)) : undefined;
       const { items, total } = await service.list({
         ...(bbox ? { bbox } : {}),
@@ -117,6 +125,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
         ...(q.theme ? { theme: q.theme } : {}),
         ...(q.updated_since ? { updatedSince: new Date(q.updated_since) } : {}),
         ...(q.organisation ? { organisationSlug: q.organisation } : {}),
+        ...(q.author === 'me' && request.caller.userId !== undefined ? { authorUserId: request.caller.userId } : {}),
         limit: q.limit,
         offset: q.offset,
       });
@@ -126,7 +135,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
 
   app.get('/api/v1/declarations/:id', { config: { access: READ }, schema: { tags, summary: 'One declaration, its action log and the dalles it touches', params: idParams } }, async (request) => {
     const d = await service.read(request.params.id);
-    return { ...out(d), actions: d.actions, dalles: d.dalles };
+    return { ...detail(d), subscribed: await service.followers.isSubscribed(d.id, request.caller.userId) };
   });
 
   app.post(
@@ -134,7 +143,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
     { config: { access: WRITE }, schema: { tags, summary: 'Comment on a declaration (its author is e-mailed)', params: idParams, body: z.strictObject({ text: text(10000) }) } },
     async (request, reply) => {
       const d = await service.comment(request.caller, request.params.id, request.body.text, origin(request));
-      return reply.code(201).send({ ...out(d), actions: d.actions, dalles: d.dalles });
+      return reply.code(201).send(detail(d));
     },
   );
 
@@ -151,7 +160,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
     },
     async (request) => {
       const d = await service.changeStatus(request.caller, request.params.id, request.body, origin(request));
-      return { ...out(d), actions: d.actions, dalles: d.dalles };
+      return detail(d);
     },
   );
 
@@ -168,7 +177,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
     },
     async (request) => {
       const d = await service.assign(request.caller, request.params.id, request.body, origin(request));
-      return { ...out(d), actions: d.actions, dalles: d.dalles };
+      return detail(d);
     },
   );
 }

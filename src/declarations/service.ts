@@ -1,7 +1,9 @@
 import type { AppContext } from '../context/app-context.js';
 import type { Caller } from '../context/access.js';
 import { transformPoint } from '../grid/crs.js';
-import { errorMessage, UserError } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { listAttachments, type Attachment } from './attachments.js';
+import { Followers } from './followers.js';
 import { DECLARATION_MESSAGES } from './messages.js';
 import { actionOfTransition, checkTransition, CLOSED, toLambert93, type DeclarationType, type InputGeometry, type L93Geometry, type Status, type Theme } from './model.js';
 import { DeclarationStore, notFound, type Action, type Declaration, type ListFilter } from './store.js';
@@ -9,8 +11,8 @@ import { DeclarationStore, notFound, type Action, type Declaration, type ListFil
 /**
  * Declarations without HTTP: create (geometry to Lambert-93, inside the territory, valid), read
  * with its action log and the dalles it touches, list, comment, change status (transitions,
- * reasons, audit), assign; the author is e-mailed on every status change and comment made by
- * someone else. Who acts is always the caller given, never a field of the input.
+ * reasons, audit), assign; its followers (followers.ts: the author, subscribers, areas) are e-mailed
+ * on every change but the one who made it. Who acts is always the caller given, never a field of the input.
  */
 
 export interface CreateInput {
@@ -30,16 +32,18 @@ export interface Origin {
   ip?: string;
 }
 
-export type DeclarationDetail = Declaration & { actions: Action[]; dalles: Array<{ name: string; dataset: string; version: string }> };
+export type DeclarationDetail = Declaration & { actions: Action[]; dalles: Array<{ name: string; dataset: string; version: string }>; attachments: Attachment[] };
 
 export class DeclarationService {
   readonly store: DeclarationStore;
+  readonly followers: Followers;
 
   constructor(readonly ctx: AppContext) {
     this.store = new DeclarationStore(ctx.db);
+    this.followers = new Followers(ctx);
   }
 
-  async create(caller: Caller, input: CreateInput): Promise<DeclarationDetail> {
+  async create(caller: Caller, input: CreateInput, origin?: Origin): Promise<DeclarationDetail> {
     if (input.type !== 'works' && input.works !== undefined) {
       throw new UserError('invalid-works', 'Works fields (DT-DICT reference, planned dates, themes) belong to declarations of type works.', { status: 400 });
     }
@@ -74,16 +78,19 @@ export class DeclarationService {
         works: input.type === 'works' ? { dtDictRef: w?.dtDictRef ?? null, plannedStart: w?.plannedStart ?? null, plannedEnd: w?.plannedEnd ?? null, themes: [...new Set(w?.themes ?? [])] } : null,
       });
       await this.store.addAction(tx, { declarationId: newId, action: 'opened', actor: caller.id, actorUserId: caller.userId ?? null, toStatus: 'submitted' });
+      if (caller.userId !== undefined) await this.followers.subscribe(tx, newId, caller.userId);
       return newId;
     });
-    return this.read(id);
+    const d = await this.read(id);
+    await this.followers.notify(id, { userId: caller.userId }, this.baseOf(origin), (f) => DECLARATION_MESSAGES.created(f, { id, title: d.title, type: d.type, by: byOf(caller, d), link: linkOf(this.baseOf(origin), id) }), { areasOnly: true });
+    return d;
   }
 
   async read(id: number): Promise<DeclarationDetail> {
     const d = await this.store.get(id);
     if (!d) throw notFound(id);
-    const [actions, dalles] = await Promise.all([this.store.actions(id), this.store.dallesTouched(id)]);
-    return { ...d, actions, dalles };
+    const [actions, dalles, attachments] = await Promise.all([this.store.actions(id), this.store.dallesTouched(id), listAttachments(this.ctx.db, id)]);
+    return { ...d, actions, dalles, attachments };
   }
 
   list(filter: ListFilter): Promise<{ items: Declaration[]; total: number }> {
@@ -91,14 +98,13 @@ export class DeclarationService {
   }
 
   async comment(caller: Caller, id: number, text: string, origin: Origin): Promise<DeclarationDetail> {
-    const authorUserId = await this.ctx.db.transaction(async (tx) => {
-      const { authorUserId: author } = await this.store.lockStatus(tx, id);
+    await this.ctx.db.transaction(async (tx) => {
+      await this.store.lockStatus(tx, id);
       await this.store.addAction(tx, { declarationId: id, action: 'commented', actor: caller.id, actorUserId: caller.userId ?? null, text });
       await this.store.touch(tx, id);
-      return author;
     });
     const d = await this.read(id);
-    await this.tellAuthor(caller, authorUserId, (name) => DECLARATION_MESSAGES.commented({ name, id, title: d.title, by: byOf(caller), text, link: linkOf(origin, id) }));
+    await this.followers.notify(id, { userId: caller.userId }, origin.base, (f) => DECLARATION_MESSAGES.commented(f, { id, title: d.title, by: byOf(caller, d), text, link: linkOf(origin.base, id) }));
     return d;
   }
 
@@ -111,7 +117,7 @@ export class DeclarationService {
     if (to === 'duplicate' && change.duplicateOf === undefined) throw new UserError('duplicate-of-required', 'Marking a duplicate needs duplicateOf: the declaration it duplicates.', { status: 400 });
     if (to !== 'duplicate' && change.duplicateOf !== undefined) throw new UserError('invalid-duplicate-of', 'duplicateOf goes with the status duplicate only.', { status: 400 });
     if (change.duplicateOf === id) throw new UserError('invalid-duplicate-of', 'A declaration cannot duplicate itself.', { status: 400 });
-    const { from, authorUserId } = await this.ctx.db.transaction(async (tx) => {
+    const { from } = await this.ctx.db.transaction(async (tx) => {
       const locked = await this.store.lockStatus(tx, id);
       checkTransition(locked.status, to);
       if (change.duplicateOf !== undefined) {
@@ -131,11 +137,11 @@ export class DeclarationService {
         details: change.duplicateOf !== undefined ? { duplicateOf: change.duplicateOf } : {},
       });
       await this.ctx.audit.record(caller, { action: 'declaration.status', target: `declaration:${id}`, details: { from: locked.status, to, reason, ...(change.duplicateOf !== undefined ? { duplicateOf: change.duplicateOf } : {}) }, ...(origin.ip ? { ip: origin.ip } : {}) }, tx);
-      return { from: locked.status, authorUserId: locked.authorUserId };
+      return { from: locked.status };
     });
     const d = await this.read(id);
     this.ctx.log.info({ declaration: id, from, to, by: caller.id }, 'declaration status changed');
-    await this.tellAuthor(caller, authorUserId, (name) => DECLARATION_MESSAGES.statusChanged({ name, id, title: d.title, to, by: byOf(caller), reason, link: linkOf(origin, id) }));
+    await this.followers.notify(id, { userId: caller.userId }, origin.base, (f) => DECLARATION_MESSAGES.statusChanged(f, { id, title: d.title, to, by: byOf(caller, d), reason, link: linkOf(origin.base, id) }));
     return d;
   }
 
@@ -156,23 +162,25 @@ export class DeclarationService {
       await this.store.addAction(tx, { declarationId: id, action: 'assigned', actor: caller.id, actorUserId: caller.userId ?? null, text: to.text ?? null, details: { userId, organisationId } });
       await this.ctx.audit.record(caller, { action: 'declaration.assign', target: `declaration:${id}`, details: { userId, organisationId }, ...(origin.ip ? { ip: origin.ip } : {}) }, tx);
     });
-    return this.read(id);
+    const d = await this.read(id);
+    const assignee = [d.assigned.user?.displayName, d.assigned.organisation?.slug].filter((x) => x).join(' / ') || null;
+    await this.followers.notify(id, { userId: caller.userId }, origin.base, (f) => DECLARATION_MESSAGES.assigned(f, { id, title: d.title, by: byOf(caller, d), to: assignee, text: to.text ?? null, link: linkOf(origin.base, id) }));
+    return d;
   }
 
-  /** Mails the author (when it is a user, active, and not the caller). Never fails the act. */
-  private async tellAuthor(caller: Caller, authorUserId: number | null, mail: (name: string) => { subject: string; text: string }): Promise<void> {
-    if (authorUserId === null || authorUserId === caller.userId) return;
-    try {
-      const author = await this.store.authorMail(authorUserId);
-      if (author) await this.ctx.mail.send({ to: author.email, ...mail(author.displayName) });
-    } catch (e) {
-      this.ctx.log.warn({ err: errorMessage(e), authorUserId }, 'declarations: the author could not be told');
-    }
+  /** Base URL of links in mails: the request's, else the configured public URL (the CLI). */
+  private baseOf(origin: Origin | undefined): string {
+    return origin?.base ?? (this.ctx.config.publicUrl ?? `http://${this.ctx.config.host}:${this.ctx.config.port}`).replace(/\/+$/, '');
   }
 }
 
-const byOf = (caller: Caller) => (caller.kind === 'operator' ? 'l’opérateur / the operator' : caller.label);
-const linkOf = (origin: Origin, id: number) => `${origin.base}/#/declarations/${id}`;
+/** Who acted, as followers read it: the display name of the caller's user (never its e-mail address). */
+function byOf(caller: Caller, d: DeclarationDetail): string {
+  if (caller.kind === 'operator') return 'l’opérateur / the operator';
+  const mine = d.actions.filter((a) => a.actor === caller.id).at(-1);
+  return mine?.actorName ?? (caller.kind === 'anonymous' ? 'anonyme / anonymous' : caller.id);
+}
+const linkOf = (base: string, id: number) => `${base}/#/declarations/${id}`;
 
 /** A Lambert-93 GeoJSON geometry in WGS84 (RFC 7946), 7 decimals. */
 export function toWgs84(g: L93Geometry): L93Geometry {

@@ -57,6 +57,8 @@ export interface ListFilter {
   theme?: Theme;
   updatedSince?: Date;
   organisationSlug?: string;
+  /** Declarations of this author (GET ?author=me). */
+  authorUserId?: number;
   limit: number;
   offset: number;
 }
@@ -149,18 +151,34 @@ export class DeclarationStore {
     return rows.length > 0;
   }
 
+  /** 409 when a works declaration already carries this DT/DICT number (one per number: a unique index). */
   async insert(tx: Queryable, d: NewDeclaration): Promise<number> {
-    const { rows } = await tx.query<{ id: string }>(
-      `INSERT INTO declarations (type, geom, title, description, dataset_id, version_name, author_user_id, author_actor, author_organisation_id, dt_dict_ref, works_start, works_end, themes)
-       VALUES ($1, ST_SetSRID(ST_GeomFromGeoJSON($2::text), 2154), $3, $4, $5, $6, $7, $8, $9, $10, $11::date, $12::date, $13::text[])
-       RETURNING id::text`,
-      [
-        d.type, JSON.stringify(d.geometry), d.title, d.description, d.layer?.dataset ?? null, d.layer?.version ?? null,
-        d.authorUserId, d.authorActor, d.authorOrganisationId,
-        d.works?.dtDictRef ?? null, d.works?.plannedStart ?? null, d.works?.plannedEnd ?? null, [...(d.works?.themes ?? [])],
-      ],
-    );
-    return Number(rows[0]?.id);
+    const ref = d.works?.dtDictRef ?? null;
+    const existing = ref === null ? null : await this.idByDtDictRef(ref, tx);
+    if (existing !== null) throw duplicateRef(ref as string, existing);
+    try {
+      const { rows } = await tx.query<{ id: string }>(
+        `INSERT INTO declarations (type, geom, title, description, dataset_id, version_name, author_user_id, author_actor, author_organisation_id, dt_dict_ref, works_start, works_end, themes)
+         VALUES ($1, ST_SetSRID(ST_GeomFromGeoJSON($2::text), 2154), $3, $4, $5, $6, $7, $8, $9, $10, $11::date, $12::date, $13::text[])
+         RETURNING id::text`,
+        [
+          d.type, JSON.stringify(d.geometry), d.title, d.description, d.layer?.dataset ?? null, d.layer?.version ?? null,
+          d.authorUserId, d.authorActor, d.authorOrganisationId,
+          ref, d.works?.plannedStart ?? null, d.works?.plannedEnd ?? null, [...(d.works?.themes ?? [])],
+        ],
+      );
+      return Number(rows[0]?.id);
+    } catch (e) {
+      // Declared at the same moment by someone else.
+      if ((e as { code?: string }).code === '23505' && ref !== null) throw duplicateRef(ref, null);
+      throw e;
+    }
+  }
+
+  /** The works declaration carrying this DT/DICT number, if any. */
+  async idByDtDictRef(ref: string, tx: Queryable = this.db): Promise<number | null> {
+    const { rows } = await tx.query<{ id: string }>(`SELECT id::text FROM declarations WHERE dt_dict_ref = $1`, [ref]);
+    return rows[0] ? Number(rows[0].id) : null;
   }
 
   async get(id: number, tx: Queryable = this.db): Promise<Declaration | null> {
@@ -208,19 +226,12 @@ export class DeclarationStore {
     return rows.map((r) => ({ id: Number(r.id), action: r.action, actor: r.actor, actorUserId: num(r.actor_user_id), actorName: r.actor_name, at: new Date(r.at).toISOString(), text: r.text, fromStatus: r.from_status, toStatus: r.to_status, details: r.details }));
   }
 
-  /**
-   * Names of the catalogue's dalles (not withdrawn) the declaration's geometry touches: of the
-   * layer it is about when it names one, else of every dataset.
-   */
+  /** Names of the catalogue's dalles the declaration's geometry touches (see `DALLES_TOUCHED`). */
   async dallesTouched(id: number): Promise<Array<{ name: string; dataset: string; version: string }>> {
     const { rows } = await this.db.query<{ name: string; dataset: string; version: string }>(
       `SELECT dl.name, v.dataset_id AS dataset, v.name AS version
-         FROM declarations d
-         JOIN dalles dl ON ST_Intersects(dl.footprint, d.geom)
-         JOIN versions v ON v.id = dl.version_id
-        WHERE d.id = $1 AND dl.state <> 'withdrawn' AND v.status <> 'withdrawn'
-          AND (d.dataset_id IS NULL OR v.dataset_id = d.dataset_id)
-          AND (d.version_name IS NULL OR v.name = d.version_name)
+         FROM declarations d ${DALLES_TOUCHED.join('d.geom')}
+        WHERE d.id = $1 AND ${DALLES_TOUCHED.where}
         ORDER BY v.dataset_id, v.name, dl.name
         LIMIT 1000`,
       [id],
@@ -241,6 +252,7 @@ export class DeclarationStore {
     if (f.theme) where.push(`${p(f.theme)}::text = ANY (d.themes)`);
     if (f.updatedSince) where.push(`d.updated_at >= ${p(f.updatedSince.toISOString())}::timestamptz`);
     if (f.organisationSlug) where.push(`ao.slug = ${p(f.organisationSlug)}`);
+    if (f.authorUserId !== undefined) where.push(`d.author_user_id = ${p(f.authorUserId)}`);
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const count = await this.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM declarations d LEFT JOIN organisations ao ON ao.id = d.author_organisation_id ${w}`, params);
     const { rows } = await this.db.query<Row>(`${SELECT} ${w} ORDER BY d.updated_at DESC, d.id DESC LIMIT ${p(f.limit)} OFFSET ${p(f.offset)}`, params);
@@ -255,11 +267,23 @@ export class DeclarationStore {
     const { rows } = await this.db.query<{ id: string }>(`SELECT id::text FROM organisations WHERE slug = $1`, [slug]);
     return rows[0] ? Number(rows[0].id) : null;
   }
+}
 
-  async authorMail(userId: number): Promise<{ email: string; displayName: string } | null> {
-    const { rows } = await this.db.query<{ email: string; display_name: string }>(`SELECT email, display_name FROM users WHERE id = $1 AND disabled_at IS NULL`, [userId]);
-    return rows[0] ? { email: rows[0].email, displayName: rows[0].display_name } : null;
-  }
+/**
+ * The catalogue's dalles (`dl`, of version `v`) that an area of the declaration `d` touches: not
+ * withdrawn (nor their version), of the layer the declaration is about when it names one, else of
+ * every dataset. The detail's "dalles touched" (area = the geometry) and the works' "to update"
+ * marks (area = the works footprint, to-update.ts) are this one query.
+ */
+export const DALLES_TOUCHED = {
+  join: (area: string) => `JOIN dalles dl ON ST_Intersects(dl.footprint, ${area}) JOIN versions v ON v.id = dl.version_id`,
+  where: `dl.state <> 'withdrawn' AND v.status <> 'withdrawn'
+          AND (d.dataset_id IS NULL OR v.dataset_id = d.dataset_id)
+          AND (d.version_name IS NULL OR v.name = d.version_name)`,
+} as const;
+
+function duplicateRef(ref: string, existing: number | null): UserError {
+  return new UserError('duplicate-dt-dict-ref', `A works declaration${existing === null ? '' : ` (n° ${existing})`} already carries the DT/DICT number ${ref}.`, { status: 409 });
 }
 
 export function notFound(id: number): UserError {

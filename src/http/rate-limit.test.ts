@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -11,6 +11,7 @@ import { buildAppContext, type AppContext } from '../context/app-context.js';
 import type { Capability } from '../context/capability.js';
 import { buildServer } from '../server/app.js';
 import { freshPglite, type TestDatabase } from '../test-support/db.js';
+import { freePort } from '../test-support/net.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -210,18 +211,6 @@ describe('rate limits', () => {
     });
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number, failure: () => Error | undefined, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

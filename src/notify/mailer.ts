@@ -11,6 +11,8 @@ export interface MailMessage {
   to: string;
   subject: string;
   text: string;
+  /** Extra header fields (e.g. List-Unsubscribe); names and values must be plain ASCII. */
+  headers?: Record<string, string>;
 }
 
 export interface Mailer {

@@ -6,6 +6,8 @@ export interface ReceivedMail {
   to: string[];
   subject: string;
   text: string;
+  /** Header fields by lower-case name (the first of each), as received. */
+  headers: Map<string, string>;
 }
 
 export interface MailCatcher {
@@ -29,7 +31,9 @@ export async function startMailCatcher(): Promise<MailCatcher> {
       simpleParser(stream)
         .then((parsed) => {
           const to = (Array.isArray(parsed.to) ? parsed.to : parsed.to ? [parsed.to] : []).flatMap((a) => a.value.map((v) => (v.address ?? '').toLowerCase()));
-          mails.push({ to, subject: parsed.subject ?? '', text: parsed.text ?? '' });
+          const headers = new Map<string, string>();
+          for (const h of parsed.headerLines) if (!headers.has(h.key)) headers.set(h.key, h.line.slice(h.line.indexOf(':') + 1).replace(/\r?\n(?=[ \t])/g, '').trim());
+          mails.push({ to, subject: parsed.subject ?? '', text: parsed.text ?? '', headers });
           for (const w of waiters.splice(0)) w();
           callback();
         })
