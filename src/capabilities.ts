@@ -6,6 +6,7 @@ import { communesCapability } from './communes/capability.js';
 import type { Capability } from './context/capability.js';
 import { declarationsCapability } from './declarations/capability.js';
 import { demoCapability } from './demo/capability.js';
+import { extractsCapability } from './extracts/capability.js';
 import { healthCapability } from './health/health.js';
 import { jobsCapability } from './jobs/capability.js';
 import { metadataCapability } from './metadata/capability.js';
@@ -33,4 +34,5 @@ export const CAPABILITIES: readonly Capability[] = [
   declarationsCapability,
   communesCapability,
   metadataCapability,
+  extractsCapability,
 ];

@@ -150,13 +150,14 @@ export class AssetStore {
 
   /**
    * Locations of a tier the platform knows: the catalogue's assets (every state but 'deleted') and
-   * the live attachments of declarations (which keep their own size and SHA-256), so that a scrub
-   * never reports nor quarantines them as unlisted.
+   * the live attachments of declarations and the files written for extracts (which keep their own
+   * size and SHA-256), so that a scrub never reports nor quarantines them as unlisted.
    */
   async knownLocations(tier: TierName): Promise<Set<string>> {
     const { rows } = await this.db.query<{ location: string }>(
       `SELECT location FROM assets WHERE tier = $1 AND state <> 'deleted'
-       UNION SELECT storage_key FROM declaration_attachments WHERE tier = $1 AND deleted_at IS NULL`,
+       UNION SELECT storage_key FROM declaration_attachments WHERE tier = $1 AND deleted_at IS NULL
+       UNION SELECT e.location FROM extract_entries e WHERE e.tier = $1 AND e.location IS NOT NULL`,
       [tier],
     );
     return new Set(rows.map((r) => r.location));

@@ -311,6 +311,17 @@ export const configSchema = z.strictObject({
       year: z.number().int().min(2000).max(2100).default(2025),
     })
     .default({ enabled: true, year: 2025 }),
+  /** Extracts by area (ZIPs of masters and vector PCRS computed on the fly). */
+  extracts: z
+    .strictObject({
+      /** Days an extract stays downloadable. */
+      keepDays: z.number().int().min(1).max(365).default(7),
+      /** Largest extract a user may ask for (bytes of the ZIP); platform admins and the operator are not limited. */
+      maxBytes: z.number().int().positive().default(50e9),
+      /** Largest area (km²). */
+      maxAreaKm2: z.number().positive().default(1000),
+    })
+    .default({ keepDays: 7, maxBytes: 50e9, maxAreaKm2: 1000 }),
 });
 export type Config = z.infer<typeof configSchema>;
 

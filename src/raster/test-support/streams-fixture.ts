@@ -41,11 +41,12 @@ export interface StreamsFixture {
 /**
  * A fresh PGlite + data dir with the two versions ingested through the real ingest path, and a
  * server. `vector`: also the demo's vector PCRS of the same synthetic town over the base area
- * (version `demo`, published), its counts per class in `vectorCounts`.
+ * (version `demo`, published), its counts per class in `vectorCounts`. `open`: the database
+ * (default a fresh PGlite; e.g. `freshPostgres` for the same fixture on PostgreSQL).
  */
-export async function streamsFixture(env: Record<string, string> = {}, options: { vector?: boolean } = {}): Promise<StreamsFixture> {
-  const t = await freshPglite();
-  const dataDir = t.env.PCRS_DATA_DIR as string;
+export async function streamsFixture(env: Record<string, string> = {}, options: { vector?: boolean; open?: () => Promise<TestDatabase> } = {}): Promise<StreamsFixture> {
+  const t = await (options.open ?? freshPglite)();
+  const dataDir = (t.env.PCRS_DATA_DIR as string | undefined) ?? mkdtempSync(path.join(tmpdir(), 'pcrs-streams-data-'));
   const config = loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'silent', ...env });
   const catalog = new Catalog(t.db);
   await catalog.ensureStandardDatasets('46');
@@ -82,6 +83,7 @@ export async function streamsFixture(env: Record<string, string> = {}, options: 
       await app.close();
       await t.dispose();
       rmSync(delivery, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

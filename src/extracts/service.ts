@@ -1,0 +1,397 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import type { Asset } from '../catalog/asset-store.js';
+import { CommuneStore } from '../communes/store.js';
+import type { AppContext } from '../context/app-context.js';
+import type { Caller } from '../context/access.js';
+import { runJob, type RunJobOptions } from '../jobs/run-job.js';
+import { openMaster } from '../raster/serving/dalle-download.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import { exportVector } from '../vector/export.js';
+import { ExtractStore, type EntryRow, type ExtractContent, type ExtractRecord, type NormalisedRequest } from './store.js';
+import { LICENCE_OUVERTE, manifest, mosaicVrt, readme, type PlannedMaster } from './texts.js';
+import { VirtualZip, type ZipEntry } from './zip.js';
+
+/**
+ * Extracts by area: a request (an area — drawn, a commune, an EPCI —, contents, versions) is
+ * checked and sized before any work (territory, validity, permission and perimeter per dalle,
+ * quota), then a job reads each master once (its CRC-32 for the ZIP, its SHA-256 checked against
+ * the catalogue on the same read; both cached), writes the vector PCRS as CNIG GML into the
+ * intermediate tier, and stores the plan. The ZIP is never written: `open` computes it.
+ */
+
+export const EXTRACT_JOB = 'extract';
+const ORTHO = 'ortho';
+const VECTOR = 'vector';
+
+export type AreaInput =
+  | { geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: unknown; crs?: { type: 'name'; properties: { name: string } } | undefined } }
+  | { commune: string }
+  | { epci: string };
+
+export interface ExtractInput {
+  area: AreaInput;
+  contents: readonly ExtractContent[];
+  /** Orthophoto version (default: the newest published full version). */
+  orthoVersion?: string | undefined;
+  /** Vector version (default: the current PCRS, newest version wins per area). */
+  vectorVersion?: string | undefined;
+}
+
+interface Area {
+  /** Lambert-93 MultiPolygon GeoJSON. */
+  geojson: string;
+  label: string;
+  kind: NormalisedRequest['area']['kind'];
+  code?: string;
+  km2: number;
+  bbox: [number, number, number, number];
+}
+
+interface MasterRow {
+  dalle: string;
+  bbox: [number, number, number, number];
+  sourceCrs: string;
+  acquisitionDate: string | null;
+  asset: Asset | null;
+}
+
+const sha256Hex = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+
+export class ExtractService {
+  readonly store: ExtractStore;
+
+  constructor(readonly ctx: AppContext) {
+    this.store = new ExtractStore(ctx.db);
+  }
+
+  private async resolveArea(input: AreaInput): Promise<Area> {
+    let geojson: string;
+    let label: string;
+    let kind: Area['kind'];
+    let code: string | undefined;
+    if ('commune' in input) {
+      const c = await new CommuneStore(this.ctx.db).get(input.commune.toUpperCase());
+      if (!c) throw new UserError('unknown-commune', `There is no commune ${input.commune} in the territory.`, { status: 400, exitCode: 64 });
+      if (!c.outline) throw new UserError('no-outline', `The commune ${c.name} (${c.insee}) has no outline yet.`, { status: 409, hint: 'An operator imports them: pcrs communes import ADMIN-EXPRESS.gpkg', exitCode: 1 });
+      [geojson, label, kind, code] = [c.outline, `${c.name} (${c.insee})`, 'commune', c.insee];
+    } else if ('epci' in input) {
+      const e = await new CommuneStore(this.ctx.db).epci(input.epci);
+      if (!e) throw new UserError('unknown-epci', `There is no EPCI ${input.epci} in the territory.`, { status: 400, exitCode: 64 });
+      if (!e.outline) throw new UserError('no-outline', `No commune of ${e.name} has an outline yet.`, { status: 409, exitCode: 1 });
+      [geojson, label, kind, code] = [e.outline, `${e.name} (${e.siren})`, 'epci', e.siren];
+    } else {
+      const { crs, ...g } = input.geometry;
+      const name = crs?.properties.name ?? 'OGC:CRS84';
+      const srid = /(^|[:/])2154$/.test(name) ? 2154 : /CRS84$|(^|[:/])4326$/.test(name) ? 4326 : null;
+      if (srid === null) throw new UserError('unsupported-crs', `The area's CRS ${name.slice(0, 60)} is not supported: give WGS84 or EPSG:2154.`, { status: 400, exitCode: 64 });
+      const { rows } = await this.ctx.db
+        .query<{ g: string; valid: boolean; reason: string }>(
+          `SELECT ST_AsGeoJSON(ST_Multi(g), 2) AS g, ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason
+             FROM (SELECT ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON($1::text), $2::int), 2154) AS g) s`,
+          [JSON.stringify(g), srid],
+        )
+        .catch((e: unknown) => {
+          throw new UserError('invalid-area', `The area is not a readable polygon: ${errorMessage(e).slice(0, 160)}.`, { status: 400, exitCode: 64 });
+        });
+      const r = rows[0];
+      if (!r?.valid) throw new UserError('invalid-area', `The area is not a valid polygon: ${r?.reason ?? 'unreadable'}.`, { status: 400, hint: 'A polygon must not cross itself.', exitCode: 64 });
+      [geojson, label, kind] = [r.g, 'zone dessinée / drawn area', 'geometry'];
+    }
+    const { rows } = await this.ctx.db.query<{ km2: number; xmin: number; ymin: number; xmax: number; ymax: number; inside: boolean }>(
+      `SELECT ST_Area(g) / 1e6 AS km2, ST_XMin(g) AS xmin, ST_YMin(g) AS ymin, ST_XMax(g) AS xmax, ST_YMax(g) AS ymax,
+              ST_Intersects(g, ST_MakeEnvelope($2, $3, $4, $5, 2154)) AS inside
+         FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1::text), 2154) AS g) s`,
+      [geojson, ...this.ctx.config.territory.extent],
+    );
+    const r = rows[0] as { km2: number; xmin: number; ymin: number; xmax: number; ymax: number; inside: boolean };
+    if (!(Number(r.km2) > 0)) throw new UserError('empty-area', 'The area is empty (no surface).', { status: 400, exitCode: 64 });
+    if (!r.inside) throw new UserError('outside-territory', `The area lies outside ${this.ctx.config.territory.name}.`, { status: 400, exitCode: 64 });
+    const max = this.ctx.config.extracts.maxAreaKm2;
+    if (Number(r.km2) > max) throw new UserError('area-too-large', `The area covers ${Number(r.km2).toFixed(1)} km², more than the ${max} km² an extract may cover.`, { status: 400, hint: 'Split it, or download the bulk publication.', exitCode: 64 });
+    return { geojson, label, kind, ...(code ? { code } : {}), km2: Number(r.km2), bbox: [Number(r.xmin), Number(r.ymin), Number(r.xmax), Number(r.ymax)] };
+  }
+
+  private async orthoVersion(name: string | undefined): Promise<{ id: number; name: string; acquisitionDate: string | null }> {
+    if (name !== undefined) {
+      const v = await this.ctx.catalog.getVersion(ORTHO, name).catch(() => null);
+      if (!v || v.status !== 'published') throw new UserError('unknown-version', `The orthophoto has no published version '${name}'.`, { status: 400, exitCode: 64 });
+      return { id: v.id, name: v.name, acquisitionDate: v.acquisitionDate ?? null };
+    }
+    const versions = (await this.ctx.catalog.listVersions(ORTHO)).filter((v) => v.status === 'published' && v.kind === 'full');
+    const newest = versions.sort((a, b) => String(b.acquisitionDate ?? '').localeCompare(String(a.acquisitionDate ?? '')) || b.id - a.id)[0];
+    if (!newest) throw new UserError('no-version', 'The orthophoto has no published version yet.', { status: 409, exitCode: 1 });
+    return { id: newest.id, name: newest.name, acquisitionDate: newest.acquisitionDate ?? null };
+  }
+
+  /** The dalles of the version over the area, each with its verified master (null when none yet). */
+  private async masters(versionId: number, areaGeoJson: string): Promise<MasterRow[]> {
+    const { rows } = await this.ctx.db.query<{ id: string; name: string; xmin: number; ymin: number; xmax: number; ymax: number; source_crs: string; acquisition_date: string | null }>(
+      `SELECT d.id::text, d.name, ST_XMin(d.footprint) AS xmin, ST_YMin(d.footprint) AS ymin, ST_XMax(d.footprint) AS xmax, ST_YMax(d.footprint) AS ymax,
+              d.source_crs, to_char(d.acquisition_date, 'YYYY-MM-DD') AS acquisition_date
+         FROM dalles d
+        WHERE d.version_id = $1 AND d.state <> 'withdrawn'
+          AND ST_Intersects(d.footprint, ST_SetSRID(ST_GeomFromGeoJSON($2::text), 2154))
+          AND NOT ST_Touches(d.footprint, ST_SetSRID(ST_GeomFromGeoJSON($2::text), 2154))
+        ORDER BY d.name`,
+      [versionId, areaGeoJson],
+    );
+    const out: MasterRow[] = [];
+    for (const r of rows) {
+      const asset = (await this.ctx.catalog.assets.list({ dalleId: Number(r.id), kind: 'master', state: 'stored' })).find((a) => a.sha256) ?? null;
+      out.push({ dalle: r.name, bbox: [Number(r.xmin), Number(r.ymin), Number(r.xmax), Number(r.ymax)], sourceCrs: r.source_crs, acquisitionDate: r.acquisition_date, asset });
+    }
+    return out;
+  }
+
+  private async vectorVersionId(name: string | null): Promise<number | undefined> {
+    if (name === null) return undefined;
+    const v = await this.ctx.catalog.getVersion(VECTOR, name).catch(() => null);
+    if (!v || v.status !== 'published') throw new UserError('unknown-version', `The vector PCRS has no published version '${name}'.`, { status: 400, exitCode: 64 });
+    return v.id;
+  }
+
+  /**
+   * Checks and sizes the request, then answers at once: a ready copy of an extract of the same
+   * content, or a queued extract whose job `run` does (the server starts it in the background).
+   */
+  async create(caller: Caller, input: ExtractInput): Promise<{ extract: ExtractRecord; reused: boolean }> {
+    const contents = [...new Set(input.contents)].sort() as ExtractContent[];
+    if (contents.length === 0) throw new UserError('no-content', 'Say what the extract holds: ortho-master and/or vector-gml.', { status: 400, exitCode: 64 });
+    const area = await this.resolveArea(input.area);
+    const hashParts: unknown[] = [area.geojson];
+    let ortho: NormalisedRequest['ortho'] = null;
+    let plannedBytes = 0;
+    if (contents.includes('ortho-master')) {
+      const v = await this.orthoVersion(input.orthoVersion);
+      await this.ctx.access.checkRead(caller, { datasetId: ORTHO, version: v.name });
+      const masters = await this.masters(v.id, area.geojson);
+      const readable: MasterRow[] = [];
+      for (const m of masters) if (m.asset && (await this.ctx.access.canRead(caller, { datasetId: ORTHO, version: v.name, bbox: m.bbox }))) readable.push(m);
+      if (masters.length === 0) throw new UserError('no-dalle', `The orthophoto version ${v.name} has no dalle over ${area.label}.`, { status: 400, exitCode: 1 });
+      if (readable.length === 0) throw new UserError('outside-perimeter', `None of the ${masters.length} dalles over ${area.label} is within what you may download.`, { status: 403, exitCode: 1 });
+      plannedBytes += readable.reduce((n, m) => n + (m.asset?.bytes ?? 0), 0);
+      const excluded = masters.filter((m) => m.asset && !readable.includes(m)).map((m) => m.dalle);
+      ortho = { version: v.name, excluded };
+      hashParts.push(v.id, readable.map((m) => m.asset?.sha256));
+    }
+    let vector: NormalisedRequest['vector'] = null;
+    if (contents.includes('vector-gml')) {
+      const name = input.vectorVersion ?? null;
+      const versionId = await this.vectorVersionId(name);
+      await this.ctx.access.checkRead(caller, { datasetId: VECTOR, ...(name ? { version: name } : {}), bbox: area.bbox });
+      vector = { version: name };
+      const { rows } = await this.ctx.db.query<{ last: string | null }>(`SELECT max(id)::text AS last FROM vector_imports`);
+      hashParts.push(versionId ?? 'current', rows[0]?.last ?? null);
+    }
+    const limit = this.ctx.config.extracts.maxBytes;
+    const unlimited = caller.kind === 'operator' || caller.roles.has('platform-admin');
+    if (!unlimited && plannedBytes > limit) {
+      throw new UserError('quota-exceeded', `This extract would hold ${(plannedBytes / 1e9).toFixed(2)} GB of masters, more than the ${(limit / 1e9).toFixed(0)} GB allowed per extract.`, { status: 413, hint: 'Choose a smaller area, or use the bulk download tree.', exitCode: 1 });
+    }
+    const request: NormalisedRequest = { area: { kind: area.kind, ...(area.code ? { code: area.code } : {}), label: area.label, km2: Math.round(area.km2 * 1e6) / 1e6 }, contents, ortho, vector };
+    const requestHash = sha256Hex(JSON.stringify([request.contents, request.ortho, request.vector, ...hashParts]));
+    const id = await this.store.insert({ requesterActor: caller.id, requesterUserId: caller.userId ?? null, request, requestHash, areaGeoJson: area.geojson });
+    await this.ctx.audit.record(caller, { action: 'extract.create', target: `extract:${id}`, details: { area: request.area.label, contents, bytes: plannedBytes } });
+    const previous = await this.store.reusable(requestHash);
+    if (previous && previous.id !== id) {
+      await this.store.copyFrom(id, previous, this.ctx.config.extracts.keepDays);
+      return { extract: (await this.store.get(id)) as ExtractRecord, reused: true };
+    }
+    const job = await this.ctx.jobs.findOrCreate(EXTRACT_JOB, `extract:${id}`, { extractId: id });
+    await this.store.setJob(id, job.id);
+    return { extract: (await this.store.get(id)) as ExtractRecord, reused: false };
+  }
+
+  /** Runs (or resumes) the extract's job to the end: the plan is stored and the extract ready. */
+  async run(id: number, options: RunJobOptions = {}): Promise<ExtractRecord> {
+    const extract = await this.get(id);
+    if (extract.state === 'ready') return extract;
+    if (extract.jobId === null) throw new Error(`extract ${id} has no job`);
+    const job = await this.ctx.jobs.get(extract.jobId);
+    await this.store.setState(id, 'running');
+    try {
+      await runJob(this.ctx.jobs, job, async (jc) => this.build(extract, jc.progress, jc.signal), options);
+    } catch (e) {
+      const interrupted = e instanceof UserError && e.code === 'job-interrupted';
+      await this.store.setState(id, interrupted ? 'queued' : 'failed', interrupted ? null : errorMessage(e).slice(0, 500));
+      throw e;
+    }
+    const done = await this.get(id);
+    await this.announce(done);
+    return done;
+  }
+
+  private async build(extract: ExtractRecord, progress: (done: number, total: number | null, message?: string) => Promise<void>, signal: AbortSignal): Promise<{ zipBytes: number }> {
+    const req = extract.request;
+    const areaGeoJson = await this.store.areaGeoJson(extract.id);
+    const entries: Array<Omit<EntryRow, 'seq'>> = [];
+    const planned: PlannedMaster[] = [];
+    let orthoFacts: Parameters<typeof readme>[0]['ortho'] = null;
+    if (req.ortho) {
+      const v = await this.orthoVersion(req.ortho.version);
+      const masters = await this.masters(v.id, areaGeoJson);
+      const excluded: string[] = [];
+      const missing: string[] = [];
+      const readable: Array<MasterRow & { asset: Asset }> = [];
+      for (const m of masters) {
+        if (!m.asset) missing.push(m.dalle);
+        // Outside the requester's perimeter when asked: decided by create(), kept in the request.
+        else if (req.ortho.excluded.includes(m.dalle)) excluded.push(m.dalle);
+        else readable.push(m as MasterRow & { asset: Asset });
+      }
+      const total = readable.reduce((n, m) => n + m.asset.bytes, 0);
+      let done = 0;
+      for (const m of readable) {
+        if (signal.aborted) throw new UserError('job-interrupted', 'interrupted', { status: 503 });
+        const crc = (await this.store.cachedCrc32(m.asset.id)) ?? (await this.readMaster(m.asset));
+        const name = `ortho/${path.basename(m.asset.location).replace(/[^\w.-]/g, '_')}`;
+        entries.push({ name, bytes: m.asset.bytes, crc32: crc, sha256: m.asset.sha256 as string, assetId: m.asset.id, tier: null, location: null, inline: null });
+        planned.push({ name, dalle: m.dalle, version: v.name, acquisitionDate: m.acquisitionDate, bbox: m.bbox, sourceCrs: m.sourceCrs });
+        done += m.asset.bytes;
+        await progress(done, total, `${m.dalle}`);
+      }
+      const vrt = mosaicVrt(planned);
+      if (vrt) entries.push(inlineEntry('ortho/mosaique.vrt', vrt));
+      orthoFacts = { version: v.name, acquisitionDate: v.acquisitionDate, dalles: readable.length, excluded, missing };
+    }
+    let vectorFacts: Parameters<typeof readme>[0]['vector'] = null;
+    if (req.vector) {
+      await progress(0, null, 'vector PCRS → GML');
+      const versionId = await this.vectorVersionId(req.vector.version);
+      const dir = await mkdtemp(path.join(tmpdir(), 'pcrs-extract-'));
+      try {
+        const file = path.join(dir, 'pcrs.gml');
+        const { features } = await exportVector(this.ctx.db, { datasetId: VECTOR, ...(versionId !== undefined ? { versionId } : {}), polygon: JSON.parse(areaGeoJson) as Record<string, unknown>, format: 'gml', output: file });
+        const crc = await fileCrc32(file);
+        const put = await this.ctx.tiers.intermediate.put(`extracts/${extract.id}/pcrs.gml`, { file }, { contentType: 'application/gml+xml' });
+        entries.push({ name: 'vecteur/pcrs.gml', bytes: put.bytes, crc32: crc, sha256: put.sha256, assetId: null, tier: 'intermediate', location: put.key, inline: null });
+        vectorFacts = { version: req.vector.version ?? 'PCRS courant (la version la plus récente par zone)', features };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    const licence = LICENCE_OUVERTE;
+    entries.push(inlineEntry('LICENCE.txt', licence.text));
+    entries.push(
+      inlineEntry(
+        'LISEZMOI.txt',
+        readme({ areaLabel: req.area.label, areaKm2: req.area.km2, createdAt: new Date(extract.createdAt), platformUrl: this.ctx.config.publicUrl ?? 'la plateforme PCRS', territory: this.ctx.config.territory.name, ortho: orthoFacts, vector: vectorFacts, licence }),
+      ),
+    );
+    entries.push(inlineEntry('MANIFEST.sha256', manifest(entries)));
+    const contentHash = sha256Hex(entries.map((e) => `${e.name}\t${e.sha256}`).join('\n'));
+    const contentTime = new Date(extract.createdAt);
+    const zipBytes = new VirtualZip(entries.map((e) => ({ name: e.name, size: e.bytes, crc32: e.crc32, source: NO_SOURCE })), { modified: contentTime }).size;
+    await this.store.finish(extract.id, entries, contentHash, zipBytes, contentTime, this.ctx.config.extracts.keepDays);
+    return { zipBytes };
+  }
+
+  /** Reads a master once: its CRC-32 for the ZIP, and its SHA-256 against the catalogue's. */
+  private async readMaster(asset: Asset): Promise<number> {
+    const stream = await openMaster(this.ctx.tiers, asset);
+    const hash = createHash('sha256');
+    let crc = 0;
+    let bytes = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      crc = crc32(chunk, crc);
+      bytes += chunk.length;
+    }
+    const sha = hash.digest('hex');
+    if (sha !== asset.sha256 || bytes !== asset.bytes) {
+      throw new Error(`the stored master ${path.basename(asset.location)} does not match the catalogue (${bytes} bytes, SHA-256 ${sha.slice(0, 12)}…): run pcrs storage verify --repair`);
+    }
+    await this.store.cacheCrc32(asset.id, crc);
+    return crc;
+  }
+
+  private async announce(extract: ExtractRecord): Promise<void> {
+    if (extract.requesterUserId === null) return;
+    try {
+      const { rows } = await this.ctx.db.query<{ email: string; display_name: string }>(`SELECT email, display_name FROM users WHERE id = $1 AND disabled_at IS NULL`, [extract.requesterUserId]);
+      const user = rows[0];
+      if (!user) return;
+      const link = `${this.ctx.config.publicUrl ?? ''}/#/extraits/${extract.id}`;
+      await this.ctx.mail.send({
+        to: user.email,
+        subject: `Votre extrait PCRS est prêt — ${extract.areaLabel}`,
+        text: `Bonjour ${user.display_name},\n\nL’extrait « ${extract.areaLabel} » est prêt (${((extract.zipBytes ?? 0) / 1e6).toFixed(1)} Mo) : ${link}\nIl reste téléchargeable jusqu’au ${extract.expiresAt?.slice(0, 10) ?? ''}.\n\n— English —\nYour PCRS extract "${extract.areaLabel}" is ready: ${link}\n`,
+      });
+    } catch (e) {
+      this.ctx.log.warn({ err: errorMessage(e), extract: extract.id }, 'extracts: the requester could not be told');
+    }
+  }
+
+  async get(id: number): Promise<ExtractRecord> {
+    const e = await this.store.get(id);
+    if (!e) throw new UserError('not-found', `There is no extract ${id}.`, { status: 404 });
+    return e;
+  }
+
+  /** The extract, if the caller asked for it (or is a platform admin / the operator); else 404, not 403 (ids are guessable). */
+  async getFor(caller: Caller, id: number): Promise<ExtractRecord> {
+    const e = await this.get(id);
+    const own = e.requesterActor === caller.id || (e.requesterUserId !== null && e.requesterUserId === caller.userId);
+    if (!own && caller.kind !== 'operator' && !caller.roles.has('platform-admin')) throw new UserError('not-found', `There is no extract ${id}.`, { status: 404 });
+    return e;
+  }
+
+  /** The ZIP of a ready extract, computed from its plan. */
+  async open(extract: ExtractRecord): Promise<VirtualZip> {
+    if (extract.state === 'expired' || (extract.expiresAt && new Date(extract.expiresAt) < new Date())) throw new UserError('expired', `Extract ${extract.id} has expired: ask for it again.`, { status: 410, exitCode: 1 });
+    if (extract.state !== 'ready') throw new UserError('not-ready', `Extract ${extract.id} is ${extract.state}${extract.error ? `: ${extract.error}` : ''}.`, { status: 409, exitCode: 1 });
+    const rows = await this.store.entries(extract.id);
+    const entries: ZipEntry[] = [];
+    for (const r of rows) entries.push({ name: r.name, size: r.bytes, crc32: r.crc32, source: await this.sourceOf(r) });
+    return new VirtualZip(entries, { modified: new Date(extract.contentTime ?? extract.createdAt) });
+  }
+
+  private async sourceOf(r: EntryRow): Promise<ZipEntry['source']> {
+    if (r.inline) {
+      const data = r.inline;
+      return { open: async (start, end) => data.subarray(start, end + 1) };
+    }
+    if (r.assetId !== null) {
+      const asset = await this.ctx.catalog.assets.get(r.assetId);
+      if (!asset) throw new Error(`extract entry ${r.name}: asset ${r.assetId} is gone`);
+      return { open: (start, end): Promise<Readable> => openMaster(this.ctx.tiers, asset, { start, end }) };
+    }
+    const store = this.ctx.tiers[r.tier ?? 'intermediate'];
+    const location = r.location as string;
+    return {
+      open: async (start, end) => {
+        const file = store.localPath?.(location);
+        if (file !== undefined) return createReadStream(file, { start, end });
+        return start === 0 && end === r.bytes - 1 ? store.get(location) : store.getRange(location, start, end - start + 1);
+      },
+    };
+  }
+
+  /** Expires what is past its date and deletes the objects only expired extracts used. */
+  async expire(): Promise<number> {
+    const objects = await this.store.expire();
+    for (const o of objects) await this.ctx.tiers[o.tier].delete(o.location).catch(() => undefined);
+    return objects.length;
+  }
+}
+
+const NO_SOURCE: ZipEntry['source'] = {
+  open: () => Promise.reject(new Error('sizing only')),
+};
+
+function inlineEntry(name: string, text: string): Omit<EntryRow, 'seq'> {
+  const data = Buffer.from(text, 'utf8');
+  return { name, bytes: data.length, crc32: crc32(data), sha256: sha256Hex(data), assetId: null, tier: null, location: null, inline: data };
+}
+
+async function fileCrc32(file: string): Promise<number> {
+  let crc = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) crc = crc32(chunk, crc);
+  return crc;
+}

@@ -1,0 +1,131 @@
+import { xmlEscape } from '../util/xml.js';
+
+/**
+ * The small files every extract ZIP carries: the manifest of SHA-256 sums (`sha256sum -c` reads
+ * it), the licence, a README of what is inside (versions, dates, area, what is missing and why),
+ * and a GDAL VRT mosaic of the Lambert-93 masters for QGIS. Written from the plan, in French first.
+ */
+
+export interface PlannedMaster {
+  /** Path in the ZIP. */
+  name: string;
+  dalle: string;
+  version: string;
+  acquisitionDate: string | null;
+  /** Lambert-93 footprint. */
+  bbox: readonly [number, number, number, number];
+  sourceCrs: string;
+}
+
+export interface ReadmeFacts {
+  areaLabel: string;
+  areaKm2: number;
+  createdAt: Date;
+  platformUrl: string;
+  territory: string;
+  ortho: { version: string; acquisitionDate: string | null; dalles: number; excluded: string[]; missing: string[] } | null;
+  vector: { version: string; features: number } | null;
+  licence: LicenceText;
+}
+
+export interface LicenceText {
+  name: string;
+  url: string;
+  text: string;
+}
+
+export const LICENCE_OUVERTE: LicenceText = {
+  name: 'Licence Ouverte / Open Licence version 2.0',
+  url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  text: [
+    'LICENCE OUVERTE / OPEN LICENCE — Version 2.0',
+    '',
+    'Ces données sont mises à disposition sous la Licence Ouverte 2.0 (Etalab).',
+    'Vous êtes libre de les reproduire, copier, publier et transmettre ; de les diffuser et',
+    'redistribuer ; de les adapter, modifier, extraire et transformer, notamment pour créer des',
+    '« Informations dérivées » ; de les exploiter à titre commercial, par exemple en les combinant',
+    'avec d’autres informations ou en les incluant dans votre propre produit ou application —',
+    'sous réserve de mentionner la paternité de l’« Information » : sa source (au moins le nom du',
+    'producteur) et la date de sa dernière mise à jour.',
+    '',
+    'This data is available under the Open Licence 2.0 (Etalab): reuse it freely, including',
+    'commercially, provided you credit its source (at least the producer’s name) and the date',
+    'of its last update.',
+    '',
+    'Texte intégral / full text: https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  ].join('\n'),
+};
+
+/** `sha256sum -c MANIFEST.sha256` checks every other file of the extract. */
+export function manifest(entries: ReadonlyArray<{ name: string; sha256: string }>): string {
+  return entries.map((e) => `${e.sha256}  ${e.name}\n`).join('');
+}
+
+export function readme(f: ReadmeFacts): string {
+  const lines = [
+    `Extrait du PCRS — ${f.territory}`,
+    '',
+    `Zone : ${f.areaLabel} (${f.areaKm2.toFixed(3)} km²)`,
+    `Préparé le : ${f.createdAt.toISOString().slice(0, 19).replace('T', ' ')} UTC, par ${f.platformUrl}`,
+    `Licence : ${f.licence.name} (LICENCE.txt)`,
+    '',
+  ];
+  if (f.ortho) {
+    lines.push(
+      `Orthophotographie (ortho/) : version ${f.ortho.version}${f.ortho.acquisitionDate ? `, prise de vues du ${f.ortho.acquisitionDate}` : ''}`,
+      `  ${f.ortho.dalles} dalles, fichiers livrés à l’identique (résolution 5 cm, Lambert-93 / EPSG:2154 sauf mention).`,
+      '  ortho/mosaique.vrt : mosaïque virtuelle à ouvrir dans QGIS (Couche > Ajouter une couche raster).',
+    );
+    if (f.ortho.excluded.length) lines.push(`  Hors de votre périmètre d’accès, non incluses : ${f.ortho.excluded.join(', ')}`);
+    if (f.ortho.missing.length) lines.push(`  Sans fichier original vérifié à ce jour, non incluses : ${f.ortho.missing.join(', ')}`);
+    lines.push('');
+  }
+  if (f.vector) {
+    lines.push(`PCRS vecteur (vecteur/pcrs.gml) : ${f.vector.version}, ${f.vector.features} objets entiers touchant la zone, GML CNIG PCRS v2.0.`, '');
+  }
+  lines.push(
+    'Vérifier l’intégrité : sha256sum -c MANIFEST.sha256',
+    '',
+    '— English —',
+    `PCRS extract of ${f.territory}, area ${f.areaLabel}. Orthophoto masters exactly as delivered, the vector PCRS as CNIG GML v2.0,`,
+    'a VRT mosaic for QGIS, the licence, and MANIFEST.sha256 (check with sha256sum -c MANIFEST.sha256).',
+    '',
+  );
+  return lines.join('\n');
+}
+
+/**
+ * A VRT mosaic of the Lambert-93 masters (5 cm, RGB bytes), with paths relative to the VRT: the
+ * extent is the union of the footprints, each dalle placed by its footprint. Dalles delivered in a
+ * CC zone cannot join a Lambert-93 mosaic and are left out of it (they are in the ZIP).
+ */
+export function mosaicVrt(masters: readonly PlannedMaster[], pixelSize = 0.05): string | null {
+  const l93 = masters.filter((m) => m.sourceCrs === 'EPSG:2154');
+  if (l93.length === 0) return null;
+  const xmin = Math.min(...l93.map((m) => m.bbox[0]));
+  const ymax = Math.max(...l93.map((m) => m.bbox[3]));
+  const xmax = Math.max(...l93.map((m) => m.bbox[2]));
+  const ymin = Math.min(...l93.map((m) => m.bbox[1]));
+  const px = (v: number) => Math.round(v / pixelSize);
+  const width = px(xmax - xmin);
+  const height = px(ymax - ymin);
+  const bands = ['Red', 'Green', 'Blue'].map((colour, i) => {
+    const sources = l93
+      .map((m) => {
+        const w = px(m.bbox[2] - m.bbox[0]);
+        const h = px(m.bbox[3] - m.bbox[1]);
+        const file = xmlEscape(m.name.split('/').slice(1).join('/'));
+        return `    <SimpleSource><SourceFilename relativeToVRT="1">${file}</SourceFilename><SourceBand>${i + 1}</SourceBand><SrcRect xOff="0" yOff="0" xSize="${w}" ySize="${h}"/><DstRect xOff="${px(m.bbox[0] - xmin)}" yOff="${px(ymax - m.bbox[3])}" xSize="${w}" ySize="${h}"/></SimpleSource>`;
+      })
+      .join('\n');
+    return `  <VRTRasterBand dataType="Byte" band="${i + 1}">\n    <ColorInterp>${colour}</ColorInterp>\n${sources}\n  </VRTRasterBand>`;
+  });
+  return [
+    `<VRTDataset rasterXSize="${width}" rasterYSize="${height}">`,
+    '  <SRS dataAxisToSRSAxisMapping="1,2">EPSG:2154</SRS>',
+    `  <GeoTransform>${xmin}, ${pixelSize}, 0, ${ymax}, 0, ${-pixelSize}</GeoTransform>`,
+    ...bands,
+    '</VRTDataset>',
+    '',
+  ].join('\n');
+}
