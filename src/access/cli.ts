@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { formatTable, openCommandContext, parseCommandArgs, print, type Command } from '../cli/command.js';
+import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
 import { OPERATOR } from '../context/access.js';
 import type { AppContext } from '../context/app-context.js';
 import { UserError } from '../util/errors.js';
@@ -16,7 +16,6 @@ async function withServices<T>(fn: (s: AccessServices, ctx: AppContext) => Promi
   }
 }
 
-const usageError = (command: Command, message: string) => new UserError('usage', `pcrs ${command.name}: ${message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
 
 async function userIdOf(s: AccessServices, email: string): Promise<number> {
   const id = await s.store.userIdByEmail(email);

@@ -1,7 +1,6 @@
-import { formatTable, openCommandContext, parseCommandArgs, print, type Command } from '../cli/command.js';
+import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
 import { OPERATOR } from '../context/access.js';
 import type { AppContext } from '../context/app-context.js';
-import { UserError } from '../util/errors.js';
 import { AccountService } from './service.js';
 import { ORG_KINDS, ORG_ROLES, PLATFORM_ROLES, type OrgKind, type OrgRole, type PlatformRole } from './store.js';
 
@@ -29,7 +28,6 @@ async function withService<T>(fn: (s: AccountService, ctx: AppContext) => Promis
   }
 }
 
-const usageError = (command: Pick<Command, 'name' | 'usage'>, message: string) => new UserError('usage', `pcrs ${command.name}: ${message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
 
 function slugify(name: string): string {
   return (

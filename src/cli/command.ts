@@ -13,12 +13,17 @@ export interface Command {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** A usage error of a command (exit 64), with its usage line as the hint. */
+export function usageError(command: Pick<Command, 'name' | 'usage'>, message: string): UserError {
+  return new UserError('usage', `pcrs ${command.name}: ${message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
+}
+
 /** Parses a command's flags strictly: an unknown flag or a missing value is a usage error (exit 64). */
 export function parseCommandArgs<O extends Options>(command: Pick<Command, 'name' | 'usage'>, argv: string[], options: O, allowPositionals = false) {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals });
   } catch (e) {
-    throw new UserError('usage', `pcrs ${command.name}: ${(e as Error).message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
+    throw usageError(command, (e as Error).message);
   }
 }
 

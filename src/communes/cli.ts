@@ -1,12 +1,10 @@
-import { formatTable, openCommandContext, parseCommandArgs, print, type Command } from '../cli/command.js';
+import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
 import { createProgress } from '../cli/progress.js';
-import { UserError } from '../util/errors.js';
 import { importOutlines, loadReference } from './import.js';
 import { CommuneStore } from './store.js';
 
 /** `pcrs communes load|import|list`: the territory's communes and EPCI, on the server's machine. */
 
-const usageError = (command: Command, message: string) => new UserError('usage', `pcrs ${command.name}: ${message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
 
 export const communesCommand: Command = {
   name: 'communes',

@@ -1,5 +1,4 @@
-import { formatTable, openCommandContext, parseCommandArgs, print, type Command } from '../cli/command.js';
-import { UserError } from '../util/errors.js';
+import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
 import { toCsv, toGeoJson } from './export.js';
 import { STATUSES, type Status } from './model.js';
 import { DeclarationService } from './service.js';
@@ -8,7 +7,6 @@ import { runWorksSubcommand, WORKS_USAGE } from './works-cli.js';
 
 /** `pcrs declarations list|export` (read-only) and the works sub-commands (works-cli.ts), on the server's machine (the operator). */
 
-const usageError = (command: Command, message: string) => new UserError('usage', `pcrs ${command.name}: ${message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
 
 async function all(service: DeclarationService, statuses?: Status[]): Promise<Declaration[]> {
   const items: Declaration[] = [];

@@ -9,19 +9,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { validate } from '@readme/openapi-parser';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMailCatcher, type MailCatcher } from '../accounts/test-support/smtp.js';
-import { runCli } from '../cli/main.js';
 import { loadConfig } from '../config/config.js';
 import { buildAppContext, type AppContext } from '../context/app-context.js';
 import { transformPoint } from '../grid/crs.js';
 import { OPENAPI_URL } from '../http/openapi.js';
 import { buildServer } from '../server/app.js';
 import { createUser, sessionFor, userWithKey } from '../test-support/access.js';
+import { runPcrs } from '../test-support/cli.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { declarationsCapability } from './capability.js';
 
-const ORIGINAL_DATABASE_URL = process.env.DATABASE_URL;
 // Cahors, Lambert-93 and WGS84.
 const CAHORS_L93 = [575_200, 6_373_600] as const;
 const CAHORS_WGS84 = [1.4415, 44.4475] as const;
@@ -335,25 +334,7 @@ describe.each(ENGINES)('declarations on $engine', ({ engine, open }) => {
     const resolvedIds = (await t.db.query<{ id: string }>(`SELECT id::text FROM declarations WHERE status = 'resolved' ORDER BY id`)).rows.map((r) => Number(r.id));
     await app.close();
     if (engine === 'pglite') await t.db.close();
-    async function pcrs(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-      process.env.PCRS_DATA_DIR = dataDir;
-      process.env.PCRS_LOG_LEVEL = 'silent';
-      process.env.PCRS_CONFIG = '';
-      if (engine === 'postgres') process.env.DATABASE_URL = t.env.DATABASE_URL as string;
-      else delete process.env.DATABASE_URL;
-      let stdout = '';
-      let stderr = '';
-      const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-      const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-      try {
-        return { code: await runCli(args), stdout, stderr };
-      } finally {
-        out.mockRestore();
-        err.mockRestore();
-        if (ORIGINAL_DATABASE_URL === undefined) delete process.env.DATABASE_URL;
-        else process.env.DATABASE_URL = ORIGINAL_DATABASE_URL;
-      }
-    }
+    const pcrs = (...args: string[]) => runPcrs(t, dataDir, args);
     const table = await pcrs('declarations', 'list');
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TYPE\s+STATUS\s+TITLE/);

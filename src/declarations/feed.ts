@@ -1,14 +1,13 @@
 import { requireNeed } from '../context/access.js';
 import type { AppContext } from '../context/app-context.js';
 import type { RouteApp } from '../context/capability.js';
-import { transformBbox } from '../grid/crs.js';
 import { baseUrl } from '../http/base-url.js';
 import { PACKAGE_VERSION } from '../util/package-info.js';
 import { xmlText } from '../util/xml.js';
 import { STATUS_FR } from './messages.js';
 import type { DeclarationType, L93Geometry, Status } from './model.js';
 import { checkPublicRead, portalLink, publicOf, type PublicDeclaration } from './public.js';
-import { listQuery } from './routes.js';
+import { listFilterOf, listQuery } from './routes.js';
 import type { DeclarationService } from './service.js';
 
 /**
@@ -81,17 +80,7 @@ export function registerFeedRoutes(app: RouteApp, ctx: AppContext, service: Decl
       const q = request.query;
       // The author's organisation is not public: filtering by it needs a sign-in.
       if (q.organisation) requireNeed(request.caller, { signedIn: true });
-      const bbox = q.bbox ? ((q['bbox-crs'] ?? 'EPSG:4326') === 'EPSG:2154' ? q.bbox : transformBbox('OGC:CRS84', 'EPSG:2154', q.bbox)) : undefined;
-      const { items, total } = await service.list({
-        ...(bbox ? { bbox } : {}),
-        ...(q.status ? { statuses: q.status as Status[] } : {}),
-        ...(q.type ? { types: q.type } : {}),
-        ...(q.theme ? { theme: q.theme } : {}),
-        ...(q.updated_since ? { updatedSince: new Date(q.updated_since) } : {}),
-        ...(q.organisation ? { organisationSlug: q.organisation } : {}),
-        limit: q.limit,
-        offset: q.offset,
-      });
+      const { items, total } = await service.list(listFilterOf(q));
       const base = baseUrl(request, config);
       const self = new URL(request.url, `${base}/`);
       const page = (offset: number) => {

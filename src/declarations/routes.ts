@@ -7,7 +7,7 @@ import { baseUrl } from '../http/base-url.js';
 import { UserError } from '../util/errors.js';
 import { DECLARATION_TYPES, STATUSES, THEMES, type Status } from './model.js';
 import { toWgs84, type DeclarationDetail, type DeclarationService, type Origin } from './service.js';
-import type { Declaration } from './store.js';
+import type { Declaration, ListFilter } from './store.js';
 
 /**
  * /api/v1/declarations: create, read (with the action log and the dalles touched), list with
@@ -87,6 +87,21 @@ export const listQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
+/** The store's filter from the list's query (also the Atom feed's): bbox in Lambert-93, paging. */
+export function listFilterOf(q: Omit<z.infer<typeof listQuery>, 'author'>): ListFilter {
+  const bbox = q.bbox ? ((q['bbox-crs'] ?? 'EPSG:4326') === 'EPSG:2154' ? q.bbox : transformBbox('OGC:CRS84', 'EPSG:2154', q.bbox)) : undefined;
+  return {
+    ...(bbox ? { bbox } : {}),
+    ...(q.status ? { statuses: q.status as Status[] } : {}),
+    ...(q.type ? { types: q.type } : {}),
+    ...(q.theme ? { theme: q.theme } : {}),
+    ...(q.updated_since ? { updatedSince: new Date(q.updated_since) } : {}),
+    ...(q.organisation ? { organisationSlug: q.organisation } : {}),
+    limit: q.limit,
+    offset: q.offset,
+  };
+}
+
 /** A declaration as answered: geometry in WGS84 (RFC 7946) and in Lambert-93. */
 export function out(d: Declaration) {
   const { geometry: l93, ...rest } = d;
@@ -117,17 +132,9 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
     async (request) => {
       const q = request.query;
       if (q.author === 'me' && request.caller.userId === undefined) throw new UserError('not-a-user', 'author=me lists the declarations of a user: sign in, or use a key of a user.', { status: 400 });
-      const bbox = q.bbox ? ((q['bbox-crs'] ?? 'EPSG:4326') === 'EPSG:2154' ? q.bbox : transformBbox('OGC:CRS84', 'EPSG:2154', q.bbox)) : undefined;
       const { items, total } = await service.list({
-        ...(bbox ? { bbox } : {}),
-        ...(q.status ? { statuses: q.status as Status[] } : {}),
-        ...(q.type ? { types: q.type } : {}),
-        ...(q.theme ? { theme: q.theme } : {}),
-        ...(q.updated_since ? { updatedSince: new Date(q.updated_since) } : {}),
-        ...(q.organisation ? { organisationSlug: q.organisation } : {}),
+        ...listFilterOf(q),
         ...(q.author === 'me' && request.caller.userId !== undefined ? { authorUserId: request.caller.userId } : {}),
-        limit: q.limit,
-        offset: q.offset,
       });
       return { total, limit: q.limit, offset: q.offset, declarations: items.map(out) };
     },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { formatTable, openCommandContext, parseCommandArgs, print, type Command } from '../cli/command.js';
+import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
 import { createProgress, type ProgressReporter } from '../cli/progress.js';
 import { OPERATOR, type Caller } from '../context/access.js';
 import { UserError } from '../util/errors.js';
@@ -19,7 +19,6 @@ export const WORKS_USAGE =
 /** Progress lines only for files big enough to wait for. */
 const PROGRESS_FROM_ROWS = 500;
 
-const usageError = (command: Command, message: string) => new UserError('usage', `pcrs ${command.name}: ${message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
 
 function isoDate(command: Command, text: string): string {
   const ok = /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(text)) && new Date(text).toISOString().startsWith(text);

@@ -3,7 +3,7 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { formatBytes, openCommandContext, parseCommandArgs, print, type Command } from '../cli/command.js';
+import { type Command, formatBytes, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
 import { createProgress } from '../cli/progress.js';
 import { OPERATOR } from '../context/access.js';
 import { UserError } from '../util/errors.js';
@@ -12,7 +12,6 @@ import type { ExtractContent } from './store.js';
 
 /** `pcrs extract`: the operator's extract over an area, written as a ZIP file. */
 
-const usageError = (command: Command, message: string) => new UserError('usage', `pcrs ${command.name}: ${message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
 
 /** The polygon of a GeoJSON file: a geometry, a Feature, or a FeatureCollection of one polygon feature. */
 async function areaFromFile(command: Command, file: string): Promise<AreaInput> {

@@ -142,6 +142,11 @@ describe.each(ENGINES)('extracts on $engine', ({ engine, open }) => {
     expect((await app.inject({ url: `/api/v1/extracts/${id}/download` })).statusCode).toBe(401);
     const mine = (await app.inject(withKey(otherKey, { url: '/api/v1/extracts' }))).json().extracts as unknown[];
     expect(mine).toEqual([]);
+    // Server-sent events: a ready extract says so at once and the stream ends.
+    const events = await app.inject(withKey(key, { url: `/api/v1/extracts/${id}/events` }));
+    expect(events.headers['content-type']).toContain('text/event-stream');
+    expect(events.body).toMatch(/^id: 1\nevent: ready\ndata: \{"id":\d+,"state":"ready"/);
+    expect((await app.inject(withKey(otherKey, { url: `/api/v1/extracts/${id}/events` }))).statusCode).toBe(404);
   }, 120_000);
 
   it('refuses bad input before any work, with the reason', async () => {

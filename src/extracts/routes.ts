@@ -127,7 +127,7 @@ export function registerExtractRoutes(app: RouteApp, service: ExtractService, st
 
 /** The generator as a stream; when the client goes away the stream is destroyed and the tiers are no longer read. */
 function zipStream(chunks: AsyncGenerator<Buffer>, onError: (e: unknown) => void): Readable {
-  const stream = Readable.from(chunks, { objectMode: false });
+  const stream = Readable.from(chunks, { objectMode: false, highWaterMark: 1 << 20 });
   stream.on('error', onError);
   return stream;
 }
