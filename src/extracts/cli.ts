@@ -31,25 +31,34 @@ async function areaFromFile(command: Command, file: string): Promise<AreaInput> 
 export const extractCommand: Command = {
   name: 'extract',
   summary: 'Extract the orthophoto masters and/or the vector PCRS (CNIG GML) over an area, a commune or an EPCI, as one ZIP',
-  usage: 'pcrs extract (--area FILE.geojson | --commune INSEE | --epci SIREN) --content ortho-master,vector-gml [--version V] [--vector-version V] -o OUT.zip [--json]',
+  usage: 'pcrs extract (--area FILE.geojson | --commune INSEE | --epci SIREN | --declaration ID) --content ortho-master,vector-gml [--version V] [--vector-version V] -o OUT.zip [--json]',
   async run(argv) {
     const { values } = parseCommandArgs(this, argv, {
       area: { type: 'string' },
       commune: { type: 'string' },
       epci: { type: 'string' },
+      declaration: { type: 'string' },
       content: { type: 'string' },
       version: { type: 'string' },
       'vector-version': { type: 'string' },
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
     });
-    const areas = [values.area, values.commune, values.epci].filter((v) => v !== undefined);
-    if (areas.length !== 1) throw usageError(this, 'give one of --area, --commune or --epci.');
+    const areas = [values.area, values.commune, values.epci, values.declaration].filter((v) => v !== undefined);
+    if (areas.length !== 1) throw usageError(this, 'give one of --area, --commune, --epci or --declaration.');
+    if (values.declaration !== undefined && !/^[1-9][0-9]{0,15}$/.test(values.declaration)) throw usageError(this, '--declaration takes a declaration number.');
     if (!values.output) throw usageError(this, '-o OUT.zip is required.');
     const contents = (values.content ?? '').split(',').map((c) => c.trim()).filter(Boolean);
     for (const c of contents) if (c !== 'ortho-master' && c !== 'vector-gml') throw usageError(this, `unknown content '${c.slice(0, 40)}' (ortho-master, vector-gml).`);
     if (contents.length === 0) throw usageError(this, '--content ortho-master,vector-gml (one or both) is required.');
-    const area: AreaInput = values.area !== undefined ? await areaFromFile(this, values.area) : values.commune !== undefined ? { commune: values.commune } : { epci: values.epci as string };
+    const area: AreaInput =
+      values.area !== undefined
+        ? await areaFromFile(this, values.area)
+        : values.commune !== undefined
+          ? { commune: values.commune }
+          : values.declaration !== undefined
+            ? { declaration: Number(values.declaration) }
+            : { epci: values.epci as string };
     const ctx = await openCommandContext();
     try {
       const service = new ExtractService(ctx);

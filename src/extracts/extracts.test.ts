@@ -13,7 +13,9 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommuneStore } from '../communes/store.js';
 import { loadReference } from '../communes/import.js';
+import { OPERATOR } from '../context/access.js';
 import { buildAppContext, type AppContext } from '../context/app-context.js';
+import { DeclarationService } from '../declarations/service.js';
 import { BASE_BBOX, streamsFixture, type StreamsFixture } from '../raster/test-support/streams-fixture.js';
 import { buildServer } from '../server/app.js';
 import { userWithKey } from '../test-support/access.js';
@@ -123,6 +125,17 @@ describe.each(ENGINES)('extracts on $engine', ({ engine, open }) => {
     expect(again.json().id).not.toBe(first.id);
     const dl = await app.inject(withKey(key, { url: `/api/v1/extracts/${again.json().id}/download` }));
     expect(dl.rawPayload.equals(first.zip)).toBe(true);
+  }, 120_000);
+
+  it('over a declaration’s footprint: a point buffered as works marks are', async () => {
+    const d = await new DeclarationService(ctx).create(OPERATOR, { type: 'works', title: 'Réfection de trottoir', description: 'Travaux rue du Château du Roi.', geometry: { type: 'Point', coordinates: [575_100, 6_373_500], crs: L93 }, works: { themes: ['03A'] } });
+    const { id, zip } = await extract({ area: { declaration: d.id }, contents: ['ortho-master'] });
+    const out = await unpack(zip, `declaration-${id}`);
+    expect(readFileSync(path.join(out, 'LISEZMOI.txt'), 'utf8')).toContain(`déclaration n° ${d.id} — Réfection de trottoir`);
+    expect(readFileSync(path.join(out, 'MANIFEST.sha256'), 'utf8').split('\n').filter((l) => l.endsWith('.tif'))).toHaveLength(1);
+    const missing = await app.inject(withKey(key, { method: 'POST', url: '/api/v1/extracts', payload: { area: { declaration: 999_999 }, contents: ['ortho-master'] } }));
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().type).toBe('urn:pcrs:problem:unknown-declaration');
   }, 120_000);
 
   it('resumes with Range (206, identical bytes), If-Range, 416; only the requester sees it', async () => {

@@ -30,6 +30,7 @@ const areaSchema = z.union([
   }),
   z.strictObject({ commune: z.string().regex(/^([0-9]{5}|2[AB][0-9]{3})$/i, 'must be an INSEE code') }),
   z.strictObject({ epci: z.string().regex(/^[0-9]{9}$/, 'must be a SIREN number') }),
+  z.strictObject({ declaration: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
 ]);
 const versionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a version name');
 const createBody = z.strictObject({
@@ -67,7 +68,7 @@ export function registerExtractRoutes(app: RouteApp, service: ExtractService, st
       config: { access: DOWNLOAD },
       schema: {
         tags,
-        summary: 'Ask for an extract over an area (a GeoJSON polygon in WGS84 or EPSG:2154, a commune, an EPCI): orthophoto masters and/or the vector PCRS as CNIG GML, as one ZIP',
+        summary: 'Ask for an extract over an area (a GeoJSON polygon in WGS84 or EPSG:2154, a commune, an EPCI, a declaration’s footprint): orthophoto masters and/or the vector PCRS as CNIG GML, as one ZIP',
         body: createBody,
       },
     },

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type { Asset } from '../catalog/asset-store.js';
 import { CommuneStore } from '../communes/store.js';
+import { DeclarationStore } from '../declarations/store.js';
 import type { AppContext } from '../context/app-context.js';
 import type { Caller } from '../context/access.js';
 import { runJob, type RunJobOptions } from '../jobs/run-job.js';
@@ -32,7 +33,9 @@ const VECTOR = 'vector';
 export type AreaInput =
   | { geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: unknown; crs?: { type: 'name'; properties: { name: string } } | undefined } }
   | { commune: string }
-  | { epci: string };
+  | { epci: string }
+  /** A declaration's footprint (works, typically): a point or a line buffered as works marks are (`worksToUpdate.bufferMetres`). */
+  | { declaration: number };
 
 export interface ExtractInput {
   area: AreaInput;
@@ -85,6 +88,14 @@ export class ExtractService {
       if (!e) throw new UserError('unknown-epci', `There is no EPCI ${input.epci} in the territory.`, { status: 400, exitCode: 64 });
       if (!e.outline) throw new UserError('no-outline', `No commune of ${e.name} has an outline yet.`, { status: 409, exitCode: 1 });
       [geojson, label, kind, code] = [e.outline, `${e.name} (${e.siren})`, 'epci', e.siren];
+    } else if ('declaration' in input) {
+      const d = await new DeclarationStore(this.ctx.db).get(input.declaration);
+      if (!d) throw new UserError('unknown-declaration', `There is no declaration ${input.declaration}.`, { status: 400, exitCode: 64 });
+      const { rows } = await this.ctx.db.query<{ g: string }>(
+        `SELECT ST_AsGeoJSON(ST_Multi(CASE WHEN GeometryType(g) = 'POLYGON' THEN g ELSE ST_Buffer(g, $2) END), 2) AS g FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1::text), 2154) AS g) s`,
+        [JSON.stringify(d.geometry), this.ctx.config.worksToUpdate.bufferMetres],
+      );
+      [geojson, label, kind, code] = [rows[0]?.g as string, `déclaration n° ${d.id} — ${d.title.slice(0, 80)}`, 'declaration', String(d.id)];
     } else {
       const { crs, ...g } = input.geometry;
       const name = crs?.properties.name ?? 'OGC:CRS84';

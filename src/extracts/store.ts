@@ -29,7 +29,7 @@ export type ExtractContent = 'ortho-master' | 'vector-gml';
 
 /** What was asked, once resolved (stored, shown back, and hashed with what it selects). */
 export interface NormalisedRequest {
-  area: { kind: 'geometry' | 'commune' | 'epci'; code?: string; label: string; km2: number };
+  area: { kind: 'geometry' | 'commune' | 'epci' | 'declaration'; code?: string; label: string; km2: number };
   contents: ExtractContent[];
   /** `excluded`: dalles outside the requester's permission perimeter when asked, left out. */
   ortho: { version: string; excluded: string[] } | null;
