@@ -64,7 +64,7 @@ describe.each(ENGINES)('access on $engine', ({ engine, open }) => {
     expect(k.key.startsWith(`pcrs_${k.prefix}_`)).toBe(true);
     expect(k).toMatchObject({ scopes: ['read'], expiresAt: '2100-01-01T00:00:00.000Z', organisationId: expect.any(Number) });
     // stored hashed: the secret is nowhere in the table
-    const secret = k.key.split('_')[2] as string;
+    const secret = KEY_PATTERN.exec(k.key)?.[2] as string; // the secret itself may hold '_'
     const stored = await t.db.query<{ secret_hash: string }>('SELECT secret_hash FROM api_keys WHERE id = $1', [k.id]);
     expect(stored.rows[0]?.secret_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(stored.rows)).not.toContain(secret);
