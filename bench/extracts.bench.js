@@ -4,9 +4,12 @@
 // files to /dev/null — the same bytes read from the same (warm) page cache. The server is pinned to
 // CPU 0 and the client (curl, cat) to CPU 1. The server's RSS is sampled every 100 ms during the
 // download: it must stay flat (the ZIP is computed, never built). Goal (issue 13): ≥ 0.8× cat.
+// Reference: nginx (one worker, sendfile, pinned to CPU 0 like the server) serving the same master
+// files to curl on CPU 1 — the ceiling of an HTTP download over loopback on this machine, which is
+// what tells whether the ZIP's path or HTTP itself is the limit.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +71,9 @@ async function writeRandomFile(file, bytes) {
 const dataDir = mkdtempSync(path.join(tmpdir(), 'pcrs-bench-extracts-'));
 const benchDb = await createBenchDatabase('extracts');
 let server;
+let nginx;
 try {
+  chmodSync(dataDir, 0o755); // nginx workers run as an unprivileged user
   const env = { PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn', PCRS_CONFIG: '', ...(benchDb ? { DATABASE_URL: benchDb.url } : {}) };
   const config = loadConfig(env);
   const db = benchDb ? await openPostgres(benchDb.url) : await openPglite(path.join(dataDir, 'db'));
@@ -112,10 +117,27 @@ try {
     if (r.stdout === '206') break;
     await sleep(200);
   }
+  // nginx serving the same files: the masters, one after the other on one connection.
+  const nginxPort = port + 1;
+  const tierRoot = path.dirname(ctx.tiers.intermediate.localPath('x'));
+  const ngDir = path.join(dataDir, 'nginx');
+  execFileSync('mkdir', ['-p', ngDir]);
+  writeFileSync(
+    path.join(ngDir, 'nginx.conf'),
+    `worker_processes 1; daemon off; pid ${ngDir}/nginx.pid; error_log ${ngDir}/error.log;
+  events { worker_connections 64; }
+  http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${ngDir}/cb; proxy_temp_path ${ngDir}/p; fastcgi_temp_path ${ngDir}/f; uwsgi_temp_path ${ngDir}/u; scgi_temp_path ${ngDir}/s;
+    server { listen 127.0.0.1:${nginxPort}; root ${tierRoot}; } }\n`,
+  );
+  const [ngCmd, ngArgs] = pinned(0, 'nginx', ['-c', path.join(ngDir, 'nginx.conf'), '-p', ngDir]);
+  nginx = spawn(ngCmd, ngArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const nginxCurl = ['-s', '-f', ...masters.flatMap((m) => ['-o', '/dev/null', `http://127.0.0.1:${nginxPort}/${path.relative(tierRoot, m)}`])];
+  for (let i = 0; i < 50 && spawnSync('curl', ['-s', '-f', '-o', '/dev/null', '-r', '0-0', `http://127.0.0.1:${nginxPort}/${path.relative(tierRoot, masters[0])}`]).status !== 0; i++) await sleep(100);
   const rss = () => Number(execFileSync('ps', ['-o', 'rss=', '-p', String(server.pid)], { encoding: 'utf8' }).trim()) * 1024;
   const curl = ['-s', '-f', '-o', '/dev/null', '-H', `Authorization: Bearer ${key}`, url];
   seconds('cat', masters); // warm the page cache
   seconds('curl', curl); // and the server (JIT)
+  seconds('curl', nginxCurl);
   const results = [];
   for (let r = 0; r < runs; r++) {
     const c = seconds('cat', masters);
@@ -124,13 +146,18 @@ try {
     const before = rss();
     const z = await timedAsync('curl', curl);
     clearInterval(sampler);
+    const n = seconds('curl', nginxCurl);
     const peak = Math.max(before, ...samples);
-    results.push({ cat: c, zip: z, ratio: c / z, rssBefore: before, rssPeak: peak });
-    console.log(`run ${r + 1}: cat ${c.toFixed(2)} s (${((files * fileBytes) / c / 1e9).toFixed(2)} GB/s), ZIP download ${z.toFixed(2)} s (${(ready.zipBytes / z / 1e9).toFixed(2)} GB/s) → ${(c / z).toFixed(2)}× cat; server RSS ${(before / 2 ** 20).toFixed(0)} → peak ${(peak / 2 ** 20).toFixed(0)} MiB`);
+    results.push({ cat: c, zip: z, nginx: n, ratio: c / z, rssBefore: before, rssPeak: peak });
+    const gbs = (bytes, s) => `${(bytes / s / 1e9).toFixed(2)} GB/s`;
+    console.log(
+      `run ${r + 1}: cat ${c.toFixed(2)} s (${gbs(files * fileBytes, c)}), nginx ${n.toFixed(2)} s (${gbs(files * fileBytes, n)}), ZIP download ${z.toFixed(2)} s (${gbs(ready.zipBytes, z)}) → ${(c / z).toFixed(2)}× cat, ${(n / z).toFixed(2)}× nginx (nginx itself ${(c / n).toFixed(2)}× cat); server RSS ${(before / 2 ** 20).toFixed(0)} → peak ${(peak / 2 ** 20).toFixed(0)} MiB`,
+    );
   }
-  const ratios = results.map((r) => r.ratio).sort((a, b) => a - b);
-  console.log(`median ${ratios[Math.floor(ratios.length / 2)].toFixed(2)}× cat (goal ≥ 0.8×); RSS growth at most ${(Math.max(...results.map((r) => r.rssPeak - r.rssBefore)) / 2 ** 20).toFixed(0)} MiB over ${(ready.zipBytes / 2 ** 30).toFixed(1)} GiB`);
+  const median = (f) => results.map(f).sort((a, b) => a - b)[Math.floor(results.length / 2)].toFixed(2);
+  console.log(`median ${median((r) => r.ratio)}× cat (goal ≥ 0.8×), ${median((r) => r.nginx / r.zip)}× nginx; nginx ${median((r) => r.cat / r.nginx)}× cat; RSS growth at most ${(Math.max(...results.map((r) => r.rssPeak - r.rssBefore)) / 2 ** 20).toFixed(0)} MiB over ${(ready.zipBytes / 2 ** 30).toFixed(1)} GiB`);
 } finally {
+  nginx?.kill('SIGTERM');
   server?.kill('SIGTERM');
   if (server) await once(server, 'exit').catch(() => undefined);
   await benchDb?.drop().catch(() => undefined);
