@@ -9,6 +9,7 @@ import { demoCapability } from './demo/capability.js';
 import { extractsCapability } from './extracts/capability.js';
 import { healthCapability } from './health/health.js';
 import { jobsCapability } from './jobs/capability.js';
+import { licencesCapability } from './licences/capability.js';
 import { metadataCapability } from './metadata/capability.js';
 import { ogcCapability } from './ogc/capability.js';
 import { rasterCapability } from './raster/capability.js';
@@ -34,5 +35,6 @@ export const CAPABILITIES: readonly Capability[] = [
   declarationsCapability,
   communesCapability,
   metadataCapability,
+  licencesCapability,
   extractsCapability,
 ];

@@ -311,6 +311,15 @@ export const configSchema = z.strictObject({
       year: z.number().int().min(2000).max(2100).default(2025),
     })
     .default({ enabled: true, year: 2025 }),
+  /** Licence of open data and usage charter of restricted data, accepted before downloads (src/licences). */
+  licences: z
+    .strictObject({
+      /** Version of the usage charter: changing it asks everyone to accept the charter again. */
+      charterVersion: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/).default('1.0'),
+      /** UTF-8 text file of the APLC's own charter (its first line is its title); the shipped one otherwise. */
+      charterFile: z.string().min(1).optional(),
+    })
+    .default({ charterVersion: '1.0' }),
   /** Extracts by area (ZIPs of masters and vector PCRS computed on the fly). */
   extracts: z
     .strictObject({

@@ -15,7 +15,9 @@ import { openMaster } from '../raster/serving/dalle-download.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { exportVector } from '../vector/export.js';
 import { ExtractStore, type EntryRow, type ExtractContent, type ExtractRecord, type NormalisedRequest } from './store.js';
-import { LICENCE_OUVERTE, manifest, mosaicVrt, readme, type PlannedMaster } from './texts.js';
+import { LicenceService } from '../licences/service.js';
+import { LICENCE_OUVERTE } from '../licences/texts.js';
+import { manifest, mosaicVrt, readme, type PlannedMaster } from './texts.js';
 import { VirtualZip, type ZipEntry } from './zip.js';
 
 /**
@@ -68,9 +70,11 @@ const sha256Hex = (s: string | Buffer) => createHash('sha256').update(s).digest(
 
 export class ExtractService {
   readonly store: ExtractStore;
+  private readonly licences: LicenceService;
 
   constructor(readonly ctx: AppContext) {
     this.store = new ExtractStore(ctx.db);
+    this.licences = new LicenceService(ctx);
   }
 
   private async resolveArea(input: AreaInput): Promise<Area> {
@@ -200,13 +204,18 @@ export class ExtractService {
       const { rows } = await this.ctx.db.query<{ last: string | null }>(`SELECT max(id)::text AS last FROM vector_imports`);
       hashParts.push(versionId ?? 'current', rows[0]?.last ?? null);
     }
+    // Restricted data (what an anonymous caller may not read) comes under the usage charter, which the requester must have accepted.
+    const restricted =
+      (ortho !== null && (await this.licences.restricted({ datasetId: ORTHO, version: ortho.version }))) ||
+      (vector !== null && (await this.licences.restricted({ datasetId: VECTOR, ...(vector.version ? { version: vector.version } : {}), bbox: area.bbox })));
+    if (restricted) await this.licences.requireCharter(caller);
     const limit = this.ctx.config.extracts.maxBytes;
     const unlimited = caller.kind === 'operator' || caller.roles.has('platform-admin');
     if (!unlimited && plannedBytes > limit) {
       throw new UserError('quota-exceeded', `This extract would hold ${(plannedBytes / 1e9).toFixed(2)} GB of masters, more than the ${(limit / 1e9).toFixed(0)} GB allowed per extract.`, { status: 413, hint: 'Choose a smaller area, or use the bulk download tree.', exitCode: 1 });
     }
-    const request: NormalisedRequest = { area: { kind: area.kind, ...(area.code ? { code: area.code } : {}), label: area.label, km2: Math.round(area.km2 * 1e6) / 1e6 }, contents, ortho, vector };
-    const requestHash = sha256Hex(JSON.stringify([request.contents, request.ortho, request.vector, ...hashParts]));
+    const request: NormalisedRequest = { area: { kind: area.kind, ...(area.code ? { code: area.code } : {}), label: area.label, km2: Math.round(area.km2 * 1e6) / 1e6 }, contents, ortho, vector, ...(restricted ? { licence: 'charter' as const } : {}) };
+    const requestHash = sha256Hex(JSON.stringify([request.contents, request.ortho, request.vector, request.licence ?? null, ...hashParts]));
     const id = await this.store.insert({ requesterActor: caller.id, requesterUserId: caller.userId ?? null, request, requestHash, areaGeoJson: area.geojson });
     await this.ctx.audit.record(caller, { action: 'extract.create', target: `extract:${id}`, details: { area: request.area.label, contents, bytes: plannedBytes } });
     const previous = await this.store.reusable(requestHash);
@@ -287,7 +296,7 @@ export class ExtractService {
         await rm(dir, { recursive: true, force: true });
       }
     }
-    const licence = LICENCE_OUVERTE;
+    const licence = req.licence === 'charter' ? this.licences.charter() : LICENCE_OUVERTE;
     entries.push(inlineEntry('LICENCE.txt', licence.text));
     entries.push(
       inlineEntry(

@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/database.js';
 import type { TierName } from '../catalog/asset-store.js';
+import type { LicenceId } from '../licences/store.js';
 
 /** The extracts tables' SQL (extracts, extract_entries, asset_crc32); nothing else writes them. */
 
@@ -34,6 +35,8 @@ export interface NormalisedRequest {
   /** `excluded`: dalles outside the requester's permission perimeter when asked, left out. */
   ortho: { version: string; excluded: string[] } | null;
   vector: { version: string | null } | null;
+  /** The text it is delivered under: the charter when any of it is restricted data (absent: the open licence). */
+  licence?: LicenceId;
 }
 
 export interface EntryRow {

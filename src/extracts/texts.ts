@@ -1,3 +1,4 @@
+import type { LicenceText } from '../licences/texts.js';
 import { xmlEscape } from '../util/xml.js';
 
 /**
@@ -27,34 +28,6 @@ export interface ReadmeFacts {
   vector: { version: string; features: number } | null;
   licence: LicenceText;
 }
-
-export interface LicenceText {
-  name: string;
-  url: string;
-  text: string;
-}
-
-export const LICENCE_OUVERTE: LicenceText = {
-  name: 'Licence Ouverte / Open Licence version 2.0',
-  url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
-  text: [
-    'LICENCE OUVERTE / OPEN LICENCE — Version 2.0',
-    '',
-    'Ces données sont mises à disposition sous la Licence Ouverte 2.0 (Etalab).',
-    'Vous êtes libre de les reproduire, copier, publier et transmettre ; de les diffuser et',
-    'redistribuer ; de les adapter, modifier, extraire et transformer, notamment pour créer des',
-    '« Informations dérivées » ; de les exploiter à titre commercial, par exemple en les combinant',
-    'avec d’autres informations ou en les incluant dans votre propre produit ou application —',
-    'sous réserve de mentionner la paternité de l’« Information » : sa source (au moins le nom du',
-    'producteur) et la date de sa dernière mise à jour.',
-    '',
-    'This data is available under the Open Licence 2.0 (Etalab): reuse it freely, including',
-    'commercially, provided you credit its source (at least the producer’s name) and the date',
-    'of its last update.',
-    '',
-    'Texte intégral / full text: https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
-  ].join('\n'),
-};
 
 /** `sha256sum -c MANIFEST.sha256` checks every other file of the extract. */
 export function manifest(entries: ReadonlyArray<{ name: string; sha256: string }>): string {
