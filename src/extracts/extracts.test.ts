@@ -23,6 +23,9 @@ import { runPcrs } from '../test-support/cli.js';
 import { ENGINES } from '../test-support/db.js';
 import { execTool } from '../util/exec.js';
 import { validateGmlFile } from '../vector/gml/validate.js';
+import { AccessServices } from '../access/services.js';
+import { licencesCapability } from '../licences/capability.js';
+import { LicenceService } from '../licences/service.js';
 import { extractsCapability } from './capability.js';
 import { ExtractService } from './service.js';
 
@@ -48,7 +51,7 @@ describe.each(ENGINES)('extracts on $engine', ({ engine, open }) => {
     key = (await userWithKey(ctx, 'geometre@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }], scopes: ['read', 'downloads'] })).key;
     otherKey = (await userWithKey(ctx, 'autre@sdis46.fr', { memberships: [{ org: 'sdis46', role: 'member' }], scopes: ['read', 'downloads'] })).key;
     adminKey = (await userWithKey(ctx, 'admin@fdel.fr', { platformRoles: ['platform-admin'], scopes: ['downloads', 'admin'] })).key;
-    app = await buildServer(ctx, { logger: false, capabilities: [extractsCapability] });
+    app = await buildServer(ctx, { logger: false, capabilities: [licencesCapability, extractsCapability] });
     await app.ready();
   }, 240_000);
   afterAll(async () => {
@@ -186,7 +189,7 @@ describe.each(ENGINES)('extracts on $engine', ({ engine, open }) => {
     expect((await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM extracts`)).rows[0]?.n).toBe(before);
   });
 
-  it('a quota refuses an extract larger than allowed, saying its size; a restricted version needs a permission', async () => {
+  it('a quota refuses an extract larger than allowed, saying its size; a restricted version needs a permission, then the usage charter', async () => {
     const small = buildAppContext({ ...ctx.config, extracts: { ...ctx.config.extracts, maxBytes: 1000 } }, ctx.db);
     const service = new ExtractService(small);
     const caller = await small.access.identify({ apiKey: key });
@@ -198,6 +201,20 @@ describe.each(ENGINES)('extracts on $engine', ({ engine, open }) => {
       const denied = await app.inject(withKey(otherKey, { method: 'POST', url: '/api/v1/extracts', payload: { area: { commune: '46042' }, contents: ['ortho-master'] } }));
       expect(denied.statusCode).toBe(403);
       expect(denied.json().type).toBe('urn:pcrs:problem:no-permission');
+      // With a permission, restricted data still waits for the usage charter; once accepted, the ZIP carries it.
+      await new AccessServices(ctx).grantPermission(OPERATOR, { organisation: 'cahors', dataset: 'ortho' });
+      await ctx.access.invalidate({ all: true });
+      const body = { area: { geometry: rect(575_050, 6_373_650, 575_150, 6_373_750) }, contents: ['ortho-master'] };
+      const unaccepted = await app.inject(withKey(key, { method: 'POST', url: '/api/v1/extracts', payload: body }));
+      expect(unaccepted.statusCode, unaccepted.body).toBe(403);
+      expect(unaccepted.json().type).toBe('urn:pcrs:problem:charter-not-accepted');
+      const licences = new LicenceService(ctx);
+      const charter = licences.charter();
+      const accepted = await app.inject(withKey(key, { method: 'POST', url: '/api/v1/licences/acceptances', payload: { licence: 'charter', version: charter.version } }));
+      expect(accepted.statusCode, accepted.body).toBe(201);
+      const { id, zip } = await extract(body);
+      const out = await unpack(zip, `charter-${id}`);
+      expect(readFileSync(path.join(out, 'LICENCE.txt'), 'utf8')).toBe(charter.text);
     } finally {
       await ctx.db.query(`UPDATE datasets SET visibility = 'public' WHERE id = 'ortho'`);
       await ctx.access.invalidate({ all: true });
