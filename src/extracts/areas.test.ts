@@ -227,4 +227,26 @@ describe.each(ENGINES)('pcrs extract --area FILE / --organisation on $engine', (
     expect(refused.code).toBe(65);
     expect(refused.stderr).toContain('polygons only');
   }, 180_000);
+
+  it('--delivery urls writes the list of signed URLs (aria2c’s format here); refuses without a public URL', async () => {
+    const list = path.join(dir, 'list.aria2');
+    const args = ['extract', '--area', kml, '--content', 'ortho-master', '--delivery', 'urls', '--format', 'aria2', '-o', list, '--json'];
+    expect((await runPcrs(f.t, f.config.dataDir, args)).code).toBe(78);
+    process.env.PCRS_PUBLIC_URL = 'https://pcrs.example.fr/';
+    try {
+      const run = await runPcrs(f.t, f.config.dataDir, args);
+      expect(run.code, run.stderr).toBe(0);
+      const summary = JSON.parse(run.stdout) as { id: number; files: number };
+      const lines = readFileSync(list, 'utf8').trimEnd().split('\n');
+      expect(lines).toHaveLength(summary.files * 3);
+      for (let i = 0; i < lines.length; i += 3) {
+        expect(lines[i]).toMatch(new RegExp(`^https://pcrs\\.example\\.fr/api/v1/extracts/${summary.id}/files/\\d+/[\\w./-]+\\?expires=\\d+&sig=[\\w-]{43}$`));
+        expect(lines[i + 1]).toMatch(/^ {2}out=[\w./-]+$/);
+        expect(lines[i + 2]).toMatch(/^ {2}checksum=sha-256=[0-9a-f]{64}$/);
+      }
+      expect(lines.filter((l) => l.startsWith('  out=ortho/') && l.endsWith('.tif'))).toHaveLength(2);
+    } finally {
+      delete process.env.PCRS_PUBLIC_URL;
+    }
+  }, 120_000);
 });

@@ -129,7 +129,7 @@ export function registerExtractRoutes(app: RouteApp, service: ExtractService, st
       const ifRange = request.headers['if-range'];
       const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, zip.size) : null;
       if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${zip.size}`).send();
-      if (request.method === 'HEAD') return reply.header('content-length', zip.size).send();
+      if (request.method === 'HEAD') return reply.header('content-length', zip.size).send(emptyBody());
       const { start, end } = range ?? { start: 0, end: zip.size - 1 };
       if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${zip.size}`);
       reply.header('content-length', end - start + 1);
@@ -219,7 +219,7 @@ export function registerExtractRoutes(app: RouteApp, service: ExtractService, st
       const ifRange = request.headers['if-range'];
       const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, entry.bytes) : null;
       if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${entry.bytes}`).send();
-      if (request.method === 'HEAD') return reply.header('content-length', entry.bytes).send();
+      if (request.method === 'HEAD') return reply.header('content-length', entry.bytes).send(emptyBody());
       if (entry.bytes === 0) return reply.header('content-length', 0).send(Buffer.alloc(0));
       const { start, end } = range ?? { start: 0, end: entry.bytes - 1 };
       if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${entry.bytes}`);
@@ -230,6 +230,12 @@ export function registerExtractRoutes(app: RouteApp, service: ExtractService, st
     },
   );
 }
+
+/**
+ * The body of a HEAD answer: Fastify's HEAD route sets Content-Length: 0 for an empty payload, but
+ * keeps the route's own header for a stream (which it drains: this one is empty).
+ */
+const emptyBody = () => Readable.from([]);
 
 /** The generator as a stream; when the client goes away the stream is destroyed and the tiers are no longer read. */
 function zipStream(chunks: AsyncGenerator<Buffer>, onError: (e: unknown) => void): Readable {
