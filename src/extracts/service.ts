@@ -408,10 +408,12 @@ export class ExtractService {
       const user = rows[0];
       if (!user) return;
       const link = `${this.ctx.config.publicUrl ?? ''}/#/extraits/${extract.id}`;
+      // Delivered as URLs: where the list is (signed in; wget -i / aria2c -i), never the URLs themselves.
+      const urlsLine = extract.request.delivery === 'urls' ? `Liste des fichiers à télécharger (wget -i, aria2c -i) : ${this.ctx.config.publicUrl ?? ''}/api/v1/extracts/${extract.id}/urls?format=text\n` : '';
       await this.ctx.mail.send({
         to: user.email,
         subject: `Votre extrait PCRS est prêt — ${extract.areaLabel}`,
-        text: `Bonjour ${user.display_name},\n\nL’extrait « ${extract.areaLabel} » est prêt (${((extract.zipBytes ?? 0) / 1e6).toFixed(1)} Mo) : ${link}\nIl reste téléchargeable jusqu’au ${extract.expiresAt?.slice(0, 10) ?? ''}.\n\n— English —\nYour PCRS extract "${extract.areaLabel}" is ready: ${link}\n`,
+        text: `Bonjour ${user.display_name},\n\nL’extrait « ${extract.areaLabel} » est prêt (${((extract.zipBytes ?? 0) / 1e6).toFixed(1)} Mo) : ${link}\nIl reste téléchargeable jusqu’au ${extract.expiresAt?.slice(0, 10) ?? ''}.\n${urlsLine}\n— English —\nYour PCRS extract "${extract.areaLabel}" is ready: ${link}\n`,
       });
     } catch (e) {
       this.ctx.log.warn({ err: errorMessage(e), extract: extract.id }, 'extracts: the requester could not be told');
