@@ -61,6 +61,10 @@ describe('area files', () => {
     const l93 = { type: 'Polygon', coordinates: [[[575_000, 6_373_400], [575_100, 6_373_400], [575_100, 6_373_500], [575_000, 6_373_400]]] };
     expect((await readAreaFile(Buffer.from(JSON.stringify({ type: 'FeatureCollection', crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::2154' } }, features: [{ type: 'Feature', geometry: l93 }] })))).srid).toBe(2154);
     await expect(readAreaFile(Buffer.from(JSON.stringify(l93)))).rejects.toMatchObject({ code: 'unsupported-crs' });
+    // A crs member on the geometry itself (GeoJSON 2008 allows it on any object).
+    expect((await readAreaFile(Buffer.from(JSON.stringify({ type: 'Feature', properties: {}, geometry: { ...l93, crs: { type: 'name', properties: { name: 'EPSG:2154' } } } })))).srid).toBe(2154);
+    const mixed = { type: 'FeatureCollection', crs: { type: 'name', properties: { name: 'EPSG:2154' } }, features: [{ type: 'Feature', geometry: { ...l93, crs: { type: 'name', properties: { name: 'EPSG:3857' } } } }] };
+    await expect(readAreaFile(Buffer.from(JSON.stringify(mixed)))).rejects.toMatchObject({ code: 'unsupported-crs' });
     expect(sridOfCrsName('EPSG:2154')).toBe(2154);
     expect(sridOfCrsName('http://www.opengis.net/def/crs/EPSG/0/3857')).toBe(3857);
     expect(sridOfCrsName('urn:ogc:def:crs:OGC:1.3:CRS84')).toBe(4326);

@@ -107,6 +107,13 @@ interface Found {
   polygons: Ring[][];
   points: number;
   lines: number;
+  /** CRS names of `crs` members (GeoJSON 2008 allows one on any object). */
+  crs?: Set<string>;
+}
+
+function noteCrs(o: unknown, found: Found): void {
+  const name = (o as { crs?: { properties?: { name?: unknown } } } | null)?.crs?.properties?.name;
+  if (name !== undefined) (found.crs ??= new Set()).add(String(name));
 }
 
 /**
@@ -146,6 +153,7 @@ function closedRing(ring: Ring): Ring {
 function collectGeometry(g: unknown, found: Found, depth = 0): void {
   if (g === null || g === undefined) return;
   if (typeof g !== 'object' || depth > 8) throw unreadable('The GeoJSON holds something that is not a geometry.');
+  noteCrs(g, found);
   const { type, coordinates, geometries } = g as { type?: unknown; coordinates?: unknown; geometries?: unknown };
   switch (type) {
     case 'Polygon':
@@ -185,15 +193,23 @@ function readGeoJson(text: string, found: Found): number {
     throw unreadable('The file starts like GeoJSON but is not valid JSON.');
   }
   if (doc === null || typeof doc !== 'object') throw unreadable('The file is JSON but not GeoJSON.');
-  const crs: unknown = doc.crs?.properties?.name;
+  noteCrs(doc, found);
   if (doc.type === 'FeatureCollection') {
     if (!Array.isArray(doc.features)) throw unreadable('The FeatureCollection has no features list.');
-    for (const f of doc.features as Array<{ geometry?: unknown } | null>) collectGeometry(f?.geometry, found);
+    for (const f of doc.features as Array<{ geometry?: unknown } | null>) {
+      noteCrs(f, found);
+      collectGeometry(f?.geometry, found);
+    }
   } else if (doc.type === 'Feature') collectGeometry(doc.geometry, found);
   else collectGeometry(doc, found);
-  if (crs === undefined) return 4326;
-  const srid = typeof crs === 'string' ? sridOfCrsName(crs) : null;
-  if (srid === null) throw new UserError('unsupported-crs', `The file's CRS ${String(crs).slice(0, 60)} is not an EPSG code.`, { status: 400, hint: 'Name it as EPSG:2154 (or urn:ogc:def:crs:EPSG::2154), or give WGS84.', exitCode: 65 });
+  const names = [...(found.crs ?? [])];
+  found.crs = undefined;
+  if (names.length === 0) return 4326;
+  const srids = new Set(names.map((n) => sridOfCrsName(n)));
+  const srid = srids.size === 1 ? [...srids][0] : null;
+  if (srid === null || srid === undefined) {
+    throw new UserError('unsupported-crs', `The file's CRS ${names.join(', ').slice(0, 80)} ${names.length > 1 ? 'are several' : 'is not an EPSG code'}.`, { status: 400, hint: 'Name one, as EPSG:2154 (or urn:ogc:def:crs:EPSG::2154), or give WGS84.', exitCode: 65 });
+  }
   return srid;
 }
 
