@@ -45,7 +45,8 @@ describe('area files', () => {
     )) as Error;
     expect(refused).toMatchObject({ code: 'unsafe-xml', status: 400 });
     expect(refused.message).not.toContain('root:');
-    // An entity reference without a DOCTYPE is never resolved either.
+    // An entity declaration outside a DOCTYPE is not XML; an entity reference without one is never resolved either.
+    await expect(readAreaFile(Buffer.from(`<?xml version="1.0"?>\n<!ENTITY xxe SYSTEM "file:///etc/passwd">\n<kml xmlns="http://www.opengis.net/kml/2.2"/>`))).rejects.toMatchObject({ status: 400 });
     await expect(readAreaFile(kml(`<Placemark><name>&xxe;</name></Placemark>`))).rejects.toMatchObject({ code: 'unreadable-area-file', status: 400 });
     await expect(readAreaFile(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'))).rejects.toMatchObject({ code: 'unsupported-area-file', status: 415 });
   });

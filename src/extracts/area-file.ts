@@ -313,6 +313,9 @@ async function readGeoPackage(data: Buffer, found: Found): Promise<void> {
       .map((l) => /^\s*\d+: (.+?)(?: \(([^)]*)\))?\s*$/.exec(l))
       .filter((m): m is RegExpExecArray => m !== null && m[2] !== 'None')
       .map((m) => m[1] as string);
+    // A layer name is passed to ogr2ogr as an argument: one that reads as an option is refused.
+    const odd = layers.find((l) => l.startsWith('-'));
+    if (odd !== undefined) throw unreadable(`The GeoPackage has a layer named '${odd.slice(0, 60)}': rename it.`);
     for (const [i, layer] of layers.entries()) {
       const out = path.join(dir, `layer-${i}.geojson`);
       const res = await execTool('ogr2ogr', ['-f', 'GeoJSON', out, source, layer, '-t_srs', 'EPSG:2154', '-lco', 'COORDINATE_PRECISION=3', '-lco', 'RFC7946=NO'], { timeoutMs: 60_000, env: GDAL_ENV });
