@@ -14,7 +14,8 @@ import { runJob, type RunJobOptions } from '../jobs/run-job.js';
 import { openMaster } from '../raster/serving/dalle-download.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { exportVector } from '../vector/export.js';
-import { ExtractStore, type EntryRow, type ExtractContent, type ExtractRecord, type NormalisedRequest } from './store.js';
+import { AREA_LIMITS, readAreaFile, sridOfCrsName, type AreaFileFormat } from './area-file.js';
+import { ExtractStore, type EntryRow, type ExtractContent, type ExtractDelivery, type ExtractRecord, type NormalisedRequest } from './store.js';
 import { LicenceService } from '../licences/service.js';
 import { LICENCE_OUVERTE } from '../licences/texts.js';
 import { manifest, mosaicVrt, readme, type PlannedMaster } from './texts.js';
@@ -37,7 +38,19 @@ export type AreaInput =
   | { commune: string }
   | { epci: string }
   /** A declaration's footprint (works, typically): a point or a line buffered as works marks are (`worksToUpdate.bufferMetres`). */
-  | { declaration: number };
+  | { declaration: number }
+  /** The union of the perimeters of the permissions granted to an organisation (its members only). */
+  | { organisation: string };
+
+/** An uploaded area file, ready to be passed as `area: { geometry }`. */
+export interface UploadedArea {
+  format: AreaFileFormat;
+  /** Polygons read from the file (before the union). */
+  polygons: number;
+  geometry: { type: 'MultiPolygon'; coordinates: number[][][][]; crs: { type: 'name'; properties: { name: 'EPSG:2154' } } };
+  km2: number;
+  bbox: [number, number, number, number];
+}
 
 export interface ExtractInput {
   area: AreaInput;
@@ -46,6 +59,8 @@ export interface ExtractInput {
   orthoVersion?: string | undefined;
   /** Vector version (default: the current PCRS, newest version wins per area). */
   vectorVersion?: string | undefined;
+  /** One ZIP (default), or also a list of signed URLs, one per file (`delivery.ts`), for very large areas. */
+  delivery?: ExtractDelivery | undefined;
 }
 
 interface Area {
@@ -77,7 +92,7 @@ export class ExtractService {
     this.licences = new LicenceService(ctx);
   }
 
-  private async resolveArea(input: AreaInput): Promise<Area> {
+  private async resolveArea(caller: Caller, input: AreaInput): Promise<Area> {
     let geojson: string;
     let label: string;
     let kind: Area['kind'];
@@ -100,24 +115,59 @@ export class ExtractService {
         [JSON.stringify(d.geometry), this.ctx.config.worksToUpdate.bufferMetres],
       );
       [geojson, label, kind, code] = [rows[0]?.g as string, `déclaration n° ${d.id} — ${d.title.slice(0, 80)}`, 'declaration', String(d.id)];
+    } else if ('organisation' in input) {
+      const org = await this.store.organisationPerimeter(input.organisation);
+      if (!org) throw new UserError('unknown-organisation', `There is no organisation '${input.organisation}'.`, { status: 400, exitCode: 64 });
+      const member = caller.kind === 'operator' || caller.roles.has('platform-admin') || (caller.organisationIds ?? []).includes(org.id);
+      if (!member) throw new UserError('not-a-member', `Only members of ${org.name} may use its perimeter as an area.`, { status: 403, exitCode: 77 });
+      if (!org.perimeter) {
+        throw new UserError('no-perimeter', `${org.name} has no permission with a perimeter: there is no area to extract.`, { status: 400, hint: 'Give the area otherwise (a commune, an EPCI, a drawn or uploaded polygon), or ask a platform admin for a permission over your area.', exitCode: 64 });
+      }
+      [geojson, label, kind, code] = [org.perimeter, `périmètre de ${org.name}`, 'organisation', org.slug];
     } else {
       const { crs, ...g } = input.geometry;
-      const name = crs?.properties.name ?? 'OGC:CRS84';
-      const srid = /(^|[:/])2154$/.test(name) ? 2154 : /CRS84$|(^|[:/])4326$/.test(name) ? 4326 : null;
-      if (srid === null) throw new UserError('unsupported-crs', `The area's CRS ${name.slice(0, 60)} is not supported: give WGS84 or EPSG:2154.`, { status: 400, exitCode: 64 });
-      const { rows } = await this.ctx.db
-        .query<{ g: string; valid: boolean; reason: string }>(
-          `SELECT ST_AsGeoJSON(ST_Multi(g), 2) AS g, ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason
-             FROM (SELECT ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON($1::text), $2::int), 2154) AS g) s`,
-          [JSON.stringify(g), srid],
-        )
-        .catch((e: unknown) => {
-          throw new UserError('invalid-area', `The area is not a readable polygon: ${errorMessage(e).slice(0, 160)}.`, { status: 400, exitCode: 64 });
-        });
-      const r = rows[0];
-      if (!r?.valid) throw new UserError('invalid-area', `The area is not a valid polygon: ${r?.reason ?? 'unreadable'}.`, { status: 400, hint: 'A polygon must not cross itself.', exitCode: 64 });
-      [geojson, label, kind] = [r.g, 'zone dessinée / drawn area', 'geometry'];
+      geojson = await this.lambert93([JSON.stringify(g)], await this.sridOf(crs?.properties.name ?? 'OGC:CRS84'));
+      [label, kind] = ['zone dessinée / drawn area', 'geometry'];
     }
+    return { geojson, label, kind, ...(code ? { code } : {}), ...(await this.measure(geojson)) };
+  }
+
+  /** The SRID a CRS name gives, if PostGIS can reproject from it; else unsupported-crs (400). */
+  private async sridOf(name: string): Promise<number> {
+    const srid = sridOfCrsName(name);
+    const known = srid === 4326 || srid === 2154 || (srid !== null && (await this.ctx.db.query(`SELECT 1 FROM spatial_ref_sys WHERE srid = $1`, [srid])).rows.length > 0);
+    if (srid === null || !known) throw new UserError('unsupported-crs', `The area's CRS ${name.slice(0, 60)} is not supported: give WGS84 or an EPSG code such as EPSG:2154.`, { status: 400, exitCode: 64 });
+    return srid;
+  }
+
+  /**
+   * Polygons (GeoJSON texts, coordinates in `srid`) as one Lambert-93 MultiPolygon (GeoJSON, cm):
+   * each reprojected and checked valid (invalid-area, 400, saying which and why), then unioned.
+   */
+  private async lambert93(parts: readonly string[], srid: number): Promise<string> {
+    const { rows } = await this.ctx.db
+      .query<{ g: string | null; valid: boolean; reason: string | null; bad: string | null }>(
+        `WITH parts AS (SELECT n, ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(j), $2::int), 2154) AS g FROM unnest($1::text[]) WITH ORDINALITY AS t (j, n))
+         SELECT CASE WHEN bool_and(ST_IsValid(g)) THEN ST_AsGeoJSON(ST_Multi(CASE WHEN count(*) = 1 THEN (array_agg(g))[1] ELSE ST_UnaryUnion(ST_Collect(g)) END), 2) END AS g,
+                bool_and(ST_IsValid(g)) AS valid,
+                (array_agg(ST_IsValidReason(g) ORDER BY n) FILTER (WHERE NOT ST_IsValid(g)))[1] AS reason,
+                (array_agg(n::text ORDER BY n) FILTER (WHERE NOT ST_IsValid(g)))[1] AS bad
+           FROM parts`,
+        [parts, srid],
+      )
+      .catch((e: unknown) => {
+        throw new UserError('invalid-area', `The area is not a readable polygon: ${errorMessage(e).slice(0, 160)}.`, { status: 400, exitCode: 64 });
+      });
+    const r = rows[0];
+    if (!r?.valid || r.g === null) {
+      const which = parts.length > 1 && r?.bad ? ` (polygon ${r.bad} of ${parts.length})` : '';
+      throw new UserError('invalid-area', `The area is not a valid polygon${which}: ${r?.reason ?? 'unreadable'}.`, { status: 400, hint: 'A polygon must not cross itself.', exitCode: 64 });
+    }
+    return r.g;
+  }
+
+  /** Surface and extent of a Lambert-93 area, checked: not empty, in the territory, not too large. */
+  private async measure(geojson: string): Promise<Pick<Area, 'km2' | 'bbox'>> {
     const { rows } = await this.ctx.db.query<{ km2: number; xmin: number; ymin: number; xmax: number; ymax: number; inside: boolean }>(
       `SELECT ST_Area(g) / 1e6 AS km2, ST_XMin(g) AS xmin, ST_YMin(g) AS ymin, ST_XMax(g) AS xmax, ST_YMax(g) AS ymax,
               ST_Intersects(g, ST_MakeEnvelope($2, $3, $4, $5, 2154)) AS inside
@@ -129,7 +179,26 @@ export class ExtractService {
     if (!r.inside) throw new UserError('outside-territory', `The area lies outside ${this.ctx.config.territory.name}.`, { status: 400, exitCode: 64 });
     const max = this.ctx.config.extracts.maxAreaKm2;
     if (Number(r.km2) > max) throw new UserError('area-too-large', `The area covers ${Number(r.km2).toFixed(1)} km², more than the ${max} km² an extract may cover.`, { status: 400, hint: 'Split it, or download the bulk publication.', exitCode: 64 });
-    return { geojson, label, kind, ...(code ? { code } : {}), km2: Number(r.km2), bbox: [Number(r.xmin), Number(r.ymin), Number(r.xmax), Number(r.ymax)] };
+    return { km2: Number(r.km2), bbox: [Number(r.xmin), Number(r.ymin), Number(r.xmax), Number(r.ymax)] };
+  }
+
+  /**
+   * An uploaded area file (GeoJSON, KML, GeoPackage: `area-file.ts`) as the Lambert-93
+   * MultiPolygon to pass as `area: { geometry }`: reprojected, each polygon checked, unioned, and
+   * checked as any area is (empty, outside the territory, too large).
+   */
+  async uploadedArea(data: Buffer): Promise<UploadedArea> {
+    const file = await readAreaFile(data);
+    const geojson = await this.lambert93(file.polygons, await this.sridOf(`EPSG:${file.srid}`));
+    const { km2, bbox } = await this.measure(geojson);
+    const geometry = JSON.parse(geojson) as { type: 'MultiPolygon'; coordinates: number[][][][] };
+    const tooComplex =
+      geometry.coordinates.length > AREA_LIMITS.polygons ||
+      geometry.coordinates.some((p) => p.length > AREA_LIMITS.ringsPerPolygon || p.some((ring) => ring.length > AREA_LIMITS.positionsPerRing));
+    if (tooComplex) {
+      throw new UserError('area-too-complex', `The area has more than ${AREA_LIMITS.polygons} polygons, ${AREA_LIMITS.ringsPerPolygon} rings per polygon or ${AREA_LIMITS.positionsPerRing} points per ring.`, { status: 400, hint: 'Simplify it (QGIS: Vector > Geometry Tools > Simplify), or split it.', exitCode: 64 });
+    }
+    return { format: file.format, polygons: file.polygons.length, geometry: { ...geometry, crs: { type: 'name', properties: { name: 'EPSG:2154' } } }, km2: Math.round(km2 * 1e6) / 1e6, bbox };
   }
 
   private async orthoVersion(name: string | undefined): Promise<{ id: number; name: string; acquisitionDate: string | null }> {
@@ -178,7 +247,7 @@ export class ExtractService {
   async create(caller: Caller, input: ExtractInput): Promise<{ extract: ExtractRecord; reused: boolean }> {
     const contents = [...new Set(input.contents)].sort() as ExtractContent[];
     if (contents.length === 0) throw new UserError('no-content', 'Say what the extract holds: ortho-master and/or vector-gml.', { status: 400, exitCode: 64 });
-    const area = await this.resolveArea(input.area);
+    const area = await this.resolveArea(caller, input.area);
     const hashParts: unknown[] = [area.geojson];
     let ortho: NormalisedRequest['ortho'] = null;
     let plannedBytes = 0;
@@ -214,8 +283,9 @@ export class ExtractService {
     if (!unlimited && plannedBytes > limit) {
       throw new UserError('quota-exceeded', `This extract would hold ${(plannedBytes / 1e9).toFixed(2)} GB of masters, more than the ${(limit / 1e9).toFixed(0)} GB allowed per extract.`, { status: 413, hint: 'Choose a smaller area, or use the bulk download tree.', exitCode: 1 });
     }
-    const request: NormalisedRequest = { area: { kind: area.kind, ...(area.code ? { code: area.code } : {}), label: area.label, km2: Math.round(area.km2 * 1e6) / 1e6 }, contents, ortho, vector, ...(restricted ? { licence: 'charter' as const } : {}) };
-    const requestHash = sha256Hex(JSON.stringify([request.contents, request.ortho, request.vector, request.licence ?? null, ...hashParts]));
+    const request: NormalisedRequest = { area: { kind: area.kind, ...(area.code ? { code: area.code } : {}), label: area.label, km2: Math.round(area.km2 * 1e6) / 1e6 }, contents, ortho, vector, ...(restricted ? { licence: 'charter' as const } : {}), ...(input.delivery === 'urls' ? { delivery: 'urls' as const } : {}) };
+    // The delivery is part of what is asked (a ZIP's request hash stays what it was before URL delivery existed).
+    const requestHash = sha256Hex(JSON.stringify([request.contents, request.ortho, request.vector, request.licence ?? null, ...hashParts, ...(request.delivery ? [request.delivery] : [])]));
     const id = await this.store.insert({ requesterActor: caller.id, requesterUserId: caller.userId ?? null, request, requestHash, areaGeoJson: area.geojson });
     await this.ctx.audit.record(caller, { action: 'extract.create', target: `extract:${id}`, details: { area: request.area.label, contents, bytes: plannedBytes } });
     const previous = await this.store.reusable(requestHash);
@@ -338,10 +408,12 @@ export class ExtractService {
       const user = rows[0];
       if (!user) return;
       const link = `${this.ctx.config.publicUrl ?? ''}/#/extraits/${extract.id}`;
+      // Delivered as URLs: where the list is (signed in; wget -i / aria2c -i), never the URLs themselves.
+      const urlsLine = extract.request.delivery === 'urls' ? `Liste des fichiers à télécharger (wget -i, aria2c -i) : ${this.ctx.config.publicUrl ?? ''}/api/v1/extracts/${extract.id}/urls?format=text\n` : '';
       await this.ctx.mail.send({
         to: user.email,
         subject: `Votre extrait PCRS est prêt — ${extract.areaLabel}`,
-        text: `Bonjour ${user.display_name},\n\nL’extrait « ${extract.areaLabel} » est prêt (${((extract.zipBytes ?? 0) / 1e6).toFixed(1)} Mo) : ${link}\nIl reste téléchargeable jusqu’au ${extract.expiresAt?.slice(0, 10) ?? ''}.\n\n— English —\nYour PCRS extract "${extract.areaLabel}" is ready: ${link}\n`,
+        text: `Bonjour ${user.display_name},\n\nL’extrait « ${extract.areaLabel} » est prêt (${((extract.zipBytes ?? 0) / 1e6).toFixed(1)} Mo) : ${link}\nIl reste téléchargeable jusqu’au ${extract.expiresAt?.slice(0, 10) ?? ''}.\n${urlsLine}\n— English —\nYour PCRS extract "${extract.areaLabel}" is ready: ${link}\n`,
       });
     } catch (e) {
       this.ctx.log.warn({ err: errorMessage(e), extract: extract.id }, 'extracts: the requester could not be told');
@@ -364,15 +436,21 @@ export class ExtractService {
 
   /** The ZIP of a ready extract, computed from its plan. */
   async open(extract: ExtractRecord): Promise<VirtualZip> {
-    if (extract.state === 'expired' || (extract.expiresAt && new Date(extract.expiresAt) < new Date())) throw new UserError('expired', `Extract ${extract.id} has expired: ask for it again.`, { status: 410, exitCode: 1 });
-    if (extract.state !== 'ready') throw new UserError('not-ready', `Extract ${extract.id} is ${extract.state}${extract.error ? `: ${extract.error}` : ''}.`, { status: 409, exitCode: 1 });
+    this.assertReady(extract);
     const rows = await this.store.entries(extract.id);
     const entries: ZipEntry[] = [];
-    for (const r of rows) entries.push({ name: r.name, size: r.bytes, crc32: r.crc32, source: await this.sourceOf(r) });
+    for (const r of rows) entries.push({ name: r.name, size: r.bytes, crc32: r.crc32, source: await this.entrySource(r) });
     return new VirtualZip(entries, { modified: new Date(extract.contentTime ?? extract.createdAt) });
   }
 
-  private async sourceOf(r: EntryRow): Promise<ZipEntry['source']> {
+  /** 410 when the extract has expired, 409 when it is not ready (yet, or failed). */
+  assertReady(extract: ExtractRecord): void {
+    if (extract.state === 'expired' || (extract.expiresAt && new Date(extract.expiresAt) < new Date())) throw new UserError('expired', `Extract ${extract.id} has expired: ask for it again.`, { status: 410, exitCode: 1 });
+    if (extract.state !== 'ready') throw new UserError('not-ready', `Extract ${extract.id} is ${extract.state}${extract.error ? `: ${extract.error}` : ''}.`, { status: 409, exitCode: 1 });
+  }
+
+  /** How to read one entry of a ready extract's plan (any byte range): for the ZIP and for its signed URLs. */
+  async entrySource(r: EntryRow): Promise<ZipEntry['source']> {
     if (r.inline) {
       const data = r.inline;
       return { open: async (start, end) => data.subarray(start, end + 1) };

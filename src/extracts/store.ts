@@ -30,14 +30,18 @@ export type ExtractContent = 'ortho-master' | 'vector-gml';
 
 /** What was asked, once resolved (stored, shown back, and hashed with what it selects). */
 export interface NormalisedRequest {
-  area: { kind: 'geometry' | 'commune' | 'epci' | 'declaration'; code?: string; label: string; km2: number };
+  area: { kind: 'geometry' | 'commune' | 'epci' | 'declaration' | 'organisation'; code?: string; label: string; km2: number };
   contents: ExtractContent[];
   /** `excluded`: dalles outside the requester's permission perimeter when asked, left out. */
   ortho: { version: string; excluded: string[] } | null;
   vector: { version: string | null } | null;
   /** The text it is delivered under: the charter when any of it is restricted data (absent: the open licence). */
   licence?: LicenceId;
+  /** 'urls': the files are also listed as signed URLs (absent: the ZIP only). */
+  delivery?: ExtractDelivery;
 }
+
+export type ExtractDelivery = 'zip' | 'urls';
 
 export interface EntryRow {
   seq: number;
@@ -95,6 +99,20 @@ function toRecord(r: Row): ExtractRecord {
 }
 
 const COLUMNS = `id::text, requester_actor, requester_user_id::text, request, request_hash, area_label, state, job_id::text, content_hash, zip_bytes::text, entry_count, content_time, error, created_at, ready_at, expires_at`;
+
+interface EntryDbRow {
+  seq: number;
+  name: string;
+  bytes: string;
+  crc32: string;
+  sha256: string;
+  asset_id: string | null;
+  tier: TierName | null;
+  location: string | null;
+  inline: Buffer | Uint8Array | null;
+}
+const ENTRY_COLUMNS = `seq, name, bytes::text, crc32::text, sha256, asset_id::text, tier, location, inline`;
+const toEntry = (r: EntryDbRow): EntryRow => ({ seq: r.seq, name: r.name, bytes: Number(r.bytes), crc32: Number(r.crc32), sha256: r.sha256, assetId: num(r.asset_id), tier: r.tier, location: r.location, inline: r.inline === null ? null : Buffer.from(r.inline) });
 
 export class ExtractStore {
   constructor(readonly db: Database) {}
@@ -177,11 +195,14 @@ export class ExtractStore {
   }
 
   async entries(id: number): Promise<EntryRow[]> {
-    const { rows } = await this.db.query<{ seq: number; name: string; bytes: string; crc32: string; sha256: string; asset_id: string | null; tier: TierName | null; location: string | null; inline: Buffer | Uint8Array | null }>(
-      `SELECT seq, name, bytes::text, crc32::text, sha256, asset_id::text, tier, location, inline FROM extract_entries WHERE extract_id = $1 ORDER BY seq`,
-      [id],
-    );
-    return rows.map((r) => ({ seq: r.seq, name: r.name, bytes: Number(r.bytes), crc32: Number(r.crc32), sha256: r.sha256, assetId: num(r.asset_id), tier: r.tier, location: r.location, inline: r.inline === null ? null : Buffer.from(r.inline) }));
+    const { rows } = await this.db.query<EntryDbRow>(`SELECT ${ENTRY_COLUMNS} FROM extract_entries WHERE extract_id = $1 ORDER BY seq`, [id]);
+    return rows.map(toEntry);
+  }
+
+  /** One entry of the plan (a signed URL's file). */
+  async entry(id: number, seq: number): Promise<EntryRow | null> {
+    const { rows } = await this.db.query<EntryDbRow>(`SELECT ${ENTRY_COLUMNS} FROM extract_entries WHERE extract_id = $1 AND seq = $2`, [id, seq]);
+    return rows[0] ? toEntry(rows[0]) : null;
   }
 
   async cachedCrc32(assetId: number): Promise<number | null> {
@@ -209,6 +230,22 @@ export class ExtractStore {
       await tx.query(`DELETE FROM extract_entries WHERE extract_id = ANY ($1::bigint[])`, [ids]);
       return objects;
     });
+  }
+
+  /**
+   * An organisation and the union of the perimeters of its live permissions (not revoked, not past
+   * their date; Lambert-93 GeoJSON, cm), null when none has a perimeter.
+   */
+  async organisationPerimeter(slug: string): Promise<{ id: number; slug: string; name: string; perimeter: string | null } | null> {
+    const { rows } = await this.db.query<{ id: string; slug: string; name: string; perimeter: string | null }>(
+      `SELECT o.id::text, o.slug, o.name,
+              (SELECT ST_AsGeoJSON(ST_Multi(ST_UnaryUnion(ST_Collect(p.perimeter))), 2) FROM permissions p
+                WHERE p.organisation_id = o.id AND p.revoked_at IS NULL AND (p.valid_until IS NULL OR p.valid_until > now()) AND p.perimeter IS NOT NULL) AS perimeter
+         FROM organisations o WHERE o.slug = $1`,
+      [slug],
+    );
+    const r = rows[0];
+    return r ? { id: Number(r.id), slug: r.slug, name: r.name, perimeter: r.perimeter } : null;
   }
 
   /** Extracts left queued or running by a process that died: their jobs are resumed. */

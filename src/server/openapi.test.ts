@@ -38,9 +38,9 @@ const later: Capability = {
 type Operation = { parameters?: Array<{ name: string; in: string }>; requestBody?: unknown; responses?: Record<string, unknown>; security?: unknown[]; description?: string };
 type Doc = { openapi: string; info: { title: string; version: string }; paths: Record<string, Record<string, Operation>>; components: { securitySchemes: Record<string, Record<string, string>> } };
 
-/** Fastify's `/a/:id` as OpenAPI's `/a/{id}`. */
+/** Fastify's `/a/:id` as OpenAPI's `/a/{id}` (and a wildcard `*` as @fastify/swagger writes it, `{*}`). */
 function openApiPath(url: string): string {
-  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\*/g, '{*}');
 }
 
 describe('OpenAPI 3.1 at /api/openapi.json, docs at /api/docs', () => {
