@@ -89,7 +89,7 @@ describe.each(ENGINES)('extracts as signed URLs on $engine', ({ engine, open }) 
     }
   }, 120_000);
 
-  it('wget -i the text list: the tree sha256sum -c MANIFEST.sha256 accepts; aria2c’s input format', async () => {
+  it('wget -i the text list: the tree sha256sum -c MANIFEST.sha256 accepts; aria2c -i of the aria2 list, which checks each SHA-256', async () => {
     const text = await get(`/api/v1/extracts/${id}/urls?format=text`, auth(key));
     expect(text.headers.get('content-type')).toContain('text/plain');
     const list = await text.text();
@@ -104,7 +104,18 @@ describe.each(ENGINES)('extracts as signed URLs on $engine', ({ engine, open }) 
 
     const aria2 = await (await get(`/api/v1/extracts/${id}/urls?format=aria2`, auth(key))).text();
     expect(aria2).toBe(files.map((x) => `${x.url}\n  out=${x.name}\n  checksum=sha-256=${x.sha256}\n`).join(''));
-  }, 120_000);
+    // aria2c itself: it checks each file's SHA-256 against the list, and fails on a mismatch.
+    writeFileSync(path.join(dir, 'list.aria2'), aria2);
+    const out2 = path.join(dir, 'aria2');
+    const fetched = await execTool('aria2c', ['-q', '--check-integrity=true', '--max-connection-per-server=1', '-d', out2, '-i', path.join(dir, 'list.aria2')], { timeoutMs: 120_000 });
+    expect(fetched.code, fetched.stdout + fetched.stderr).toBe(0);
+    const check2 = await execTool('sha256sum', ['-c', 'MANIFEST.sha256'], { cwd: out2 });
+    expect(check2.code, check2.stdout + check2.stderr).toBe(0);
+    const lying = aria2.replace(/checksum=sha-256=[0-9a-f]{64}/, `checksum=sha-256=${'0'.repeat(64)}`);
+    writeFileSync(path.join(dir, 'lying.aria2'), lying);
+    const refused = await execTool('aria2c', ['-q', '--check-integrity=true', '-d', path.join(dir, 'aria2-lying'), '-i', path.join(dir, 'lying.aria2')], { timeoutMs: 120_000 });
+    expect(refused.code).not.toBe(0);
+  }, 180_000);
 
   it('Range gives 206 with the right bytes; HEAD and If-None-Match; 416 beyond the end', async () => {
     const master = files.find((x) => x.name.endsWith('.tif')) as SignedFile;
