@@ -11,6 +11,7 @@ import { healthCapability } from './health/health.js';
 import { jobsCapability } from './jobs/capability.js';
 import { licencesCapability } from './licences/capability.js';
 import { metadataCapability } from './metadata/capability.js';
+import { publicationCapability } from './publication/capability.js';
 import { ogcCapability } from './ogc/capability.js';
 import { rasterCapability } from './raster/capability.js';
 import { tiersCapability } from './tiers/capability.js';
@@ -36,5 +37,6 @@ export const CAPABILITIES: readonly Capability[] = [
   communesCapability,
   metadataCapability,
   licencesCapability,
+  publicationCapability,
   extractsCapability,
 ];

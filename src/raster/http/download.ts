@@ -1,7 +1,9 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { AppContext } from '../../context/app-context.js';
 import type { RouteApp } from '../../context/capability.js';
-import { findDalleMaster, openMaster, parseRange, servesRange } from '../serving/dalle-download.js';
+import { findDalleMaster, openMaster, parseRange, servesRange, type DalleMaster } from '../serving/dalle-download.js';
 
 /**
  * The delivered dalle, byte for byte (the master), from object storage — or from its NAS copy when
@@ -24,22 +26,34 @@ export function registerDalleDownload(app: RouteApp, ctx: AppContext): void {
       const master = await findDalleMaster(ctx, p.dataset, p.version, p.name);
       // A permission's perimeter covers the dalle, or the dalle is not for this caller.
       if (request.caller.kind !== 'anonymous') await ctx.access.checkRead(request.caller, { datasetId: p.dataset, version: p.version, bbox: master.bbox });
-      const etag = `"${master.sha256}"`;
-      reply
-        .header('etag', etag)
-        .header('cache-control', request.caller.kind === 'anonymous' ? 'public, max-age=86400' : 'private, max-age=86400')
-        .header('accept-ranges', 'bytes')
-        .header('content-disposition', `attachment; filename="${master.filename}"`)
-        .header('repr-digest', `sha-256=:${Buffer.from(master.sha256, 'hex').toString('base64')}:`)
-        .type(master.contentType);
-      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-      const bytes = master.asset.bytes;
-      let range = parseRange(request.headers.range, bytes);
-      if (range && range !== 'unsatisfiable' && !servesRange(ctx.tiers, master.asset, range)) range = null;
-      if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${bytes}`).send();
-      const body = await openMaster(ctx.tiers, master.asset, range ?? undefined);
-      if (range) return reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${bytes}`).header('content-length', String(range.end - range.start + 1)).send(body);
-      return reply.header('content-length', String(bytes)).send(body);
+      return sendMaster(ctx, request, reply, master, request.caller.kind === 'anonymous' ? 'public, max-age=86400' : 'private, max-age=86400');
     },
   );
+}
+
+/**
+ * Answers with a master, byte for byte: ETag = its SHA-256 (304 on If-None-Match), Repr-Digest,
+ * one byte range (206, 416), HEAD with the master's length. Shared by the dalle download and the
+ * bulk publication tree.
+ */
+export async function sendMaster(ctx: Pick<AppContext, 'tiers'>, request: FastifyRequest, reply: FastifyReply, master: DalleMaster, cacheControl: string): Promise<FastifyReply> {
+  const etag = `"${master.sha256}"`;
+  reply
+    .header('etag', etag)
+    .header('cache-control', cacheControl)
+    .header('accept-ranges', 'bytes')
+    .header('content-disposition', `attachment; filename="${master.filename}"`)
+    .header('repr-digest', `sha-256=:${Buffer.from(master.sha256, 'hex').toString('base64')}:`)
+    .type(master.contentType);
+  if (master.asset.verifiedAt) reply.header('last-modified', master.asset.verifiedAt.toUTCString());
+  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+  const bytes = master.asset.bytes;
+  let range = parseRange(request.headers.range, bytes);
+  if (range && range !== 'unsatisfiable' && !servesRange(ctx.tiers, master.asset, range)) range = null;
+  if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${bytes}`).send();
+  // Fastify's HEAD answer would say Content-Length: 0 for an empty payload; an empty stream keeps ours.
+  if (request.method === 'HEAD') return reply.header('content-length', String(range ? range.end - range.start + 1 : bytes)).code(range ? 206 : 200).send(Readable.from([]));
+  const body = await openMaster(ctx.tiers, master.asset, range ?? undefined);
+  if (range) return reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${bytes}`).header('content-length', String(range.end - range.start + 1)).send(body);
+  return reply.header('content-length', String(bytes)).send(body);
 }
