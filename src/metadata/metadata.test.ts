@@ -98,6 +98,7 @@ describe.each(ENGINES)('published metadata ($engine)', ({ engine, open }) => {
     expect(xml).toMatch(/Intégration du \d{4}-\d{2}-\d{2} : 5 fichier\(s\), 4 accepté\(s\), 1 refusé\(s\)/);
     expect(xml).toContain('OGC:WMTS</gco:CharacterString>');
     expect(xml).toContain('/api/datasets/ortho/versions/2025/dalles?limit=10000');
+    expect(xml).toContain('/telechargement/ortho/2025/</gmd:URL>');
     // The WGS84 box is the dalles' extent.
     const [w, s, e, n] = transformBbox('EPSG:2154', 'OGC:CRS84', [...BBOX_2025]);
     const num = (tag: string) => Number(new RegExp(`<gmd:${tag}><gco:Decimal>([^<]+)</gco:Decimal>`).exec(xml)?.[1]);
@@ -183,6 +184,7 @@ describe.each(ENGINES)('published metadata ($engine)', ({ engine, open }) => {
     expect(g.emails).toEqual(['mailto:pcrs@example.fr']);
     expect(g.startDates).toContain('2025-06-15');
     expect(g.downloadURLs).toContain('http://localhost:80/api/datasets/ortho/versions/2025/dalles?limit=10000');
+    expect(g.downloadURLs).toContain('http://localhost:80/telechargement/ortho/2025/');
     expect(g.downloadURLs.some((u) => u.startsWith('http://localhost:80/api/vector/export?format=gpkg&version=demo&bbox='))).toBe(true);
     expect(g.accessURLs).toContain('http://localhost:80/wmts/1.0.0/WMTSCapabilities.xml');
     expect(g.distributions).toBeGreaterThanOrEqual(10);
@@ -257,6 +259,8 @@ describe.each(ENGINES)('published metadata ($engine)', ({ engine, open }) => {
     expect(iso.statusCode).toBe(200);
     expect(iso.body).toContain('Charte d’usage du PCRS');
     expect(iso.body).not.toContain('noLimitations');
+    // Restricted data is not in the bulk publication tree: no link to it.
+    expect(iso.body).not.toContain('/telechargement/');
     expect(await validateIso(iso.body, work, 'restricted')).toEqual([]);
   });
 

@@ -128,7 +128,18 @@ export function wgs84(bbox: Bbox | null): Bbox | null {
 /** Layer name of an orthophoto version in the streams (raster/serving/layers.ts). */
 const orthoLayer = (version?: string) => (version ? `PCRS.ORTHO.${version}` : 'PCRS.ORTHO');
 
-function orthoLinks(base: string, datasetId: string, version: string | null, currentReadable: boolean): MetadataLink[] {
+/** The bulk publication tree (src/publication) of a dataset or of one version: only what anyone may read is published there. */
+const treeLink = (base: string, datasetId: string, version: string | null): MetadataLink => ({
+  url: `${base}/telechargement/${datasetId}/${version === null ? '' : `${version}/`}`,
+  protocol: 'WWW:DOWNLOAD-1.0-http--download',
+  name: version === null ? 'telechargement' : `telechargement-${version}`,
+  description: version === null ? 'Téléchargement en masse : un dossier par version, un fichier par dalle (originaux), SHA256SUMS (wget -m)' : `Téléchargement en masse de la version ${version} : un fichier par dalle (originaux), SHA256SUMS (wget -m)`,
+  function: 'download',
+  mediaType: 'text/html',
+  format: 'GeoTIFF',
+});
+
+function orthoLinks(base: string, datasetId: string, version: string | null, currentReadable: boolean, published = false): MetadataLink[] {
   if (version === null && !currentReadable) return [{ url: `${base}/stac`, protocol: 'WWW:LINK', name: 'STAC', description: 'Catalogue STAC des dalles (une collection par version)', function: 'information', mediaType: 'application/json', format: 'STAC' }];
   const layer = orthoLayer(version ?? undefined);
   const links: MetadataLink[] = [
@@ -136,6 +147,7 @@ function orthoLinks(base: string, datasetId: string, version: string | null, cur
     { url: `${base}/wms?SERVICE=WMS&REQUEST=GetCapabilities`, protocol: 'OGC:WMS', name: layer, description: `Flux WMS 1.3.0 — couche ${layer}`, function: 'browsing', mediaType: 'application/xml', format: 'image/jpeg' },
     { url: `${base}/ogc/collections/${layer}`, protocol: 'OGC API - Tiles', name: layer, description: `OGC API – Tiles — collection ${layer}`, function: 'browsing', mediaType: 'application/json', format: 'image/jpeg' },
   ];
+  if (published) links.push(treeLink(base, datasetId, version));
   if (version !== null) {
     links.push(
       { url: `${base}/api/datasets/${datasetId}/versions/${version}/dalles?limit=10000`, protocol: 'WWW:DOWNLOAD-1.0-http--download', name: `dalles-${version}`, description: `Index des dalles de la version ${version} (GeoJSON, Lambert-93) ; chaque dalle se télécharge à /api/datasets/${datasetId}/versions/${version}/dalles/{nom}/download`, function: 'download', mediaType: 'application/geo+json', format: 'GeoJSON' },
@@ -286,7 +298,7 @@ export class MetadataRecords {
           crs: 'EPSG:2154',
           public: isPublic,
           licence: this.licence(isPublic, d),
-          links: d.kind === 'orthophoto' ? orthoLinks(base, d.id, v.name, true) : d.kind === 'vector' ? vectorLinks(base, v.name, f.bbox, true) : [],
+          links: d.kind === 'orthophoto' ? orthoLinks(base, d.id, v.name, true, isPublic) : d.kind === 'vector' ? vectorLinks(base, v.name, f.bbox, true) : [],
           dalleCount: f.dalleCount,
           masterBytes: f.masters.bytes,
           stacCollection: d.kind === 'orthophoto' ? stacCollectionId(d.id, v.name) : null,
@@ -329,7 +341,7 @@ export class MetadataRecords {
         crs: 'EPSG:2154',
         public: isPublic,
         licence: this.licence(isPublic, d),
-        links: d.kind === 'orthophoto' ? orthoLinks(base, d.id, null, currentReadable) : d.kind === 'vector' ? vectorLinks(base, null, bbox, currentReadable) : [],
+        links: d.kind === 'orthophoto' ? orthoLinks(base, d.id, null, currentReadable, versions.some((r) => r.public)) : d.kind === 'vector' ? vectorLinks(base, null, bbox, currentReadable) : [],
         dalleCount: versions.reduce((s, r) => s + r.dalleCount, 0),
         masterBytes: versions.reduce((s, r) => s + r.masterBytes, 0),
         stacCollection: null,
