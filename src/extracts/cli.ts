@@ -8,7 +8,7 @@ import { createProgress } from '../cli/progress.js';
 import { OPERATOR } from '../context/access.js';
 import { UserError } from '../util/errors.js';
 import { ExtractService, type AreaInput } from './service.js';
-import type { ExtractContent } from './store.js';
+import { EXTRACT_CONTENTS, type ExtractContent, type VectorClip } from './store.js';
 
 /** `pcrs extract`: the operator's extract over an area, written as a ZIP file. */
 
@@ -30,8 +30,8 @@ async function areaFromFile(command: Command, file: string): Promise<AreaInput> 
 
 export const extractCommand: Command = {
   name: 'extract',
-  summary: 'Extract the orthophoto masters and/or the vector PCRS (CNIG GML) over an area, a commune or an EPCI, as one ZIP',
-  usage: 'pcrs extract (--area FILE.geojson | --commune INSEE | --epci SIREN | --declaration ID) --content ortho-master,vector-gml [--version V] [--vector-version V] -o OUT.zip [--json]',
+  summary: 'Extract the orthophoto (masters, or COGs) and/or the vector PCRS (CNIG GML, GeoPackage, DXF) over an area, a commune or an EPCI, as one ZIP',
+  usage: 'pcrs extract (--area FILE.geojson | --commune INSEE | --epci SIREN | --declaration ID) --content ortho-master,ortho-cog,vector-gml,vector-gpkg,vector-dxf [--clip dalles|area] [--version V] [--vector-version V] -o OUT.zip [--json]',
   async run(argv) {
     const { values } = parseCommandArgs(this, argv, {
       area: { type: 'string' },
@@ -39,6 +39,7 @@ export const extractCommand: Command = {
       epci: { type: 'string' },
       declaration: { type: 'string' },
       content: { type: 'string' },
+      clip: { type: 'string' },
       version: { type: 'string' },
       'vector-version': { type: 'string' },
       output: { type: 'string', short: 'o' },
@@ -49,8 +50,9 @@ export const extractCommand: Command = {
     if (values.declaration !== undefined && !/^[1-9][0-9]{0,15}$/.test(values.declaration)) throw usageError(this, '--declaration takes a declaration number.');
     if (!values.output) throw usageError(this, '-o OUT.zip is required.');
     const contents = (values.content ?? '').split(',').map((c) => c.trim()).filter(Boolean);
-    for (const c of contents) if (c !== 'ortho-master' && c !== 'vector-gml') throw usageError(this, `unknown content '${c.slice(0, 40)}' (ortho-master, vector-gml).`);
-    if (contents.length === 0) throw usageError(this, '--content ortho-master,vector-gml (one or both) is required.');
+    for (const c of contents) if (!(EXTRACT_CONTENTS as readonly string[]).includes(c)) throw usageError(this, `unknown content '${c.slice(0, 40)}' (${EXTRACT_CONTENTS.join(', ')}).`);
+    if (contents.length === 0) throw usageError(this, `--content is required: one or more of ${EXTRACT_CONTENTS.join(', ')}, comma-separated.`);
+    if (values.clip !== undefined && values.clip !== 'area' && values.clip !== 'dalles') throw usageError(this, `--clip takes dalles (whole objects, the default) or area (objects cut to the area), not '${values.clip.slice(0, 40)}'.`);
     const area: AreaInput =
       values.area !== undefined
         ? await areaFromFile(this, values.area)
@@ -62,7 +64,7 @@ export const extractCommand: Command = {
     const ctx = await openCommandContext();
     try {
       const service = new ExtractService(ctx);
-      const { extract, reused } = await service.create(OPERATOR, { area, contents: contents as ExtractContent[], orthoVersion: values.version, vectorVersion: values['vector-version'] });
+      const { extract, reused } = await service.create(OPERATOR, { area, contents: contents as ExtractContent[], orthoVersion: values.version, vectorVersion: values['vector-version'], vectorClip: values.clip as VectorClip | undefined });
       const progress = createProgress(`extract ${extract.id}`);
       const ready = reused ? extract : await service.run(extract.id, { onProgress: (done, total, message) => progress.update(done, total, message) });
       progress.finish(reused ? 'same content ready already: re-used' : 'planned');
