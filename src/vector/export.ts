@@ -13,6 +13,7 @@ import type { Bbox } from '../grid/bbox.js';
 import { execTool } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
 import { allowsMultiGeometry, featureMemberXml, flatten, type Geo, GML_FOOTER, GML_HEADER } from './gml-writer.js';
+import type { PcrsValue } from './gml/pcrs-model.js';
 import { queryFeatures, type StoredFeature } from './store.js';
 
 export type ExportFormat = 'gml' | 'geojson' | 'gpkg' | 'dxf';
@@ -43,7 +44,7 @@ export interface ExportRequest {
   output: string;
   /**
    * Cut the geometries to the area (`polygon`, or `bbox`) instead of whole objects touching it. A
-   * cut that leaves several parts gives one object per part (gml:id suffixed `.p1`, `.p2`…) where
+   * cut that leaves several parts gives one object per part (gml:id and idObjet suffixed `.p1`, `.p2`…) where
    * the CNIG schema wants a single geometry; nothing left of the object's dimension drops it.
    */
   clip?: boolean;
@@ -86,7 +87,20 @@ function clipParts(f: StoredFeature): StoredFeature[] {
   const parts = (g.coordinates as unknown[]).filter((c) => flatten({ type: single, coordinates: c }).length > 0);
   if (parts.length === 1) return [{ ...f, geometry: JSON.stringify({ type: single, coordinates: parts[0] }) }];
   const base = f.gmlId ?? `pcrs.f${f.id}`;
-  return parts.map((c, i) => ({ ...f, gmlId: `${base}.p${i + 1}`, geometry: JSON.stringify({ type: single, coordinates: c }) }));
+  // The CNIG rules want idObjet unique too: each part's is the object's, suffixed the same way.
+  const idObjet = f.attributes['idObjet'];
+  const partId = (i: number): PcrsValue | undefined =>
+    typeof idObjet === 'string' ? `${idObjet}.p${i}` : idObjet && typeof idObjet === 'object' && !Array.isArray(idObjet) && typeof idObjet['#text'] === 'string' ? { ...idObjet, '#text': `${idObjet['#text']}.p${i}` } : idObjet;
+  return parts.map((c, i) => {
+    const id = partId(i + 1);
+    return {
+      ...f,
+      gmlId: `${base}.p${i + 1}`,
+      idObjet: f.idObjet === null ? null : `${f.idObjet}.p${i + 1}`,
+      attributes: id === undefined ? f.attributes : { ...f.attributes, idObjet: id },
+      geometry: JSON.stringify({ type: single, coordinates: c }),
+    };
+  });
 }
 
 async function writeStream(file: string, produce: (write: (s: string) => Promise<void>) => Promise<void>): Promise<void> {
