@@ -298,7 +298,11 @@ export class ExtractService {
         for (const m of readable) {
           interrupted();
           const claim = (key: string) => this.store.claim(extract.id, n, key);
-          const cog = await compressedDalle(this.ctx, this.store, claim, m.asset, cogQuality, signal);
+          const cog = await compressedDalle(this.ctx, this.store, claim, m.asset, cogQuality, signal).catch((e: unknown) => {
+            // gdal_translate killed by the stop: resumable, not a failure.
+            interrupted();
+            throw e;
+          });
           const name = `ortho-cog/${fileName(m).replace(/\.[^.]*$/, '')}.tif`;
           entries.push({ name, bytes: cog.bytes, crc32: cog.crc32, sha256: cog.sha256, assetId: null, tier: 'intermediate', location: cog.location, inline: null });
           cogs.push({ name, dalle: m.dalle, version: v.name, acquisitionDate: m.acquisitionDate, bbox: m.bbox, sourceCrs: m.sourceCrs });
