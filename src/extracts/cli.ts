@@ -10,7 +10,7 @@ import { UserError } from '../util/errors.js';
 import { MAX_AREA_FILE_BYTES, tooLargeAreaFile } from './area-file.js';
 import { ExtractUrls, formatUrlList, type UrlListFormat } from './delivery.js';
 import { ExtractService, type AreaInput } from './service.js';
-import type { ExtractContent } from './store.js';
+import { EXTRACT_CONTENTS, type ExtractContent, type VectorClip } from './store.js';
 
 /**
  * `pcrs extract`: the operator's extract over an area (a GeoJSON, KML or GeoPackage file — read as
@@ -44,9 +44,9 @@ async function writeAtomically(target: string, write: (tmp: string) => Promise<v
 
 export const extractCommand: Command = {
   name: 'extract',
-  summary: 'Extract the orthophoto masters and/or the vector PCRS (CNIG GML) over an area (GeoJSON/KML/GeoPackage file, commune, EPCI, declaration, organisation), as one ZIP or a list of signed URLs',
+  summary: 'Extract the orthophoto (masters, or COGs) and/or the vector PCRS (CNIG GML, GeoPackage, DXF) over an area (GeoJSON/KML/GeoPackage file, commune, EPCI, declaration, organisation), as one ZIP or a list of signed URLs',
   usage:
-    'pcrs extract (--area FILE.geojson|.kml|.gpkg | --commune INSEE | --epci SIREN | --declaration ID | --organisation SLUG) --content ortho-master,vector-gml [--version V] [--vector-version V] [--delivery zip|urls [--format text|aria2|json]] -o OUT.zip|LIST.txt [--json]',
+    'pcrs extract (--area FILE.geojson|.kml|.gpkg | --commune INSEE | --epci SIREN | --declaration ID | --organisation SLUG) --content ortho-master,ortho-cog,vector-gml,vector-gpkg,vector-dxf [--clip dalles|area] [--version V] [--vector-version V] [--delivery zip|urls [--format text|aria2|json]] -o OUT.zip|LIST [--json]',
   async run(argv) {
     const { values } = parseCommandArgs(this, argv, {
       area: { type: 'string' },
@@ -57,6 +57,7 @@ export const extractCommand: Command = {
       delivery: { type: 'string' },
       format: { type: 'string' },
       content: { type: 'string' },
+      clip: { type: 'string' },
       version: { type: 'string' },
       'vector-version': { type: 'string' },
       output: { type: 'string', short: 'o' },
@@ -72,8 +73,9 @@ export const extractCommand: Command = {
     if (values.format !== undefined && delivery !== 'urls') throw usageError(this, '--format goes with --delivery urls.');
     if (!values.output) throw usageError(this, delivery === 'urls' ? '-o LIST.txt is required.' : '-o OUT.zip is required.');
     const contents = (values.content ?? '').split(',').map((c) => c.trim()).filter(Boolean);
-    for (const c of contents) if (c !== 'ortho-master' && c !== 'vector-gml') throw usageError(this, `unknown content '${c.slice(0, 40)}' (ortho-master, vector-gml).`);
-    if (contents.length === 0) throw usageError(this, '--content ortho-master,vector-gml (one or both) is required.');
+    for (const c of contents) if (!(EXTRACT_CONTENTS as readonly string[]).includes(c)) throw usageError(this, `unknown content '${c.slice(0, 40)}' (${EXTRACT_CONTENTS.join(', ')}).`);
+    if (contents.length === 0) throw usageError(this, `--content is required: one or more of ${EXTRACT_CONTENTS.join(', ')}, comma-separated.`);
+    if (values.clip !== undefined && values.clip !== 'area' && values.clip !== 'dalles') throw usageError(this, `--clip takes dalles (whole objects, the default) or area (objects cut to the area), not '${values.clip.slice(0, 40)}'.`);
     if (values.area !== undefined) await stat(values.area).catch((e: NodeJS.ErrnoException) => {
       throw new UserError('unreadable-area', `${path.basename(values.area as string)} cannot be read (${e.code ?? 'error'}).`, { exitCode: 66 });
     });
@@ -91,7 +93,7 @@ export const extractCommand: Command = {
               : values.organisation !== undefined
                 ? { organisation: values.organisation }
                 : { epci: values.epci as string };
-      const { extract, reused } = await service.create(OPERATOR, { area, contents: contents as ExtractContent[], orthoVersion: values.version, vectorVersion: values['vector-version'], delivery });
+      const { extract, reused } = await service.create(OPERATOR, { area, contents: contents as ExtractContent[], orthoVersion: values.version, vectorVersion: values['vector-version'], delivery, vectorClip: values.clip as VectorClip | undefined });
       const progress = createProgress(`extract ${extract.id}`);
       const ready = reused ? extract : await service.run(extract.id, { onProgress: (done, total, message) => progress.update(done, total, message) });
       progress.finish(reused ? 'same content ready already: re-used' : 'planned');

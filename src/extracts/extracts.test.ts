@@ -269,4 +269,20 @@ describe.each(ENGINES)('pcrs extract on $engine', ({ engine, open }) => {
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('no commune 99999');
   }, 180_000);
+
+  it('--content ortho-cog,vector-gpkg --clip area: COGs and a GeoPackage cut to the area; unknown content or clip → 64', async () => {
+    const out = path.join(dir, 'cog.zip');
+    const run = await runPcrs(f.t, dataDir(), ['extract', '--commune', '46042', '--content', 'ortho-cog,vector-gpkg', '--clip', 'area', '-o', out, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ vector: { clip: 'area' } });
+    expect((await execTool('unzip', ['-t', out])).code).toBe(0);
+    const list = (await execTool('unzip', ['-Z1', out])).stdout.split('\n');
+    expect(list.filter((n) => /^ortho-cog\/.+\.tif$/.test(n))).toHaveLength(2);
+    expect(list).toEqual(expect.arrayContaining(['ortho-cog/mosaique.vrt', 'vecteur/pcrs.gpkg']));
+    expect(list.some((n) => n.startsWith('ortho/') || n.endsWith('.gml'))).toBe(false);
+    const unknown = await runPcrs(f.t, dataDir(), ['extract', '--commune', '46042', '--content', 'ortho-jpeg', '-o', out]);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain('ortho-cog');
+    expect((await runPcrs(f.t, dataDir(), ['extract', '--commune', '46042', '--content', 'vector-gml', '--clip', 'bbox', '-o', out])).code).toBe(64);
+  }, 180_000);
 });

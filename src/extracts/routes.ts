@@ -13,7 +13,7 @@ import { errorMessage, UserError } from '../util/errors.js';
 import { AREA_FILE_CONTENT_TYPES, AREA_LIMITS, MAX_AREA_FILE_BYTES, tooLargeAreaFile } from './area-file.js';
 import { ExtractUrls, fileContentType, formatUrlList } from './delivery.js';
 import type { ExtractService } from './service.js';
-import type { ExtractRecord } from './store.js';
+import { EXTRACT_CONTENTS, type ExtractRecord } from './store.js';
 
 /**
  * /api/v1/extracts: ask for an extract (202, or 201 when the same content is ready already), follow
@@ -44,7 +44,9 @@ const areaSchema = z.union([
 const versionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a version name');
 const createBody = z.strictObject({
   area: areaSchema,
-  contents: z.array(z.enum(['ortho-master', 'vector-gml'])).min(1).max(2),
+  contents: z.array(z.enum(EXTRACT_CONTENTS)).min(1).max(EXTRACT_CONTENTS.length),
+  /** `dalles` (default): whole vector objects touching the area; `area`: cut to the area. */
+  vectorClip: z.enum(['area', 'dalles']).optional(),
   orthoVersion: versionName.optional(),
   vectorVersion: versionName.optional(),
   delivery: z.enum(['zip', 'urls']).default('zip'),
@@ -81,7 +83,7 @@ export function registerExtractRoutes(app: RouteApp, service: ExtractService, st
       config: { access: DOWNLOAD },
       schema: {
         tags,
-        summary: 'Ask for an extract over an area (a GeoJSON polygon in WGS84 or EPSG:2154 — an uploaded file’s, from POST /api/v1/extracts/areas —, a commune, an EPCI, a declaration’s footprint, your organisation’s perimeter): orthophoto masters and/or the vector PCRS as CNIG GML, as one ZIP, or also as signed URLs (delivery urls)',
+        summary: 'Ask for an extract over an area (a GeoJSON polygon in WGS84 or EPSG:2154 — an uploaded file’s, from POST /api/v1/extracts/areas —, a commune, an EPCI, a declaration’s footprint, your organisation’s perimeter): orthophoto masters and/or COGs (JPEG at the tiles’ quality), the vector PCRS as CNIG GML, GeoPackage and/or DXF (whole objects or cut to the area), as one ZIP, or also as signed URLs (delivery urls)',
         body: createBody,
       },
     },

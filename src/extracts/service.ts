@@ -15,7 +15,8 @@ import { openMaster } from '../raster/serving/dalle-download.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { exportVector } from '../vector/export.js';
 import { AREA_LIMITS, readAreaFile, sridOfCrsName, type AreaFileFormat } from './area-file.js';
-import { ExtractStore, type EntryRow, type ExtractContent, type ExtractDelivery, type ExtractRecord, type NormalisedRequest } from './store.js';
+import { ExtractStore, type EntryRow, type ExtractContent, type ExtractDelivery, type ExtractRecord, type NormalisedRequest, type VectorClip } from './store.js';
+import { compressedDalle, VECTOR_FILES } from './formats.js';
 import { LicenceService } from '../licences/service.js';
 import { LICENCE_OUVERTE } from '../licences/texts.js';
 import { manifest, mosaicVrt, readme, type PlannedMaster } from './texts.js';
@@ -61,6 +62,8 @@ export interface ExtractInput {
   vectorVersion?: string | undefined;
   /** One ZIP (default), or also a list of signed URLs, one per file (`delivery.ts`), for very large areas. */
   delivery?: ExtractDelivery | undefined;
+  /** `dalles` (default): whole objects touching the area; `area`: objects cut to the area. */
+  vectorClip?: VectorClip | undefined;
 }
 
 interface Area {
@@ -246,12 +249,12 @@ export class ExtractService {
    */
   async create(caller: Caller, input: ExtractInput): Promise<{ extract: ExtractRecord; reused: boolean }> {
     const contents = [...new Set(input.contents)].sort() as ExtractContent[];
-    if (contents.length === 0) throw new UserError('no-content', 'Say what the extract holds: ortho-master and/or vector-gml.', { status: 400, exitCode: 64 });
+    if (contents.length === 0) throw new UserError('no-content', 'Say what the extract holds: ortho-master, ortho-cog, vector-gml, vector-gpkg and/or vector-dxf.', { status: 400, exitCode: 64 });
     const area = await this.resolveArea(caller, input.area);
     const hashParts: unknown[] = [area.geojson];
     let ortho: NormalisedRequest['ortho'] = null;
     let plannedBytes = 0;
-    if (contents.includes('ortho-master')) {
+    if (contents.some((c) => c.startsWith('ortho-'))) {
       const v = await this.orthoVersion(input.orthoVersion);
       await this.ctx.access.checkRead(caller, { datasetId: ORTHO, version: v.name });
       const masters = await this.masters(v.id, area.geojson);
@@ -263,13 +266,15 @@ export class ExtractService {
       const excluded = masters.filter((m) => m.asset && !readable.includes(m)).map((m) => m.dalle);
       ortho = { version: v.name, excluded };
       hashParts.push(v.id, readable.map((m) => m.asset?.sha256));
+      // The COGs depend on the hot tier's JPEG quality too.
+      if (contents.includes('ortho-cog')) hashParts.push({ cogQuality: this.ctx.config.pyramid.jpegQuality });
     }
     let vector: NormalisedRequest['vector'] = null;
-    if (contents.includes('vector-gml')) {
+    if (contents.some((c) => c.startsWith('vector-'))) {
       const name = input.vectorVersion ?? null;
       const versionId = await this.vectorVersionId(name);
       await this.ctx.access.checkRead(caller, { datasetId: VECTOR, ...(name ? { version: name } : {}), bbox: area.bbox });
-      vector = { version: name };
+      vector = { version: name, clip: input.vectorClip ?? 'dalles' };
       const { rows } = await this.ctx.db.query<{ last: string | null }>(`SELECT max(id)::text AS last FROM vector_imports`);
       hashParts.push(versionId ?? 'current', rows[0]?.last ?? null);
     }
@@ -335,33 +340,70 @@ export class ExtractService {
         else if (req.ortho.excluded.includes(m.dalle)) excluded.push(m.dalle);
         else readable.push(m as MasterRow & { asset: Asset });
       }
-      const total = readable.reduce((n, m) => n + m.asset.bytes, 0);
-      let done = 0;
-      for (const m of readable) {
+      const fileName = (m: MasterRow & { asset: Asset }) => path.basename(m.asset.location).replace(/[^\w.-]/g, '_');
+      const interrupted = () => {
         if (signal.aborted) throw new UserError('job-interrupted', 'interrupted', { status: 503 });
-        const crc = (await this.store.cachedCrc32(m.asset.id)) ?? (await this.readMaster(m.asset));
-        const name = `ortho/${path.basename(m.asset.location).replace(/[^\w.-]/g, '_')}`;
-        entries.push({ name, bytes: m.asset.bytes, crc32: crc, sha256: m.asset.sha256 as string, assetId: m.asset.id, tier: null, location: null, inline: null });
-        planned.push({ name, dalle: m.dalle, version: v.name, acquisitionDate: m.acquisitionDate, bbox: m.bbox, sourceCrs: m.sourceCrs });
-        done += m.asset.bytes;
-        await progress(done, total, `${m.dalle}`);
+      };
+      // Requests made before ortho-cog existed hold ortho-master only.
+      if (req.contents.includes('ortho-master')) {
+        const total = readable.reduce((n, m) => n + m.asset.bytes, 0);
+        let done = 0;
+        for (const m of readable) {
+          interrupted();
+          const crc = (await this.store.cachedCrc32(m.asset.id)) ?? (await this.readMaster(m.asset));
+          const name = `ortho/${fileName(m)}`;
+          entries.push({ name, bytes: m.asset.bytes, crc32: crc, sha256: m.asset.sha256 as string, assetId: m.asset.id, tier: null, location: null, inline: null });
+          planned.push({ name, dalle: m.dalle, version: v.name, acquisitionDate: m.acquisitionDate, bbox: m.bbox, sourceCrs: m.sourceCrs });
+          done += m.asset.bytes;
+          await progress(done, total, `${m.dalle}`);
+        }
+        const vrt = mosaicVrt(planned);
+        if (vrt) entries.push(inlineEntry('ortho/mosaique.vrt', vrt));
       }
-      const vrt = mosaicVrt(planned);
-      if (vrt) entries.push(inlineEntry('ortho/mosaique.vrt', vrt));
-      orthoFacts = { version: v.name, acquisitionDate: v.acquisitionDate, dalles: readable.length, excluded, missing };
+      let cogQuality: number | null = null;
+      if (req.contents.includes('ortho-cog')) {
+        cogQuality = this.ctx.config.pyramid.jpegQuality;
+        const cogs: PlannedMaster[] = [];
+        let n = 0;
+        for (const m of readable) {
+          interrupted();
+          const claim = (key: string) => this.store.claim(extract.id, n, key);
+          const cog = await compressedDalle(this.ctx, this.store, claim, m.asset, cogQuality, signal).catch((e: unknown) => {
+            // gdal_translate killed by the stop: resumable, not a failure.
+            interrupted();
+            throw e;
+          });
+          const name = `ortho-cog/${fileName(m).replace(/\.[^.]*$/, '')}.tif`;
+          entries.push({ name, bytes: cog.bytes, crc32: cog.crc32, sha256: cog.sha256, assetId: null, tier: 'intermediate', location: cog.location, inline: null });
+          cogs.push({ name, dalle: m.dalle, version: v.name, acquisitionDate: m.acquisitionDate, bbox: m.bbox, sourceCrs: m.sourceCrs });
+          await progress(++n, readable.length, `COG ${m.dalle}${cog.reused ? ' (déjà prêt / cached)' : ''}`);
+        }
+        const vrt = mosaicVrt(cogs);
+        if (vrt) entries.push(inlineEntry('ortho-cog/mosaique.vrt', vrt));
+      }
+      orthoFacts = { version: v.name, acquisitionDate: v.acquisitionDate, dalles: readable.length, excluded, missing, masters: req.contents.includes('ortho-master'), cogQuality };
     }
     let vectorFacts: Parameters<typeof readme>[0]['vector'] = null;
     if (req.vector) {
-      await progress(0, null, 'vector PCRS → GML');
       const versionId = await this.vectorVersionId(req.vector.version);
+      const clip = req.vector.clip ?? 'dalles';
       const dir = await mkdtemp(path.join(tmpdir(), 'pcrs-extract-'));
       try {
-        const file = path.join(dir, 'pcrs.gml');
-        const { features } = await exportVector(this.ctx.db, { datasetId: VECTOR, ...(versionId !== undefined ? { versionId } : {}), polygon: JSON.parse(areaGeoJson) as Record<string, unknown>, format: 'gml', output: file });
-        const crc = await fileCrc32(file);
-        const put = await this.ctx.tiers.intermediate.put(`extracts/${extract.id}/pcrs.gml`, { file }, { contentType: 'application/gml+xml' });
-        entries.push({ name: 'vecteur/pcrs.gml', bytes: put.bytes, crc32: crc, sha256: put.sha256, assetId: null, tier: 'intermediate', location: put.key, inline: null });
-        vectorFacts = { version: req.vector.version ?? 'PCRS courant (la version la plus récente par zone)', features };
+        let features = 0;
+        const files: string[] = [];
+        for (const content of (['vector-gml', 'vector-gpkg', 'vector-dxf'] as const).filter((c) => req.contents.includes(c))) {
+          const { format, name, contentType } = VECTOR_FILES[content];
+          await progress(0, null, `vector PCRS → ${format.toUpperCase()}`);
+          const file = path.join(dir, path.basename(name));
+          const res = await exportVector(this.ctx.db, { datasetId: VECTOR, ...(versionId !== undefined ? { versionId } : {}), polygon: JSON.parse(areaGeoJson) as Record<string, unknown>, format, output: file, clip: clip === 'area' });
+          if (format !== 'dxf' || files.length === 0) features = res.features;
+          const crc = await fileCrc32(file);
+          const put = await this.ctx.tiers.intermediate.put(`extracts/${extract.id}/${path.basename(name)}`, { file }, { contentType });
+          entries.push({ name, bytes: put.bytes, crc32: crc, sha256: put.sha256, assetId: null, tier: 'intermediate', location: put.key, inline: null });
+          files.push(path.basename(name));
+          await rm(file, { force: true });
+        }
+        vectorFacts = { version: req.vector.version ?? 'PCRS courant (la version la plus récente par zone)', features, clip, files };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -26,7 +26,10 @@ export interface ExtractRecord {
   expiresAt: string | null;
 }
 
-export type ExtractContent = 'ortho-master' | 'vector-gml';
+export const EXTRACT_CONTENTS = ['ortho-master', 'ortho-cog', 'vector-gml', 'vector-gpkg', 'vector-dxf'] as const;
+export type ExtractContent = (typeof EXTRACT_CONTENTS)[number];
+/** `dalles`: whole objects touching the area (the default); `area`: objects cut to the area. */
+export type VectorClip = 'area' | 'dalles';
 
 /** What was asked, once resolved (stored, shown back, and hashed with what it selects). */
 export interface NormalisedRequest {
@@ -34,7 +37,8 @@ export interface NormalisedRequest {
   contents: ExtractContent[];
   /** `excluded`: dalles outside the requester's permission perimeter when asked, left out. */
   ortho: { version: string; excluded: string[] } | null;
-  vector: { version: string | null } | null;
+  /** `clip` absent (older requests): `dalles`. */
+  vector: { version: string | null; clip?: VectorClip } | null;
   /** The text it is delivered under: the charter when any of it is restricted data (absent: the open licence). */
   licence?: LicenceId;
   /** 'urls': the files are also listed as signed URLs (absent: the ZIP only). */
@@ -203,6 +207,28 @@ export class ExtractStore {
   async entry(id: number, seq: number): Promise<EntryRow | null> {
     const { rows } = await this.db.query<EntryDbRow>(`SELECT ${ENTRY_COLUMNS} FROM extract_entries WHERE extract_id = $1 AND seq = $2`, [id, seq]);
     return rows[0] ? toEntry(rows[0]) : null;
+  }
+
+  /**
+   * Marks an object of the intermediate tier as used by this (running) extract before the plan is
+   * stored, so that `expire` does not delete a cached object a running extract is about to list.
+   * `finish` replaces these rows with the plan.
+   */
+  async claim(id: number, n: number, location: string): Promise<void> {
+    await this.db.query(
+      `INSERT INTO extract_entries (extract_id, seq, name, bytes, crc32, sha256, tier, location) VALUES ($1, $2, $3, 0, 0, $4, 'intermediate', $5) ON CONFLICT DO NOTHING`,
+      [id, -1 - n, `.claim/${n}`, '0'.repeat(64), location],
+    );
+  }
+
+  /** Size, CRC-32 and SHA-256 of an object of the intermediate tier another extract's plan lists (a cached COG). */
+  async plannedObject(location: string): Promise<{ bytes: number; crc32: number; sha256: string } | null> {
+    const { rows } = await this.db.query<{ bytes: string; crc32: string; sha256: string }>(
+      `SELECT bytes::text, crc32::text, sha256 FROM extract_entries WHERE tier = 'intermediate' AND location = $1 AND seq >= 0 LIMIT 1`,
+      [location],
+    );
+    const r = rows[0];
+    return r ? { bytes: Number(r.bytes), crc32: Number(r.crc32), sha256: r.sha256 } : null;
   }
 
   async cachedCrc32(assetId: number): Promise<number | null> {

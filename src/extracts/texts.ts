@@ -24,8 +24,10 @@ export interface ReadmeFacts {
   createdAt: Date;
   platformUrl: string;
   territory: string;
-  ortho: { version: string; acquisitionDate: string | null; dalles: number; excluded: string[]; missing: string[] } | null;
-  vector: { version: string; features: number } | null;
+  /** `masters`: ortho/ holds the masters (absent: true); `cogQuality`: ortho-cog/ holds COGs at that JPEG quality. */
+  ortho: { version: string; acquisitionDate: string | null; dalles: number; excluded: string[]; missing: string[]; masters?: boolean; cogQuality?: number | null } | null;
+  /** `files`: the names in vecteur/ (absent: pcrs.gml); `clip`: absent = dalles. */
+  vector: { version: string; features: number; clip?: 'area' | 'dalles'; files?: string[] } | null;
   licence: LicenceText;
 }
 
@@ -44,24 +46,42 @@ export function readme(f: ReadmeFacts): string {
     '',
   ];
   if (f.ortho) {
-    lines.push(
-      `Orthophotographie (ortho/) : version ${f.ortho.version}${f.ortho.acquisitionDate ? `, prise de vues du ${f.ortho.acquisitionDate}` : ''}`,
-      `  ${f.ortho.dalles} dalles, fichiers livrés à l’identique (résolution 5 cm, Lambert-93 / EPSG:2154 sauf mention).`,
-      '  ortho/mosaique.vrt : mosaïque virtuelle à ouvrir dans QGIS (Couche > Ajouter une couche raster).',
-    );
+    lines.push(`Orthophotographie : version ${f.ortho.version}${f.ortho.acquisitionDate ? `, prise de vues du ${f.ortho.acquisitionDate}` : ''}, ${f.ortho.dalles} dalles (résolution 5 cm, Lambert-93 / EPSG:2154 sauf mention).`);
+    if (f.ortho.masters !== false) {
+      lines.push(
+        '  ortho/ : les dalles originales, fichiers livrés à l’identique.',
+        '  ortho/mosaique.vrt : mosaïque virtuelle à ouvrir dans QGIS (Couche > Ajouter une couche raster).',
+      );
+    }
+    if (typeof f.ortho.cogQuality === 'number') {
+      lines.push(
+        `  ortho-cog/ : les mêmes dalles en GeoTIFF optimisé pour le cloud (COG), compression JPEG qualité ${f.ortho.cogQuality} (celle des tuiles de la plateforme), avec aperçus ; même géoréférencement que les originaux, plus légères mais avec pertes.`,
+        '  ortho-cog/mosaique.vrt : mosaïque virtuelle de ces dalles compressées.',
+      );
+    }
     if (f.ortho.excluded.length) lines.push(`  Hors de votre périmètre d’accès, non incluses : ${f.ortho.excluded.join(', ')}`);
     if (f.ortho.missing.length) lines.push(`  Sans fichier original vérifié à ce jour, non incluses : ${f.ortho.missing.join(', ')}`);
     lines.push('');
   }
   if (f.vector) {
-    lines.push(`PCRS vecteur (vecteur/pcrs.gml) : ${f.vector.version}, ${f.vector.features} objets entiers touchant la zone, GML CNIG PCRS v2.0.`, '');
+    const files = f.vector.files ?? ['pcrs.gml'];
+    const cut = f.vector.clip === 'area';
+    lines.push(`PCRS vecteur (vecteur/) : ${f.vector.version}, ${f.vector.features} objets ${cut ? 'découpés selon la zone (un objet coupé en plusieurs morceaux donne un objet par morceau)' : 'entiers touchant la zone'}.`);
+    const what: Record<string, string> = {
+      'pcrs.gml': 'GML CNIG PCRS v2.0 (le format d’échange du standard)',
+      'pcrs.gpkg': 'GeoPackage, une couche par classe CNIG (QGIS, ArcGIS)',
+      'pcrs.dxf': 'DXF, un calque par classe CNIG, géométries seules (DAO/CAO)',
+    };
+    for (const file of files) lines.push(`  vecteur/${file} : ${what[file] ?? file}`);
+    lines.push('');
   }
   lines.push(
     'Vérifier l’intégrité : sha256sum -c MANIFEST.sha256',
     '',
     '— English —',
-    `PCRS extract of ${f.territory}, area ${f.areaLabel}. Orthophoto masters exactly as delivered, the vector PCRS as CNIG GML v2.0,`,
-    'a VRT mosaic for QGIS, the licence, and MANIFEST.sha256 (check with sha256sum -c MANIFEST.sha256).',
+    `PCRS extract of ${f.territory}, area ${f.areaLabel}. ortho/: orthophoto masters exactly as delivered; ortho-cog/: the same dalles as`,
+    'Cloud-Optimized GeoTIFFs (JPEG at the platform tiles\' quality); vecteur/: the vector PCRS as CNIG GML v2.0, GeoPackage and/or DXF',
+    `(${f.vector?.clip === 'area' ? 'cut to the area' : 'whole objects touching the area'}); VRT mosaics for QGIS, the licence, and MANIFEST.sha256 (check with sha256sum -c MANIFEST.sha256).`,
     '',
   );
   return lines.join('\n');

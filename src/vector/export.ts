@@ -12,7 +12,8 @@ import type { Queryable } from '../db/database.js';
 import type { Bbox } from '../grid/bbox.js';
 import { execTool } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
-import { featureMemberXml, GML_FOOTER, GML_HEADER } from './gml-writer.js';
+import { allowsMultiGeometry, featureMemberXml, flatten, type Geo, GML_FOOTER, GML_HEADER } from './gml-writer.js';
+import type { PcrsValue } from './gml/pcrs-model.js';
 import { queryFeatures, type StoredFeature } from './store.js';
 
 export type ExportFormat = 'gml' | 'geojson' | 'gpkg' | 'dxf';
@@ -41,6 +42,12 @@ export interface ExportRequest {
   class?: string;
   format: ExportFormat;
   output: string;
+  /**
+   * Cut the geometries to the area (`polygon`, or `bbox`) instead of whole objects touching it. A
+   * cut that leaves several parts gives one object per part (gml:id and idObjet suffixed `.p1`, `.p2`…) where
+   * the CNIG schema wants a single geometry; nothing left of the object's dimension drops it.
+   */
+  clip?: boolean;
 }
 
 const PAGE = 2000;
@@ -54,16 +61,46 @@ async function* pages(db: Queryable, r: ExportRequest): AsyncGenerator<StoredFea
       ...(r.bbox ? { bbox: r.bbox } : {}),
       ...(r.polygon ? { polygon: r.polygon } : {}),
       ...(r.class ? { class: r.class } : {}),
+      ...(r.clip ? { clipTo: r.polygon ?? bboxPolygon(r.bbox) } : {}),
       decimals: 15,
       withAttached: true,
       limit: PAGE,
       offset,
     });
     if (page.length === 0) return;
-    yield page;
+    yield r.clip ? page.flatMap(clipParts) : page;
     offset += page.length;
     if (page.length < PAGE) return;
   }
+}
+
+const bboxPolygon = (b: Bbox | undefined): Record<string, unknown> | undefined =>
+  b ? { type: 'Polygon', coordinates: [[[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]], [b[0], b[1]]]] } : undefined;
+
+/** A clipped feature as the schema takes it: dropped when empty, one feature per part when its class wants a single geometry. */
+function clipParts(f: StoredFeature): StoredFeature[] {
+  if (f.geometry === null) return [f];
+  const g = JSON.parse(f.geometry) as Geo;
+  if (flatten(g).length === 0) return [];
+  if (!g.type.startsWith('Multi') || allowsMultiGeometry(f.class)) return [f];
+  const single = g.type.slice('Multi'.length);
+  const parts = (g.coordinates as unknown[]).filter((c) => flatten({ type: single, coordinates: c }).length > 0);
+  if (parts.length === 1) return [{ ...f, geometry: JSON.stringify({ type: single, coordinates: parts[0] }) }];
+  const base = f.gmlId ?? `pcrs.f${f.id}`;
+  // The CNIG rules want idObjet unique too: each part's is the object's, suffixed the same way.
+  const idObjet = f.attributes['idObjet'];
+  const partId = (i: number): PcrsValue | undefined =>
+    typeof idObjet === 'string' ? `${idObjet}.p${i}` : idObjet && typeof idObjet === 'object' && !Array.isArray(idObjet) && typeof idObjet['#text'] === 'string' ? { ...idObjet, '#text': `${idObjet['#text']}.p${i}` } : idObjet;
+  return parts.map((c, i) => {
+    const id = partId(i + 1);
+    return {
+      ...f,
+      gmlId: `${base}.p${i + 1}`,
+      idObjet: f.idObjet === null ? null : `${f.idObjet}.p${i + 1}`,
+      attributes: id === undefined ? f.attributes : { ...f.attributes, idObjet: id },
+      geometry: JSON.stringify({ type: single, coordinates: c }),
+    };
+  });
 }
 
 async function writeStream(file: string, produce: (write: (s: string) => Promise<void>) => Promise<void>): Promise<void> {

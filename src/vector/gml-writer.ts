@@ -199,6 +199,11 @@ const MULTI_OF: Record<string, string> = {
   EmpriseDisponibilitePCRS: 'MultiSurface',
 };
 
+/** Whether the schema lets the class's geometry be multi-part (a multi-geometry, or any geometry). */
+export function allowsMultiGeometry(className: string): boolean {
+  return Object.hasOwn(MULTI_OF, className) || className === 'ObjetGeneriquePCRS';
+}
+
 export interface WritableFeature {
   class: string;
   namespace: string;

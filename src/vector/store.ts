@@ -272,6 +272,12 @@ export interface FeatureQuery {
   outSrid?: OutputCrs;
   /** Clip to this bbox (EPSG:2154) and transform, for tiles. */
   clip?: Bbox;
+  /**
+   * Cut each geometry to this polygon (GeoJSON in EPSG:2154; exports clipped to an area): what
+   * remains of the geometry's own dimension (a line stays lines, a polygon polygons), possibly
+   * empty or multi-part; the caller splits or drops (see `vector/export.ts`).
+   */
+  clipTo?: Record<string, unknown>;
   /** Decimal digits of output coordinates (default 9 for 4326, 3 otherwise). */
   decimals?: number;
   /** Latitude first (EPSG:4326 authority axis order, for OGC API `crs=EPSG:4326` and WFS urn). */
@@ -361,6 +367,7 @@ function geometryExpr(q: FeatureQuery, p: Params): string {
     const [x0, y0, x1, y1] = q.clip;
     g = `ST_ClipByBox2D(${g}, ST_MakeEnvelope(${p.add(x0)}, ${p.add(y0)}, ${p.add(x1)}, ${p.add(y1)}, 2154))`;
   }
+  if (q.clipTo) g = `ST_CollectionExtract(ST_Intersection(${g}, ST_SetSRID(ST_GeomFromGeoJSON(${p.add(JSON.stringify(q.clipTo))}), 2154)), ST_Dimension(${g}) + 1)`;
   if (q.force2d) g = `ST_Force2D(${g})`;
   if (srid !== 2154) g = `ST_Transform(${g}, ${srid})`;
   if (q.latLon) g = `ST_FlipCoordinates(${g})`;
