@@ -63,6 +63,16 @@ interface Client {
   unsubscribe(id: number): Promise<unknown>;
   bulkDeclarations(b: Json): Promise<{ results: Json[] }>;
   declarationStats(from?: string, to?: string): Promise<Json>;
+  extracts(limit?: number): Promise<{ extracts: Json[] }>;
+  extract(id: number): Promise<Json>;
+  createExtract(b: Json): Promise<Json & { id: number }>;
+  uploadArea(file: Blob): Promise<{ format: string; polygons: number; geometry: Json; km2: number; bbox: number[] }>;
+  communes(q?: string, limit?: number): Promise<{ communes: Json[] }>;
+  commune(insee: string): Promise<{ type: string; id: string; geometry: Json | null; properties: Json }>;
+  epcis(): Promise<{ epcis: Json[] }>;
+  epci(siren: string): Promise<{ type: string; geometry: Json | null; properties: Json }>;
+  licences(): Promise<{ licences: Json[] }>;
+  acceptLicence(licence: string, version: string): Promise<Json>;
 }
 type ClientClass = new (base: string, f: typeof fetch) => Client;
 
@@ -260,5 +270,46 @@ describe('portal API client against the real routes', () => {
       const confirmed = await passer.confirmAnonymous(await linkIn('passant@example.fr', 'declarations/confirmer'));
       expect(confirmed).toMatchObject({ type: 'error', title: 'Regard mal placé', status: 'submitted' });
     }
+  }, 120_000);
+
+  it.skipIf(!ROUTES_LANDED || !NAMES.has('extracts') || !NAMES.has('communes') || !NAMES.has('licences'))('the extract screens’ methods: communes, EPCI, licences, an area file sent raw, an extract asked as the form asks it', async () => {
+    const userId = await createUser(s.ctx, 'camille@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }] });
+    const { cookie } = await sessionFor(s.ctx, userId);
+    const user = new Api('/api/v1', browserFetch(`pcrs_session=${cookie}`));
+    await user.session();
+
+    const found = await user.communes('cahors', 8);
+    expect(found.communes[0]).toMatchObject({ insee: '46042', name: 'Cahors', departement: '46' });
+    expect(Object.keys(found.communes[0]!)).toEqual(expect.arrayContaining(['insee', 'name', 'epci', 'population', 'postalCodes', 'bbox', 'bboxLambert93']));
+    // No outline imported on this server: the screen says so rather than drawing nothing.
+    expect(await user.commune('46042')).toMatchObject({ type: 'Feature', id: '46042', geometry: null, properties: { name: 'Cahors' } });
+    const { epcis } = await user.epcis();
+    const cahorsEpci = (found.communes[0]!.epci as { siren: string }).siren;
+    expect(epcis.find((e) => e.siren === cahorsEpci)).toMatchObject({ communes: expect.arrayContaining([{ insee: '46042', name: 'Cahors' }]) });
+    expect((await user.epci(cahorsEpci)).properties).toMatchObject({ siren: cahorsEpci });
+
+    const { licences } = await user.licences();
+    const open = licences.find((l) => l.id === 'licence-ouverte')!;
+    expect(open).toMatchObject({ version: '2.0', appliesTo: 'open-data', acceptedAt: null });
+    expect(Object.keys(open).sort()).toEqual(['acceptedAt', 'appliesTo', 'id', 'name', 'text', 'url', 'version']);
+    expect(await user.acceptLicence('licence-ouverte', '2.0')).toMatchObject({ licence: 'licence-ouverte', version: '2.0' });
+    expect((await user.licences()).licences.find((l) => l.id === 'licence-ouverte')?.acceptedAt).toEqual(expect.any(String));
+    await expect(user.acceptLicence('charter', '0.1-old')).rejects.toMatchObject({ status: 409, code: 'licence-version-changed' });
+
+    // The file goes raw (application/octet-stream); the server tells GeoJSON from its bytes.
+    const geojson = { type: 'Polygon', coordinates: [[[1.44, 44.447], [1.445, 44.447], [1.445, 44.45], [1.44, 44.447]]] };
+    const area = await user.uploadArea(new Blob([JSON.stringify(geojson)]));
+    expect(area).toMatchObject({ format: 'geojson', polygons: 1, geometry: { type: 'MultiPolygon', crs: { properties: { name: 'EPSG:2154' } } } });
+    expect(area.km2).toBeGreaterThan(0);
+    await expect(user.uploadArea(new Blob(['<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY x "y">]><kml/>']))).rejects.toMatchObject({ status: 400, code: 'unsafe-xml' });
+
+    // The body the form sends passes the strict schema: the refusal is about the data (no imagery here), not the shape.
+    const asked = user.createExtract({ area: { geometry: area.geometry }, contents: ['ortho-master', 'vector-gpkg'], vectorClip: 'area', delivery: 'urls' });
+    await expect(asked).rejects.toMatchObject({ status: expect.any(Number) });
+    const refusal = (await asked.catch((e: unknown) => e)) as { code: string };
+    expect(['no-version', 'no-dalle', 'unknown-version']).toContain(refusal.code);
+    await expect(user.createExtract({ area: { commune: '46042' }, contents: ['ortho-master'] })).rejects.toMatchObject({ status: 409, code: 'no-outline' });
+    expect(await user.extracts()).toEqual({ extracts: [] });
+    await expect(user.extract(999_999)).rejects.toMatchObject({ status: 404, code: 'not-found' });
   }, 120_000);
 });

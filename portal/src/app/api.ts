@@ -340,6 +340,104 @@ export interface AnonymousDeclaration {
   website: string;
 }
 
+// --- extracts, communes, licences (issue 13) --------------------------------------------------
+export const EXTRACT_CONTENTS = ['ortho-master', 'ortho-cog', 'vector-gml', 'vector-gpkg', 'vector-dxf'] as const;
+export type ExtractContent = (typeof EXTRACT_CONTENTS)[number];
+export type ExtractState = 'queued' | 'running' | 'ready' | 'failed' | 'expired';
+export type VectorClip = 'area' | 'dalles';
+export type ExtractDelivery = 'zip' | 'urls';
+/** What an extract covers: a drawn or uploaded polygon (Lambert-93 with its `crs` member), a commune, an EPCI, a declaration's footprint, an organisation's perimeter. */
+export type ExtractArea = { geometry: Geometry } | { commune: string } | { epci: string } | { declaration: number } | { organisation: string };
+
+export interface NewExtract {
+  area: ExtractArea;
+  contents: ExtractContent[];
+  vectorClip?: VectorClip;
+  orthoVersion?: string;
+  vectorVersion?: string;
+  delivery?: ExtractDelivery;
+}
+
+export interface JobProgress {
+  done: number;
+  total: number | null;
+  message: string | null;
+  etaSeconds: number | null;
+}
+
+export interface Extract {
+  id: number;
+  state: ExtractState;
+  area: { kind: 'geometry' | 'commune' | 'epci' | 'declaration' | 'organisation'; code?: string; label: string; km2: number };
+  contents: ExtractContent[];
+  ortho: { version: string; excluded: string[] } | null;
+  vector: { version: string | null; clip?: VectorClip } | null;
+  zipBytes: number | null;
+  entryCount: number | null;
+  error: string | null;
+  createdAt: string;
+  readyAt: string | null;
+  expiresAt: string | null;
+  delivery: ExtractDelivery;
+  /** The ZIP, once ready. */
+  download: string | null;
+  /** The list of signed URLs, once ready, for `delivery: 'urls'`. */
+  urls: string | null;
+  /** The answer to a create: the same content was ready already. */
+  reused?: boolean;
+  /** While queued or running. */
+  progress?: JobProgress | null;
+}
+
+/** An uploaded area file, read by the server: the Lambert-93 MultiPolygon to ask with. */
+export interface UploadedArea {
+  format: string;
+  polygons: number;
+  geometry: Geometry;
+  km2: number;
+  bbox: [number, number, number, number];
+}
+
+export interface Commune {
+  insee: string;
+  name: string;
+  departement: string;
+  epci: { siren: string; name: string } | null;
+  population: number | null;
+  postalCodes: string[];
+  bbox: [number, number, number, number] | null;
+  bboxLambert93: [number, number, number, number] | null;
+}
+
+export interface Epci {
+  siren: string;
+  name: string;
+  kind: string;
+  population: number | null;
+  communes: Array<{ insee: string; name: string }>;
+  bboxLambert93: [number, number, number, number] | null;
+}
+
+/** A GeoJSON Feature of the communes API (outline null before one is imported). */
+export interface OutlineFeature<P> {
+  type: 'Feature';
+  id: string;
+  geometry: Geometry | null;
+  properties: P;
+}
+
+export type LicenceId = 'licence-ouverte' | 'charter';
+export interface Licence {
+  id: LicenceId;
+  name: string;
+  url: string;
+  text: string;
+  version: string;
+  appliesTo: 'open-data' | 'restricted-data';
+  /** When this user (or this browser) accepted this version; null when never. */
+  acceptedAt: string | null;
+}
+
 /** A failed call: the problem+json's fields, plus errors per form field when the server named them. */
 export class ApiError extends Error {
   constructor(
@@ -409,14 +507,16 @@ export class Api {
 
   async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // A file goes as it is (the server tells its kind from its bytes); anything else as JSON.
+    const raw = typeof Blob !== 'undefined' && body instanceof Blob;
+    if (body !== undefined) headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
     if (method !== 'GET') {
       if (this.csrf === null) await this.session().catch(() => undefined);
       if (this.csrf !== null) headers['x-csrf-token'] = this.csrf;
     }
     let res: Response;
     try {
-      res = await this.doFetch(`${this.base}${path}`, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await this.doFetch(`${this.base}${path}`, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : raw ? body : JSON.stringify(body) });
     } catch (e) {
       throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
     }
@@ -593,6 +693,48 @@ export class Api {
     return this.request<DeclarationStats>('GET', `/declarations/stats${s ? `?${s}` : ''}`);
   }
   /** Where an attachment's bytes are (a download; images are shown from it as thumbnails). */
+  // --- extracts, communes, licences --------------------------------------------------------
+  extracts(limit = 50) {
+    return this.request<{ extracts: Extract[] }>('GET', `/extracts?limit=${limit}`);
+  }
+  extract(id: number) {
+    return this.request<Extract>('GET', `/extracts/${id}`);
+  }
+  createExtract(body: NewExtract) {
+    return this.request<Extract>('POST', '/extracts', body);
+  }
+  /** An area file (GeoJSON, KML, GeoPackage) read by the server into the polygon to ask with. */
+  uploadArea(file: Blob) {
+    return this.request<UploadedArea>('POST', '/extracts/areas', file);
+  }
+  /** Server-sent events of an extract's progress (`progress`, then `ready`, `failed` or `expired`). */
+  extractEventsUrl(id: number): string {
+    return `${this.base}/extracts/${id}/events`;
+  }
+  extractUrlsUrl(id: number, format: 'text' | 'aria2' | 'json'): string {
+    return `${this.base}/extracts/${id}/urls?format=${format}`;
+  }
+  communes(q?: string, limit = 10) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (q) query.set('q', q);
+    return this.request<{ communes: Commune[] }>('GET', `/communes?${query.toString()}`);
+  }
+  /** A commune's outline, in Lambert-93 (the map's projection). */
+  commune(insee: string) {
+    return this.request<OutlineFeature<Commune>>('GET', `/communes/${encodeURIComponent(insee)}?crs=EPSG:2154`);
+  }
+  epcis() {
+    return this.request<{ epcis: Epci[] }>('GET', '/epcis');
+  }
+  epci(siren: string) {
+    return this.request<OutlineFeature<Epci>>('GET', `/epcis/${encodeURIComponent(siren)}?crs=EPSG:2154`);
+  }
+  licences() {
+    return this.request<{ licences: Licence[] }>('GET', '/licences');
+  }
+  acceptLicence(licence: LicenceId, version: string) {
+    return this.request<{ licence: LicenceId; version: string; acceptedAt: string }>('POST', '/licences/acceptances', { licence, version });
+  }
   attachmentUrl(id: number, attachmentId: number): string {
     return `${this.base}/declarations/${id}/attachments/${attachmentId}`;
   }

@@ -196,6 +196,17 @@ describe('API client', () => {
     expect(errorText(new ApiError(413, 'http-413', 'too large'))).toBe('Fichier trop volumineux.');
   });
 
+  it('says extract errors in French, with the sizes the server measured', () => {
+    expect(errorText(new ApiError(413, 'quota-exceeded', 'This extract would hold 61.25 GB of masters, more than the 50 GB allowed per extract.'))).toBe(
+      'Cet extrait ferait 61,25 Go de dalles, plus que les 50 Go permis par extrait : choisissez une zone plus petite, ou le téléchargement en masse.',
+    );
+    expect(errorText(new ApiError(400, 'area-too-large', 'The area covers 1520.3 km², more than the 1000 km² an extract may cover.'))).toMatch(/^La zone couvre 1520,3 km², plus que les 1000 km²/);
+    expect(errorText(new ApiError(400, 'unsafe-xml', 'The KML holds a DOCTYPE'))).toMatch(/^Ce KML contient une déclaration DOCTYPE/);
+    expect(errorText(new ApiError(403, 'charter-not-accepted', 'Accept the charter'))).toBe('Acceptez d’abord la charte d’usage des données à diffusion restreinte.');
+    // A detail without the numbers still reads as a sentence.
+    expect(errorText(new ApiError(413, 'quota-exceeded', 'Too big.'))).toMatch(/^Cet extrait ferait \? Go/);
+  });
+
   it('reads field errors from a validation problem', () => {
     expect(fieldErrors('Invalid body: password: Too small: expected string to have >=12 characters; email: Invalid email')).toEqual({
       password: 'Too small: expected string to have >=12 characters',

@@ -115,6 +115,29 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   'payload-too-large': 'error.fileTooLarge',
   'unsupported-type': 'error.fileType',
   'unsupported-media-type': 'error.fileType',
+  // extracts, area files, licences (issue 13)
+  'quota-exceeded': 'error.quotaExceeded',
+  'area-too-large': 'error.areaTooLarge',
+  'area-too-complex': 'error.areaTooComplex',
+  'empty-area': 'error.emptyArea',
+  'not-a-polygon': 'error.notAPolygon',
+  'unsafe-xml': 'error.unsafeXml',
+  'no-crs': 'error.noCrs',
+  'unsupported-crs': 'error.noCrs',
+  'unreadable-area': 'error.unreadableArea',
+  'unreadable-area-file': 'error.unreadableArea',
+  'unsupported-area-file': 'error.unreadableArea',
+  'area-file-too-large': 'error.fileTooLarge',
+  'no-outline': 'error.noOutline',
+  'no-dalle': 'error.noDalle',
+  'no-perimeter': 'error.noPerimeter',
+  'unknown-commune': 'error.notFound',
+  'unknown-epci': 'error.notFound',
+  'unknown-declaration': 'error.unknownDeclaration',
+  'charter-not-accepted': 'error.charterNotAccepted',
+  'licence-version-changed': 'licence.changed',
+  expired: 'error.extractExpired',
+  'not-ready': 'error.extractNotReady',
 };
 
 const STATUS_KEYS: Record<number, MessageKey> = {
@@ -135,7 +158,9 @@ const STATUS_KEYS: Record<number, MessageKey> = {
 export function errorText(e: unknown): string {
   if (!(e instanceof ApiError)) return t('error.unexpected');
   const key = ERROR_KEYS[e.code] ?? STATUS_KEYS[e.status] ?? (e.status >= 500 ? 'error.server' : 'error.unexpected');
-  const text = t(key, { minutes: e.retryAfter ? Math.max(1, Math.ceil(e.retryAfter / 60)) : 15 });
+  // Sizes the server measured (an extract's gigabytes, an area's km²): its numbers, our sentence.
+  const [size = '?', limit = '?'] = (e.detail.match(/\d+(?:\.\d+)?(?= (?:GB|km²))/g) ?? []).map((n) => n.replace('.', language$.get() === 'fr' ? ',' : '.'));
+  const text = t(key, { minutes: e.retryAfter ? Math.max(1, Math.ceil(e.retryAfter / 60)) : 15, size, limit });
   return e.code === 'missing-scope' || e.code === 'outside-perimeter' || e.code === 'permission-expired' ? `${text} (${e.detail})` : text;
 }
 

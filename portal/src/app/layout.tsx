@@ -59,6 +59,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
                 {link('/declarations', t('nav.declarations'), true)}
                 {isModerator(s.user) ? link('/triage', t('nav.triage')) : null}
                 {link('/declarations/stats', t('nav.stats'))}
+                {link('/extraits', t('nav.extracts'))}
                 {link('/compte', t('nav.profile'), true)}
                 {link('/compte/cles', t('nav.keys'))}
                 {link('/compte/organisations', t('nav.organisations'))}

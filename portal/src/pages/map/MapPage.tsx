@@ -1,16 +1,18 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
-import { api, getJson, type DatasetAccess, type Declaration, type DeclarationDetail, type Health, type VersionRow } from '../../app/api.js';
+import { api, getJson, type Commune, type DatasetAccess, type Declaration, type DeclarationDetail, type Health, type VersionRow } from '../../app/api.js';
 import { Checkbox, PageTitle } from '../../app/components.js';
-import { formatDate, t, versionStatusText } from '../../app/i18n.js';
+import { errorText, formatDate, t, versionStatusText } from '../../app/i18n.js';
 import { rememberedKeys } from '../../app/remembered-keys.js';
-import { href, replaceQuery } from '../../app/router.js';
+import { href, navigate, replaceQuery } from '../../app/router.js';
 import type { ScreenProps } from '../../app/screen.js';
 import { useSession } from '../../app/session.js';
 import { StatusBadge, StatusLegend, typeText } from '../declarations/labels.js';
+import { useLicenceGate } from '../extracts/licence.js';
+import { CommuneSearch } from './CommuneSearch.js';
 import { addDeclarationsLayer, type DeclarationsLayer } from './declarations-layer.js';
 import { createMap, type DalleInfo, type PcrsMap } from './ol-map.js';
 import { Report } from './Report.js';
-import { layerStreams, looksLikeKey } from './streams.js';
+import { CURRENT_ORTHO, layerStreams, layerVisibility, looksLikeKey } from './streams.js';
 
 interface ClickInfo {
   x: number;
@@ -54,6 +56,13 @@ export default function MapPage({ query }: ScreenProps) {
   const drawing = useRef(false);
   const refreshDeclarations = useRef<() => void>(() => undefined);
   const ids = { layer: useId(), opacity: useId() };
+  // Which layers are restricted (streams with a key; the charter rather than the licence before a download).
+  const [datasets, setDatasets] = useState<DatasetAccess[] | null>(null);
+  useEffect(() => {
+    // Only when the platform has the access API; the answer depends on who is signed in.
+    if (!s.loaded) return;
+    api.datasets().then(setDatasets, () => setDatasets(null));
+  }, [s.loaded, s.user?.id]);
 
   useEffect(() => {
     let live = true;
@@ -145,6 +154,7 @@ export default function MapPage({ query }: ScreenProps) {
         <div id="map" ref={target} role="application" aria-label={t('map.label')} />
         <aside id="panel" aria-label={t('map.panel')}>
           <Report map={m} versions={versions} onCreated={() => refreshDeclarations.current()} onDrawing={(on) => (drawing.current = on)} />
+          <GoToCommune map={m} />
           <h2>{t('map.display')}</h2>
           <div class="field">
             <label for={ids.layer}>{t('map.orthoLayer')}</label>
@@ -178,10 +188,10 @@ export default function MapPage({ query }: ScreenProps) {
           ) : null}
           <h2>{t('map.here')}</h2>
           <div id="info" aria-live="polite">
-            {failed ? <p role="alert">{t('map.mapError')}</p> : <ClickPanel info={info} />}
+            {failed ? <p role="alert">{t('map.mapError')}</p> : <ClickPanel info={info} datasets={datasets} />}
           </div>
           <h2>{t('map.streams')}</h2>
-          <Streams layers={m?.layers ?? []} />
+          <Streams layers={m?.layers ?? []} datasets={datasets} />
         </aside>
       </div>
       <h2>{t('map.versions')}</h2>
@@ -219,8 +229,17 @@ export default function MapPage({ query }: ScreenProps) {
   );
 }
 
-function ClickPanel({ info }: { info: ClickInfo | null }) {
+function ClickPanel({ info, datasets }: { info: ClickInfo | null; datasets: DatasetAccess[] | null }) {
+  const gate = useLicenceGate();
   if (!info) return <p class="hint">{t('map.clickHint')}</p>;
+  // The first download shows the licence (the charter for a restricted version), then goes on.
+  const download = (e: MouseEvent, d: DalleInfo) => {
+    e.preventDefault();
+    const restricted = layerVisibility(`${CURRENT_ORTHO}.${d.version}`, datasets) === 'restricted';
+    void gate.ask(restricted ? 'charter' : 'licence-ouverte').then((ok) => {
+      if (ok) location.assign(d.download);
+    });
+  };
   return (
     <>
       {info.declaration ? <DeclarationSummary d={info.declaration} /> : null}
@@ -231,7 +250,7 @@ function ClickPanel({ info }: { info: ClickInfo | null }) {
       {info.dalles.map((d) => (
         <p class="dalle" key={`${d.version}/${d.name}`}>
           <strong>{d.name}</strong> — {d.version}
-          {d.date ? ` (${d.date})` : ''} · <a href={d.download}>{t('map.download')}</a>
+          {d.date ? ` (${d.date})` : ''} · <a href={d.download} onClick={(e) => download(e, d)}>{t('map.download')}</a>
         </p>
       ))}
       {info.objects.length ? (
@@ -244,7 +263,49 @@ function ClickPanel({ info }: { info: ClickInfo | null }) {
           ))}
         </>
       ) : null}
+      {gate.dialog}
     </>
+  );
+}
+
+/** "Aller à une commune": the commune outlined and in view, and its extract one click away. */
+function GoToCommune({ map }: { map: PcrsMap | null }) {
+  const [shown, setShown] = useState<Commune | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const go = (c: Commune) => {
+    setShown(c);
+    setNote(null);
+    api.commune(c.insee).then(
+      (f) => {
+        if (f.geometry) map?.outline(f.geometry);
+        else setNote(t('extractNew.noOutline', { name: c.name }));
+      },
+      (e: unknown) => setNote(errorText(e)),
+    );
+  };
+  return (
+    <div class="go-to-commune">
+      <CommuneSearch label={t('map.goToCommune')} onSelect={go} />
+      {shown ? (
+        <p>
+          <strong>{t('map.communeShown', { name: shown.name, insee: shown.insee })}</strong> ·{' '}
+          <a href={href('/extraits/nouveau', { commune: shown.insee })}>{t('map.extractCommune')}</a>
+        </p>
+      ) : null}
+      {note ? <p class="notice info">{note}</p> : null}
+      <p>
+        <a
+          href={href('/extraits/nouveau')}
+          onClick={(e) => {
+            // The extract screen opens on the view the user is looking at.
+            e.preventDefault();
+            navigate('/extraits/nouveau', lastView ? { vue: lastView } : {});
+          }}
+        >
+          {t('map.extractView')}
+        </a>
+      </p>
+    </div>
   );
 }
 
@@ -252,17 +313,10 @@ function ClickPanel({ info }: { info: ClickInfo | null }) {
  * Stream addresses per layer. On restricted layers they carry the key the user pastes or picks
  * among those kept in this tab; the key stays in the page (never stored, never sent by the page).
  */
-function Streams({ layers }: { layers: string[] }) {
-  const s = useSession();
-  const [datasets, setDatasets] = useState<DatasetAccess[] | null>(null);
+function Streams({ layers, datasets }: { layers: string[]; datasets: DatasetAccess[] | null }) {
   const [key, setKey] = useState('');
   const [kept] = useState(() => rememberedKeys());
   const keyId = useId();
-  useEffect(() => {
-    // Only when the platform has the access API; the answer depends on who is signed in.
-    if (!s.loaded) return;
-    api.datasets().then(setDatasets, () => setDatasets(null));
-  }, [s.loaded, s.user?.id]);
   const k = key.trim();
   const entries = layerStreams(location.origin, layers, true, datasets, k || null);
   const anyRestricted = entries.some((e) => e.visibility === 'restricted');

@@ -3,7 +3,12 @@ import OlMap from 'ol/Map.js';
 import View from 'ol/View.js';
 import WMTSCapabilities from 'ol/format/WMTSCapabilities.js';
 import MVT from 'ol/format/MVT.js';
+import Feature from 'ol/Feature.js';
+import GeoJSON from 'ol/format/GeoJSON.js';
+import type { Geometry as OlGeometry } from 'ol/geom.js';
 import TileLayer from 'ol/layer/Tile.js';
+import VectorLayer from 'ol/layer/Vector.js';
+import VectorSource from 'ol/source/Vector.js';
 import VectorTileLayer from 'ol/layer/VectorTile.js';
 import { register } from 'ol/proj/proj4.js';
 import { transformExtent } from 'ol/proj.js';
@@ -63,6 +68,8 @@ export interface PcrsMap {
   dallesAt(x: number, y: number): Promise<DalleInfo[]>;
   /** Vector objects drawn under a pixel (or within 4 px of it). */
   objectsAt(pixel: number[]): Promise<Array<Record<string, unknown>>>;
+  /** Outlines an area (a commune's, an extract's; GeoJSON in Lambert-93) and zooms to it; null clears it. */
+  outline(geometry: { type: string; coordinates: unknown } | null): void;
 }
 
 const STORAGE_KEY = 'pcrs.map.settings';
@@ -184,6 +191,9 @@ export async function createMap(target: HTMLElement, options: MapOptions = {}): 
     if (c) options.onView?.(`${c[0]?.toFixed(1)},${c[1]?.toFixed(1)},${view.getZoom()?.toFixed(0)}`);
   });
 
+  const outlined = new VectorSource();
+  map.addLayer(new VectorLayer({ source: outlined, zIndex: 15, style: new Style({ stroke: new Stroke({ color: '#0b5cad', width: 3 }), fill: new Fill({ color: '#0b5cad22' }) }) }));
+
   const pcrsMap: PcrsMap = {
     map,
     layers: layerIds,
@@ -219,6 +229,13 @@ export async function createMap(target: HTMLElement, options: MapOptions = {}): 
         }
       }
       return [...found.values()];
+    },
+    outline(geometry) {
+      outlined.clear();
+      if (!geometry) return;
+      const g = new GeoJSON().readGeometry(geometry) as OlGeometry;
+      outlined.addFeature(new Feature({ geometry: g }));
+      view.fit(g.getExtent(), { padding: [30, 30, 30, 30], maxZoom: 19, duration: 0 });
     },
   };
   return pcrsMap;
