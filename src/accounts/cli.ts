@@ -1,4 +1,5 @@
 import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
+import { slugify } from '../util/slug.js';
 import { OPERATOR } from '../context/access.js';
 import type { AppContext } from '../context/app-context.js';
 import { AccountService } from './service.js';
@@ -29,18 +30,6 @@ async function withService<T>(fn: (s: AccountService, ctx: AppContext) => Promis
 }
 
 
-function slugify(name: string): string {
-  return (
-    name
-      .normalize('NFD')
-      .replace(/[\u0300-\u036f]/g, '')
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 63)
-      .replace(/-+$/, '') || 'organisation'
-  );
-}
 
 const isPlatformRole = (r: string): r is PlatformRole => (PLATFORM_ROLES as readonly string[]).includes(r);
 const isOrgRole = (r: string): r is OrgRole => (ORG_ROLES as readonly string[]).includes(r);
@@ -121,7 +110,7 @@ export const orgCommand: Command = {
       const { values } = parseCommandArgs(this, rest, { name: { type: 'string' }, kind: { type: 'string' }, slug: { type: 'string' }, insee: { type: 'string' }, siren: { type: 'string' }, domain: { type: 'string', multiple: true } });
       if (!values.name || !values.kind) throw usageError(this, '--name and --kind are required.');
       if (!(ORG_KINDS as readonly string[]).includes(values.kind)) throw usageError(this, `unknown kind '${values.kind}': use one of ${ORG_KINDS.join(', ')}.`);
-      const slug = values.slug ?? slugify(values.name);
+      const slug = values.slug ?? slugify(values.name, 'organisation');
       if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) throw usageError(this, `the slug '${slug}' must be lowercase letters, digits and dashes.`);
       return withService(async (s) => {
         const org = await s.createOrganisation(OPERATOR, {

@@ -18,7 +18,7 @@ import { userWithKey } from '../test-support/access.js';
 import { ENGINES } from '../test-support/db.js';
 import { execTool } from '../util/exec.js';
 import { extractsCapability } from './capability.js';
-import { ExtractUrls, type SignedFile } from './delivery.js';
+import { ExtractUrls, fileContentType, type SignedFile } from './delivery.js';
 import { ExtractService } from './service.js';
 
 const L93 = { type: 'name', properties: { name: 'EPSG:2154' } } as const;
@@ -86,8 +86,18 @@ describe.each(ENGINES)('extracts as signed URLs on $engine', ({ engine, open }) 
       expect(sha256(bytes)).toBe(file.sha256);
       expect(res.headers.get('etag')).toBe(`"${file.sha256}"`);
       if (file.name.endsWith('.tif')) expect(masters.some((m) => m.sha256 === file.sha256 && m.bytes === file.size)).toBe(true);
+      // Each file says what it is (a download manager, a browser opening it).
+      const type = { '.tif': 'image/tiff', '.gml': 'application/gml+xml; version=3.2', '.vrt': 'application/xml', '.txt': 'text/plain; charset=utf-8', '.sha256': 'text/plain; charset=utf-8' }[path.extname(file.name)];
+      expect(res.headers.get('content-type'), file.name).toBe(type);
     }
   }, 120_000);
+
+  it('vector files of other formats carry their own media types', () => {
+    expect(fileContentType('vecteur/pcrs.gpkg')).toBe('application/geopackage+sqlite3');
+    expect(fileContentType('vecteur/pcrs.dxf')).toBe('image/vnd.dxf');
+    expect(fileContentType('ortho-cog/x.TIF')).toBe('image/tiff');
+    expect(fileContentType('autre.bin')).toBe('application/octet-stream');
+  });
 
   it('wget -i the text list: the tree sha256sum -c MANIFEST.sha256 accepts; aria2c -i of the aria2 list, which checks each SHA-256', async () => {
     const text = await get(`/api/v1/extracts/${id}/urls?format=text`, auth(key));

@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { EXPORT_MEDIA_TYPES } from '../vector/export.js';
 import path from 'node:path';
 import { serverSecret } from '../access/server-secret.js';
 import type { Caller } from '../context/access.js';
@@ -39,7 +40,10 @@ export function filePath(extractId: number, seq: number, name: string): string {
 /** Content-Type of a file of an extract, from its name (the names are the plan's own). */
 export function fileContentType(name: string): string {
   const ext = path.extname(name).toLowerCase();
-  return ext === '.tif' || ext === '.tiff' ? 'image/tiff' : ext === '.jp2' ? 'image/jp2' : ext === '.gml' ? 'application/gml+xml' : ext === '.vrt' ? 'application/xml' : ext === '.txt' || ext === '.sha256' ? 'text/plain; charset=utf-8' : 'application/octet-stream';
+  // The vector files take the export's own media types (GML, GeoPackage, DXF).
+  const vector = (EXPORT_MEDIA_TYPES as Record<string, string | undefined>)[ext.slice(1)];
+  if (vector) return vector;
+  return ext === '.tif' || ext === '.tiff' ? 'image/tiff' : ext === '.jp2' ? 'image/jp2' : ext === '.vrt' ? 'application/xml' : ext === '.txt' || ext === '.sha256' ? 'text/plain; charset=utf-8' : 'application/octet-stream';
 }
 
 export class ExtractUrls {

@@ -110,6 +110,8 @@ describe.each(ENGINES)('published metadata ($engine)', ({ engine, open }) => {
     const vector = (await get('/metadata/iso/vector/demo.xml')).body;
     expect(vector).toContain('demo.gml');
     expect(vector).toContain('http://inspire.ec.europa.eu/theme/tn');
+    // The vector series links to its folder of the bulk tree (one GML per commune).
+    expect((await get('/metadata/iso/vector.xml')).body).toContain('/telechargement/vecteur/</gmd:URL>');
     expect((await get('/metadata/iso/nothing.xml')).statusCode).toBe(404);
   });
 
@@ -185,6 +187,7 @@ describe.each(ENGINES)('published metadata ($engine)', ({ engine, open }) => {
     expect(g.startDates).toContain('2025-06-15');
     expect(g.downloadURLs).toContain('http://localhost:80/api/datasets/ortho/versions/2025/dalles?limit=10000');
     expect(g.downloadURLs).toContain('http://localhost:80/telechargement/ortho/2025/');
+    expect(g.downloadURLs).toContain('http://localhost:80/telechargement/vecteur/');
     expect(g.downloadURLs.some((u) => u.startsWith('http://localhost:80/api/vector/export?format=gpkg&version=demo&bbox='))).toBe(true);
     expect(g.accessURLs).toContain('http://localhost:80/wmts/1.0.0/WMTSCapabilities.xml');
     expect(g.distributions).toBeGreaterThanOrEqual(10);

@@ -159,12 +159,16 @@ function orthoLinks(base: string, datasetId: string, version: string | null, cur
   return links;
 }
 
-function vectorLinks(base: string, version: string | null, bbox: Bbox | null, currentReadable: boolean): MetadataLink[] {
+function vectorLinks(base: string, version: string | null, bbox: Bbox | null, currentReadable: boolean, published = false): MetadataLink[] {
   if (version === null) {
     if (!currentReadable) return [];
     return [
       { url: `${base}/wfs?SERVICE=WFS&REQUEST=GetCapabilities`, protocol: 'OGC:WFS', name: 'pcrs', description: 'Service WFS 2.0.0 du PCRS vecteur actuel (une classe CNIG par type d’objet)', function: 'download', mediaType: 'application/xml', format: 'GML 3.2' },
       { url: `${base}/ogc/collections`, protocol: 'OGC API - Features', name: 'pcrs', description: 'OGC API – Features du PCRS vecteur actuel', function: 'download', mediaType: 'application/json', format: 'GeoJSON' },
+      // The bulk tree (src/publication) publishes open data only.
+      ...(published
+        ? [{ url: `${base}/telechargement/vecteur/`, protocol: 'WWW:DOWNLOAD-1.0-http--download', name: 'telechargement', description: 'Téléchargement en masse du PCRS vecteur actuel : un fichier GML CNIG par commune, SHA256SUMS (wget -m)', function: 'download' as const, mediaType: 'text/html', format: 'GML CNIG PCRS v2.0' }]
+        : []),
     ];
   }
   if (!bbox) return [];
@@ -341,7 +345,7 @@ export class MetadataRecords {
         crs: 'EPSG:2154',
         public: isPublic,
         licence: this.licence(isPublic, d),
-        links: d.kind === 'orthophoto' ? orthoLinks(base, d.id, null, currentReadable, versions.some((r) => r.public)) : d.kind === 'vector' ? vectorLinks(base, null, bbox, currentReadable) : [],
+        links: d.kind === 'orthophoto' ? orthoLinks(base, d.id, null, currentReadable, versions.some((r) => r.public)) : d.kind === 'vector' ? vectorLinks(base, null, bbox, currentReadable, isPublic) : [],
         dalleCount: versions.reduce((s, r) => s + r.dalleCount, 0),
         masterBytes: versions.reduce((s, r) => s + r.masterBytes, 0),
         stacCollection: null,

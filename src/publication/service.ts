@@ -3,6 +3,7 @@ import type { AppContext } from '../context/app-context.js';
 import type { Dataset, Version } from '../catalog/catalog.js';
 import { findDalleMaster, type DalleMaster } from '../raster/serving/dalle-download.js';
 import { PublicationStore, type PublishedFile } from './store.js';
+import { VectorPublication, type VectorFile } from './vector.js';
 
 /**
  * What the bulk publication tree shows: the orthophoto datasets and their published versions that
@@ -11,9 +12,20 @@ import { PublicationStore, type PublishedFile } from './store.js';
  */
 export class PublicationService {
   readonly store: PublicationStore;
+  /** The vector PCRS per commune (`/telechargement/vecteur/`). */
+  readonly vector: VectorPublication;
 
   constructor(readonly ctx: AppContext) {
     this.store = new PublicationStore(ctx.db);
+    this.vector = new VectorPublication(ctx);
+  }
+
+  /** The vector build the tree serves, with its files; null when the vector PCRS is not published (restricted, or nothing built yet). */
+  async vectorFiles(): Promise<{ finishedAt: Date; stamp: string; files: VectorFile[] } | null> {
+    if (!(await this.vector.published())) return null;
+    const build = await this.vector.current();
+    if (!build?.finishedAt) return null;
+    return { finishedAt: build.finishedAt, stamp: build.stamp, files: await this.vector.files(build.stamp) };
   }
 
   /** Orthophoto datasets with at least one published version anyone may read. */
