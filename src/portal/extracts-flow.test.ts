@@ -22,7 +22,7 @@ import { CAN_RUN_BROWSER, launchChromium, screenshot } from './test-support/port
  *   ZIP downloaded from the page passes unzip -t, its manifest matches every file, its masters are
  *   the stored ones byte for byte and its GML validates against the CNIG XSD;
  * - the same user draws a polygon on the extract screen's map (clicks, double-click), asks for the
- *   vector cut to it as GeoPackage and the masters, delivered also as links: no licence this time;
+ *   vector cut to it as GML (valid) and GeoPackage and the masters, delivered also as links: no licence this time;
  *   the ZIP is checked the same way, the aria2 list names every file with its SHA-256;
  * - an uploaded KML with a DOCTYPE and an area outside the territory are refused in French; a
  *   GeoJSON is read (polygons, km²); "Mes extraits" lists both extracts ready; the "ready" e-mail
@@ -168,7 +168,6 @@ describe.runIf(CAN_RUN_BROWSER)('extracts in the portal, end to end (Chromium, r
     const m2 = Number(/: ([\d\s]+) m²/.exec(await page.locator('.draw-hint').innerText())?.[1]?.replace(/\s/g, ''));
     expect(m2).toBeGreaterThan(0.8 * 160 * 80);
     expect(m2).toBeLessThan(1.2 * 160 * 80);
-    await page.getByLabel('Levé vectoriel, GML CNIG').uncheck();
     await page.getByLabel('Levé vectoriel, GeoPackage').check();
     await page.getByLabel('Découpés selon la zone').check();
     await page.getByLabel('Le ZIP et une liste de liens (wget, aria2c) pour les gros volumes').check();
@@ -178,7 +177,12 @@ describe.runIf(CAN_RUN_BROWSER)('extracts in the portal, end to end (Chromium, r
     expect(await page.getByRole('dialog').count()).toBe(0);
     expect(drawn.id).not.toBe(commune.id);
     expect(drawn.names.filter((n) => n.endsWith('.tif'))).toHaveLength(2);
-    expect(drawn.names).toContain('vecteur/pcrs.gpkg');
+    expect(drawn.names).toEqual(expect.arrayContaining(['vecteur/pcrs.gpkg', 'vecteur/pcrs.gml']));
+    // The GML cut to the polygon is still valid CNIG GML.
+    const cut = await validateGmlFile(path.join(drawn.out, 'vecteur/pcrs.gml'));
+    expect(cut.findings.filter((x) => x.severity === 'error')).toEqual([]);
+    expect(cut.valid).toBe(true);
+    expect(cut.featureCount).toBeGreaterThan(0);
     const layers = await execTool('ogrinfo', ['-ro', '-so', '-al', path.join(drawn.out, 'vecteur/pcrs.gpkg')]);
     expect(layers.code, layers.stderr).toBe(0);
     expect(layers.stdout).toMatch(/Feature Count: [1-9]/);
