@@ -4,6 +4,7 @@ import { archiveCapability } from './archive/capability.js';
 import { catalogCapability } from './catalog/capability.js';
 import { communesCapability } from './communes/capability.js';
 import type { Capability } from './context/capability.js';
+import { contributionsCapability } from './contributions/capability.js';
 import { declarationsCapability } from './declarations/capability.js';
 import { demoCapability } from './demo/capability.js';
 import { extractsCapability } from './extracts/capability.js';
@@ -39,4 +40,5 @@ export const CAPABILITIES: readonly Capability[] = [
   licencesCapability,
   publicationCapability,
   extractsCapability,
+  contributionsCapability,
 ];

@@ -331,6 +331,17 @@ export const configSchema = z.strictObject({
       maxAreaKm2: z.number().positive().default(1000),
     })
     .default({ keepDays: 7, maxBytes: 50e9, maxAreaKm2: 1000 }),
+  /** Contributions of partners (PCRS updates): resumable uploads and their validation. */
+  contributions: z
+    .strictObject({
+      /** Largest file of a contribution (bytes). */
+      maxFileBytes: z.number().int().positive().default(5e9),
+      /** Bytes an organisation may hold in contributions not yet accepted or rejected. */
+      organisationQuotaBytes: z.number().int().positive().default(200e9),
+      /** Days an unfinished upload is kept before it is deleted. */
+      uploadKeepDays: z.number().int().min(1).max(60).default(3),
+    })
+    .default({ maxFileBytes: 5e9, organisationQuotaBytes: 200e9, uploadKeepDays: 3 }),
 });
 export type Config = z.infer<typeof configSchema>;
 

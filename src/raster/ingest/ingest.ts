@@ -16,7 +16,7 @@ import { mapPool } from '../../util/pool.js';
 import type { PyramidFileRef } from '../pyramid/layout.js';
 import { discoverDelivery, type DeliveryFile } from './discover.js';
 import { formatIngestReport, type DalleReport, type IngestReport } from './report.js';
-import { DEFAULT_VALIDATION, validateDalle, type DalleValidation } from './validate-dalle.js';
+import { DEFAULT_VALIDATION, validateDalle, type DalleValidation, type ValidationOptions } from './validate-dalle.js';
 import { primaryTier } from '../../storage/placement.js';
 
 export interface IngestServices {
@@ -93,24 +93,32 @@ async function checkLastBlock(info: RasterInfo): Promise<void> {
 }
 
 async function inspect(file: DeliveryFile, services: IngestServices, options: IngestOptions, year: number): Promise<{ info: RasterInfo | null; validation: DalleValidation }> {
+  return inspectRaster(file.path, file.bytes, {
+    territory: services.config.territory,
+    year,
+    pixelSizeTolerance: options.pixelSizeTolerance ?? DEFAULT_VALIDATION.pixelSizeTolerance,
+    gridTolerance: options.gridTolerance ?? DEFAULT_VALIDATION.gridTolerance,
+  });
+}
+
+/**
+ * A raster file as the ingest sees it: what GDAL reads of it (and whether its last block decodes),
+ * checked against the dalle rules. The one way a dalle is validated — by the operator's ingest and
+ * by a partner's contribution.
+ */
+export async function inspectRaster(path: string, bytes: number, options: ValidationOptions): Promise<{ info: RasterInfo | null; validation: DalleValidation }> {
   let info: RasterInfo | null = null;
   let readError: unknown;
-  if (file.bytes > 0) {
+  if (bytes > 0) {
     try {
-      info = await readRasterInfo(file.path);
+      info = await readRasterInfo(path);
       await checkLastBlock(info);
     } catch (e) {
       if ((e as UserError).code === 'tool-missing') throw e;
       readError = e;
     }
   }
-  const validation = validateDalle(file.path, file.bytes, info, readError, {
-    territory: services.config.territory,
-    year,
-    pixelSizeTolerance: options.pixelSizeTolerance ?? DEFAULT_VALIDATION.pixelSizeTolerance,
-    gridTolerance: options.gridTolerance ?? DEFAULT_VALIDATION.gridTolerance,
-  });
-  return { info, validation };
+  return { info, validation: validateDalle(path, bytes, info, readError, options) };
 }
 
 function yearOf(options: IngestOptions): number {

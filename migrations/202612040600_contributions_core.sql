@@ -1,0 +1,40 @@
+-- Contributions (issue 12): partners send PCRS updates — orthophoto dalles or CNIG GML — for an
+-- organisation; each file is uploaded resumably (tus), stored in the intermediate tier under its
+-- SHA-256 and validated by a job with the same rules as the operator's ingest and import.
+CREATE TABLE contributions (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  kind            text NOT NULL CHECK (kind IN ('raster', 'vector')),
+  title           text NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
+  description     text NOT NULL DEFAULT '' CHECK (length(description) <= 5000),
+  organisation_id bigint NOT NULL REFERENCES organisations (id),
+  author_user_id  bigint REFERENCES users (id),
+  -- 'user:12', 'key:7', 'operator': who created it.
+  author_actor    text NOT NULL,
+  surveyed_on     date,
+  producer        text CHECK (length(producer) <= 200),
+  -- draft: no file yet; validating: a file waits for or is in its validation; invalid: a file was
+  -- rejected (replace it); valid: every file passed.
+  state           text NOT NULL DEFAULT 'draft' CHECK (state IN ('draft', 'validating', 'invalid', 'valid')),
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  updated_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX contributions_organisation_idx ON contributions (organisation_id, id DESC);
+CREATE INDEX contributions_author_idx ON contributions (author_user_id, id DESC);
+
+CREATE TABLE contribution_files (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  contribution_id bigint NOT NULL REFERENCES contributions (id) ON DELETE CASCADE,
+  name            text NOT NULL CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._ -]{0,199}$'),
+  bytes           bigint NOT NULL CHECK (bytes > 0),
+  sha256          text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  -- Key in the intermediate tier.
+  location        text NOT NULL,
+  uploaded_at     timestamptz NOT NULL DEFAULT now(),
+  -- pending: waiting for its validation; then the report's verdict.
+  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ok', 'warning', 'rejected')),
+  report          jsonb,
+  job_id          bigint REFERENCES jobs (id) ON DELETE SET NULL,
+  validated_at    timestamptz,
+  -- Uploading a file of the same name replaces it.
+  UNIQUE (contribution_id, name)
+);

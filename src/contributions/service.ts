@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Caller } from '../context/access.js';
+import type { AppContext } from '../context/app-context.js';
+import { runJob, type RunJobOptions } from '../jobs/run-job.js';
+import { DEFAULT_VALIDATION } from '../raster/ingest/validate-dalle.js';
+import { inspectRaster } from '../raster/ingest/ingest.js';
+import { UserError } from '../util/errors.js';
+import { createScratchDir } from '../util/scratch.js';
+import { validateGmlFile } from '../vector/gml/validate.js';
+import { ContributionStore, type Contribution, type ContributionFile, type ContributionKind, type FileStatus } from './store.js';
+
+export const VALIDATE_JOB = 'contributions.validate';
+
+/** The files a contribution of each kind takes (by extension; the validation reads their content). */
+export const ACCEPTED_FILES: Record<ContributionKind, { extensions: readonly string[]; what: string }> = {
+  raster: { extensions: ['.tif', '.tiff', '.jp2'], what: 'GeoTIFF or JPEG 2000 dalles' },
+  vector: { extensions: ['.gml', '.xml'], what: 'CNIG PCRS v2.0 GML' },
+};
+
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ -]{0,199}$/;
+
+export interface NewContribution {
+  kind: ContributionKind;
+  title: string;
+  description?: string;
+  /** The organisation's slug: the caller must be an active member of it. */
+  organisation: string;
+  surveyedOn?: string;
+  producer?: string;
+}
+
+/**
+ * Contributions (issue 12): who may create and see them, the files they receive (a finished upload
+ * is hashed, stored in the intermediate tier and validated by a job), their state.
+ */
+export class ContributionService {
+  readonly store: ContributionStore;
+
+  constructor(readonly ctx: AppContext) {
+    this.store = new ContributionStore(ctx.db);
+  }
+
+  private static moderates(caller: Caller): boolean {
+    return caller.kind === 'operator' || caller.roles.has('platform-admin') || caller.roles.has('moderator');
+  }
+
+  async create(caller: Caller, input: NewContribution): Promise<Contribution> {
+    const { rows } = await this.ctx.db.query<{ id: string }>(`SELECT id FROM organisations WHERE slug = $1`, [input.organisation]);
+    const orgId = rows[0] ? Number(rows[0].id) : null;
+    if (orgId === null) throw new UserError('unknown-organisation', `There is no organisation '${input.organisation}'.`, { status: 400 });
+    if (caller.kind !== 'operator' && !(caller.organisationIds ?? []).includes(orgId)) {
+      throw new UserError('not-a-member', `You do not act for ${input.organisation}: a contribution is sent for one of your organisations.`, { status: 403 });
+    }
+    const c = await this.store.create({
+      kind: input.kind,
+      title: input.title,
+      description: input.description ?? '',
+      organisationId: orgId,
+      authorUserId: caller.userId ?? null,
+      authorActor: caller.id,
+      surveyedOn: input.surveyedOn ?? null,
+      producer: input.producer ?? null,
+    });
+    await this.ctx.audit.record(caller, { action: 'contribution.create', target: `contribution:${c.id}`, details: { kind: c.kind, organisation: input.organisation } });
+    return c;
+  }
+
+  /** The contribution, if the caller may see it (its author, a member of its organisation, a moderator); else 404 (ids are guessable). */
+  async getFor(caller: Caller, id: number): Promise<Contribution> {
+    const c = await this.store.get(id);
+    const visible = c && (ContributionService.moderates(caller) || (c.authorUserId !== null && c.authorUserId === caller.userId) || (caller.organisationIds ?? []).includes(c.organisationId));
+    if (!c || !visible) throw new UserError('not-found', `There is no contribution ${id}.`, { status: 404 });
+    return c;
+  }
+
+  /** The contribution a file may be uploaded to by this caller: its author or a member of its organisation. */
+  async writableFor(caller: Caller, id: number): Promise<Contribution> {
+    const c = await this.getFor(caller, id);
+    if (caller.kind !== 'operator' && !(caller.organisationIds ?? []).includes(c.organisationId) && c.authorUserId !== caller.userId) {
+      throw new UserError('forbidden', 'Only its author and the members of its organisation add files to a contribution.', { status: 403 });
+    }
+    return c;
+  }
+
+  list(caller: Caller, limit: number): Promise<Contribution[]> {
+    return this.store.list({ organisationIds: ContributionService.moderates(caller) ? null : (caller.organisationIds ?? []), authorUserId: caller.userId ?? null, limit });
+  }
+
+  /** Checks a file name against the contribution's kind before any byte is received (415). */
+  checkFileName(c: Contribution, name: string): void {
+    if (!FILE_NAME.test(name)) throw new UserError('invalid-file-name', 'A file name is letters, digits, spaces, dots, hyphens and underscores (at most 200), starting with a letter or digit.', { status: 400 });
+    const accepted = ACCEPTED_FILES[c.kind];
+    if (!accepted.extensions.includes(path.extname(name).toLowerCase())) {
+      throw new UserError('unsupported-type', `A ${c.kind} contribution takes ${accepted.what} (${accepted.extensions.join(', ')}), not '${name}'.`, { status: 415 });
+    }
+  }
+
+  /** How many more bytes the contribution's organisation may upload (its quota minus what its contributions hold). */
+  async remainingQuota(c: Contribution): Promise<number> {
+    return Math.max(0, this.ctx.config.contributions.organisationQuotaBytes - (await this.store.organisationBytes(c.organisationId)));
+  }
+
+  /**
+   * A finished upload: its SHA-256 computed, stored in the intermediate tier under it, recorded
+   * (replacing a file of the same name), and its validation started.
+   */
+  async receive(caller: Caller, c: Contribution, name: string, file: string, startValidation: (f: ContributionFile) => void): Promise<ContributionFile> {
+    const { size } = await stat(file);
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) hash.update(chunk);
+    const sha256 = hash.digest('hex');
+    const put = await this.ctx.tiers.intermediate.put(`contributions/${c.id}/${sha256}/${name}`, { file }, { expectedSha256: sha256 });
+    const { file: recorded, replaced } = await this.store.putFile(c.id, { name, bytes: size, sha256, location: put.key });
+    if (replaced) await this.ctx.tiers.intermediate.delete(replaced).catch(() => undefined);
+    await this.store.refreshState(c.id);
+    await this.ctx.audit.record(caller, { action: 'contribution.upload', target: `contribution:${c.id}`, details: { name, bytes: size, sha256 } });
+    startValidation(recorded);
+    return recorded;
+  }
+
+  /** Validates one file with the rules of its kind (a persistent job per file content), then the contribution's state follows. */
+  async validate(fileId: number, options: RunJobOptions = {}): Promise<ContributionFile> {
+    const f = await this.store.file(fileId);
+    if (!f) throw new UserError('not-found', `There is no contribution file ${fileId}.`, { status: 404 });
+    const c = (await this.store.get(f.contributionId)) as Contribution;
+    const job = await this.ctx.jobs.findOrCreate(VALIDATE_JOB, `${VALIDATE_JOB}:${f.id}:${f.sha256}`, { fileId: f.id, sha256: f.sha256 });
+    await this.store.setFileJob(f.id, job.id);
+    const { status, report } = await runJob(this.ctx.jobs, job, async (j) => {
+      await j.progress(0, 1, `validating ${f.name}`);
+      const result = await this.check(c.kind, f);
+      await j.progress(1, 1, result.status);
+      return result;
+    }, options);
+    await this.store.setReport(f.id, f.sha256, status, report);
+    await this.store.refreshState(c.id);
+    return (await this.store.file(f.id)) as ContributionFile;
+  }
+
+  private async check(kind: ContributionKind, f: ContributionFile): Promise<{ status: Exclude<FileStatus, 'pending'>; report: unknown }> {
+    const tier = this.ctx.tiers.intermediate;
+    const scratch = await createScratchDir(path.join(this.ctx.config.dataDir, 'tmp', 'contributions'));
+    try {
+      // The tier's own file when on local disk, else a copy in the scratch directory.
+      let local = tier.localPath?.(f.location);
+      if (local === undefined) {
+        local = path.join(scratch.dir, f.name);
+        await pipeline(await tier.get(f.location), createWriteStream(local));
+      }
+      // Reports name the file as the contributor sent it, never where the server keeps it (GDAL's and xmllint's messages quote the path).
+      const stored = local;
+      const scrub = <T>(report: T): T => JSON.parse(JSON.stringify(report).split(JSON.stringify(stored).slice(1, -1)).join(f.name)) as T;
+      if (kind === 'vector') {
+        const territory = this.ctx.config.territory;
+        const report = await validateGmlFile(local, { territoryBbox: territory.extent as [number, number, number, number], territoryName: territory.name });
+        return { status: !report.valid ? 'rejected' : report.summary.warnings > 0 ? 'warning' : 'ok', report: scrub({ ...report, file: f.name }) };
+      }
+      const year = Number((await this.store.get(f.contributionId))?.surveyedOn?.slice(0, 4)) || new Date().getFullYear();
+      const { validation } = await inspectRaster(local, f.bytes, { territory: this.ctx.config.territory, year, ...DEFAULT_VALIDATION });
+      const { status, findings, canonicalName, sourceCrs, bbox2154 } = validation;
+      return { status, report: scrub({ file: f.name, status, findings, canonicalName: canonicalName ?? null, sourceCrs: sourceCrs ?? null, bbox2154: bbox2154 ?? null }) };
+    } finally {
+      await scratch.remove();
+    }
+  }
+}
