@@ -438,6 +438,48 @@ export interface Licence {
   acceptedAt: string | null;
 }
 
+// --- contributions (issue 12) ------------------------------------------------------------------
+export const CONTRIBUTION_KINDS = ['vector', 'raster'] as const;
+export type ContributionKind = (typeof CONTRIBUTION_KINDS)[number];
+export type ContributionState = 'draft' | 'validating' | 'invalid' | 'valid';
+export type ContributionFileStatus = 'pending' | 'ok' | 'warning' | 'rejected';
+
+export interface NewContribution {
+  kind: ContributionKind;
+  title: string;
+  description?: string;
+  organisation: string;
+  surveyedOn?: string;
+  producer?: string;
+}
+
+export interface ContributionFile {
+  id: number;
+  name: string;
+  bytes: number;
+  sha256: string;
+  uploadedAt: string;
+  status: ContributionFileStatus;
+  validatedAt: string | null;
+  /** The report's address (JSON; `?format=text` as the CLI prints it). */
+  report: string;
+}
+
+export interface Contribution {
+  id: number;
+  kind: ContributionKind;
+  title: string;
+  description: string;
+  organisation: string;
+  author: string;
+  surveyedOn: string | null;
+  producer: string | null;
+  state: ContributionState;
+  createdAt: string;
+  updatedAt: string;
+  files?: ContributionFile[];
+}
+
 /** A failed call: the problem+json's fields, plus errors per form field when the server named them. */
 export class ApiError extends Error {
   constructor(
@@ -734,6 +776,36 @@ export class Api {
   }
   acceptLicence(licence: LicenceId, version: string) {
     return this.request<{ licence: LicenceId; version: string; acceptedAt: string }>('POST', '/licences/acceptances', { licence, version });
+  }
+  // --- contributions -----------------------------------------------------------------------
+  contributions(limit = 50) {
+    return this.request<{ contributions: Contribution[] }>('GET', `/contributions?limit=${limit}`);
+  }
+  contribution(id: number) {
+    return this.request<Contribution>('GET', `/contributions/${id}`);
+  }
+  createContribution(body: NewContribution) {
+    return this.request<Contribution>('POST', '/contributions', body);
+  }
+  /** The tus endpoint files go up to (metadata `contribution`, `filename`). */
+  contributionUploadsUrl(): string {
+    return `${this.base}/contributions/uploads`;
+  }
+  /** The headers a write of this session carries (the tus client sends them with each request). */
+  async writeHeaders(): Promise<Record<string, string>> {
+    if (this.csrf === null) await this.session().catch(() => undefined);
+    return this.csrf === null ? {} : { 'x-csrf-token': this.csrf };
+  }
+  /** A file's validation report as the CLI prints it. */
+  async contributionReportText(reportUrl: string): Promise<string> {
+    let res: Response;
+    try {
+      res = await this.doFetch(`${reportUrl}?format=text`, { credentials: 'same-origin' });
+    } catch (e) {
+      throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
+    }
+    if (!res.ok) throw await problemOf(res);
+    return res.text();
   }
   attachmentUrl(id: number, attachmentId: number): string {
     return `${this.base}/declarations/${id}/attachments/${attachmentId}`;

@@ -138,6 +138,7 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   'licence-version-changed': 'licence.changed',
   expired: 'error.extractExpired',
   'not-ready': 'error.extractNotReady',
+  'invalid-file-name': 'error.invalidInput',
 };
 
 const STATUS_KEYS: Record<number, MessageKey> = {

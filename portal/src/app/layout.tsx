@@ -60,6 +60,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
                 {isModerator(s.user) ? link('/triage', t('nav.triage')) : null}
                 {link('/declarations/stats', t('nav.stats'))}
                 {link('/extraits', t('nav.extracts'))}
+                {link('/contributions', t('nav.contributions'))}
                 {link('/compte', t('nav.profile'), true)}
                 {link('/compte/cles', t('nav.keys'))}
                 {link('/compte/organisations', t('nav.organisations'))}

@@ -1,0 +1,186 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, type Contribution, type ContributionFile } from '../../app/api.js';
+import { Loaded, Notice, PageTitle, RequireSignIn, useLoad } from '../../app/components.js';
+import { errorText, formatDate, t } from '../../app/i18n.js';
+import type { MessageKey } from '../../app/messages.js';
+import { href } from '../../app/router.js';
+import type { ScreenProps } from '../../app/screen.js';
+import { formatBytes } from '../extracts/labels.js';
+import { ContributionStateBadge, FileStatusBadge } from './labels.js';
+
+const ACCEPT = { raster: '.tif,.tiff,.jp2,image/tiff,image/jp2', vector: '.gml,.xml,application/gml+xml' } as const;
+
+interface Sending {
+  name: string;
+  sent: number;
+  total: number;
+  state: 'sending' | 'retrying' | 'done' | 'failed';
+  error?: string;
+}
+
+/**
+ * #/contributions/:id: the contribution, its files sent with tus (a progress bar per file; a cut
+ * connection is retried from where the server stopped, a reload resumes the same file), and each
+ * file's validation — its status while it runs, then the report as the CLI prints it.
+ */
+export default function ContributionPage({ params }: ScreenProps) {
+  const id = Number(params['id']);
+  return (
+    <section class="page contribution-page">
+      <RequireSignIn returnTo={`/contributions/${params['id'] ?? ''}`}>{Number.isSafeInteger(id) && id > 0 ? <View id={id} /> : <Notice kind="error">{t('error.notFound')}</Notice>}</RequireSignIn>
+      <p>
+        <a href={href('/contributions')}>{t('contributions.title')}</a>
+      </p>
+    </section>
+  );
+}
+
+function View({ id }: { id: number }) {
+  const state = useLoad(() => api.contribution(id), [id]);
+  const [fresh, setFresh] = useState<Contribution | null>(null);
+  const c = fresh ?? state.data;
+  // While a file is being validated, the page asks again every two seconds.
+  useEffect(() => {
+    if (!c || (c.state !== 'validating' && !(c.files ?? []).some((f) => f.status === 'pending'))) return;
+    const timer = setTimeout(() => void api.contribution(id).then(setFresh, () => undefined), 2000);
+    return () => clearTimeout(timer);
+  }, [c]);
+  const refresh = () => void api.contribution(id).then(setFresh, () => undefined);
+  return (
+    <>
+      <PageTitle text={c ? t('contribution.pageTitle', { title: c.title }) : t('contribution.pageTitleShort')} />
+      <Loaded state={state}>{() => (c ? <Details c={c} onUploaded={refresh} /> : null)}</Loaded>
+    </>
+  );
+}
+
+function Details({ c, onUploaded }: { c: Contribution; onUploaded: () => void }) {
+  const [sending, setSending] = useState<Sending[]>([]);
+  const input = useRef<HTMLInputElement>(null);
+  const update = (name: string, change: Partial<Sending>) => setSending((all) => all.map((s) => (s.name === name ? { ...s, ...change } : s)));
+  const send = async (files: File[]) => {
+    setSending((all) => [...all.filter((s) => !files.some((f) => f.name === s.name)), ...files.map((f) => ({ name: f.name, sent: 0, total: f.size, state: 'sending' as const }))]);
+    const { uploadFile } = await import('./tus-upload.js');
+    // One after the other: a partner's connection is rarely wider than one file's stream.
+    for (const file of files) {
+      try {
+        const u = await uploadFile(c.id, file, (sent, total) => update(file.name, { sent, total, state: 'sending' }), () => update(file.name, { state: 'retrying' }));
+        await u.done;
+        update(file.name, { state: 'done', sent: file.size });
+      } catch (e) {
+        const { uploadStatus } = await import('./tus-upload.js');
+        const status = uploadStatus(e);
+        update(file.name, { state: 'failed', error: status === 415 ? t('error.fileType') : status === 413 ? t('contribution.tooLarge') : status === 404 ? t('error.notFound') : status === 403 ? t('error.forbidden') : errorText(e) });
+      }
+      onUploaded();
+    }
+    if (input.current) input.current.value = '';
+  };
+  return (
+    <div class="contribution-details">
+      <p class="contribution-status" aria-live="polite">
+        <ContributionStateBadge state={c.state} /> {t(`contribution.stateLine.${c.state}` as MessageKey)}
+      </p>
+      <dl class="facts">
+        <div>
+          <dt>{t('contributions.kind')}</dt>
+          <dd>{t(`contribution.kindLong.${c.kind}` as MessageKey)}</dd>
+        </div>
+        <div>
+          <dt>{t('contributions.organisation')}</dt>
+          <dd>{c.organisation}</dd>
+        </div>
+        {c.surveyedOn ? (
+          <div>
+            <dt>{t('contributionNew.surveyedOn')}</dt>
+            <dd>{formatDate(c.surveyedOn)}</dd>
+          </div>
+        ) : null}
+        {c.producer ? (
+          <div>
+            <dt>{t('contributionNew.producer')}</dt>
+            <dd>{c.producer}</dd>
+          </div>
+        ) : null}
+      </dl>
+      {c.description ? <p class="description">{c.description}</p> : null}
+
+      <h2>{t('contribution.send')}</h2>
+      <div class="field">
+        <label for="contribution-files">{t(c.kind === 'raster' ? 'contribution.filesRaster' : 'contribution.filesVector')}</label>
+        <input id="contribution-files" ref={input} type="file" multiple accept={ACCEPT[c.kind]} aria-describedby="contribution-files-hint" onChange={(e) => void send([...((e.currentTarget as HTMLInputElement).files ?? [])])} />
+        <p class="hint" id="contribution-files-hint">
+          {t('contribution.filesHint')}
+        </p>
+      </div>
+      {sending.length ? (
+        <ul class="uploads" aria-label={t('contribution.sending')}>
+          {sending.map((s) => (
+            <li key={s.name}>
+              <span class="name">{s.name}</span> <progress max={s.total || 1} value={s.sent} aria-label={t('contribution.progressOf', { name: s.name })} />{' '}
+              <span class="upload-state">
+                {s.state === 'failed' ? `${t('contribution.upload.failed')} — ${s.error ?? ''}` : t(`contribution.upload.${s.state}` as MessageKey, { sent: formatBytes(s.sent), total: formatBytes(s.total) })}
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+
+      <h2>{t('contribution.files')}</h2>
+      {(c.files ?? []).length === 0 ? <p class="empty">{t('contribution.noFile')}</p> : <Files files={c.files ?? []} />}
+    </div>
+  );
+}
+
+function Files({ files }: { files: ContributionFile[] }) {
+  const [shown, setShown] = useState<{ id: number; text: string } | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const show = (f: ContributionFile) => {
+    setFailure(null);
+    api.contributionReportText(f.report).then((text) => setShown({ id: f.id, text }), (e: unknown) => setFailure(errorText(e)));
+  };
+  return (
+    <>
+      <table class="contribution-files">
+        <thead>
+          <tr>
+            <th scope="col">{t('contribution.file')}</th>
+            <th scope="col">{t('extracts.size')}</th>
+            <th scope="col">{t('contribution.validation')}</th>
+            <th scope="col">SHA-256</th>
+            <th scope="col">{t('contribution.report')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {files.map((f) => (
+            <tr key={f.id}>
+              <td>{f.name}</td>
+              <td>{formatBytes(f.bytes)}</td>
+              <td>
+                <FileStatusBadge status={f.status} />
+              </td>
+              <td>
+                <code title={f.sha256}>{f.sha256.slice(0, 12)}…</code>
+              </td>
+              <td>
+                {f.status === 'pending' ? (
+                  '—'
+                ) : (
+                  <button type="button" class="link" onClick={() => show(f)} aria-expanded={shown?.id === f.id}>
+                    {t('contribution.showReport', { name: f.name })}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {failure ? <Notice kind="error">{failure}</Notice> : null}
+      {shown ? (
+        <section class="report-text" aria-label={t('contribution.report')}>
+          <pre>{shown.text}</pre>
+        </section>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CAHORS_CENTRE, getScene } from '../demo/synthetic-scene.js';
+import { writeDemoGml } from '../demo/vector.js';
+import { createUser, sessionFor } from '../test-support/access.js';
+import { validDalle } from '../test-support/imagery.js';
+import { CAN_RUN_BROWSER, launchChromium, portalServer, screenshot, type PortalServer } from './test-support/portal-server.js';
+
+/**
+ * CONTRIBUTIONS FROM THE PORTAL, in Chromium against the real server: a partner creates a vector
+ * contribution for its organisation, sends a CNIG GML whose first upload request is cut by the
+ * network (the tus client resumes it: the page says so, then "envoyé"), sees it checked
+ * "conforme" and reads its report; then an orthophoto contribution with a real dalle and a text file
+ * named .tif: one "conforme", the other "refusé" with the reason in its report; the list shows both
+ * contributions with their states.
+ */
+describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real server)', () => {
+  let s: PortalServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const errors: string[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), 'pcrs-portal-contributions-'));
+  let gml: Buffer;
+  let dalle: { name: string; buffer: Buffer };
+
+  beforeAll(async () => {
+    s = await portalServer({ PCRS_COOKIE_SECURE: 'false', PCRS_SECRET_KEY: 'portal-contributions-secret-key-of-32-chars+' });
+    const userId = await createUser(s.ctx, 'geometre@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }] });
+    const { cookie } = await sessionFor(s.ctx, userId);
+    const file = path.join(dir, 'place.gml');
+    await writeDemoGml(getScene({ seed: 46, centre: CAHORS_CENTRE }), [575_000, 6_373_400, 575_100, 6_373_500], file);
+    gml = readFileSync(file);
+    const d = await validDalle(dir, { xmin: 575_000, ymax: 6_373_600 });
+    dalle = { name: path.basename(d.file), buffer: readFileSync(d.file) };
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1300, height: 900 }, locale: 'fr-FR' });
+    await context.addCookies([{ name: 'pcrs_session', value: cookie, url: s.base }]);
+    page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+  }, 300_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await s?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const status = (name: string) => page.locator('table.contribution-files tr', { hasText: name }).locator('.badge');
+
+  it('a GML sent through a cut connection (resumed), checked and reported; dalles, one refused with its reason; the list', async () => {
+    await page.goto(`${s.base}/#/contributions`);
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 15_000 }).toContain('Aucune contribution de vos organisations pour l’instant.');
+    await page.getByRole('link', { name: 'Nouvelle contribution' }).click();
+    await page.getByLabel('Intitulé').fill('Place Champollion re-levée');
+    await page.getByLabel('Date du levé ou de la prise de vue').fill('2026-10-02');
+    await page.getByLabel('Producteur (facultatif)').fill('Géomètres du Quercy');
+    await page.getByRole('button', { name: 'Créer la contribution' }).click();
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Contribution : Place Champollion re-levée');
+    expect(await page.locator('.contribution-status').innerText()).toContain('Aucun fichier envoyé');
+
+    // The network cuts the first PATCH: the tus client asks the server where it stands and sends again.
+    let cut = 0;
+    await page.route('**/api/v1/contributions/uploads/*', async (route) => {
+      if (route.request().method() === 'PATCH' && cut === 0) {
+        cut++;
+        return route.abort('connectionreset');
+      }
+      return route.continue();
+    });
+    const methods: string[] = [];
+    page.on('request', (r) => r.url().includes('/contributions/uploads') && methods.push(r.method()));
+    await page.getByLabel('Fichiers GML CNIG PCRS v2.0 (plusieurs possibles)').setInputFiles({ name: 'place.gml', mimeType: 'application/gml+xml', buffer: gml });
+    await expect.poll(() => page.locator('.uploads').innerText(), { timeout: 30_000 }).toMatch(/place\.gml\s+envoyé/);
+    expect(cut).toBe(1);
+    expect(methods.filter((m) => m === 'PATCH').length).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => status('place.gml').innerText(), { timeout: 60_000 }).toBe('conforme');
+    expect(await page.locator('.contribution-status').innerText()).toContain('Tous les fichiers sont conformes.');
+    await page.getByRole('button', { name: 'Rapport de place.gml' }).click();
+    await expect.poll(() => page.locator('.report-text pre').innerText()).toMatch(/^PCRS GML validation: place\.gml\nResult: VALID/);
+    await screenshot(page, 'contribution-gml');
+
+    // An orthophoto contribution: a real dalle and a text file named .tif.
+    await page.goto(`${s.base}/#/contributions/nouvelle`);
+    await page.getByLabel('Nature').selectOption('raster');
+    await page.getByLabel('Intitulé').fill('Dalles après travaux');
+    await page.getByRole('button', { name: 'Créer la contribution' }).click();
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Contribution : Dalles après travaux');
+    await page.getByLabel('Dalles (GeoTIFF ou JPEG 2000, plusieurs possibles)').setInputFiles([
+      { name: dalle.name, mimeType: 'image/tiff', buffer: dalle.buffer },
+      { name: 'pas-une-image.tif', mimeType: 'image/tiff', buffer: Buffer.from('ceci n’est pas une image\n'.repeat(50)) },
+    ]);
+    await expect.poll(() => status(dalle.name).innerText(), { timeout: 60_000 }).toBe('conforme');
+    await expect.poll(() => status('pas-une-image.tif').innerText(), { timeout: 60_000 }).toBe('refusé');
+    expect(await page.locator('.contribution-status').innerText()).toContain('Au moins un fichier est refusé');
+    await page.getByRole('button', { name: 'Rapport de pas-une-image.tif' }).click();
+    await expect.poll(() => page.locator('.report-text pre').innerText()).toMatch(/REJECTED[\s\S]*ERROR \[unreadable\]/);
+    expect(await page.locator('.report-text pre').innerText()).not.toContain(s.config.dataDir);
+    await screenshot(page, 'contribution-dalles');
+
+    await page.getByRole('link', { name: 'Contributions', exact: true }).first().click();
+    await expect.poll(() => page.locator('table.contributions tbody tr').count(), { timeout: 10_000 }).toBe(2);
+    expect(await page.locator('table.contributions').innerText()).toMatch(/Dalles après travaux[\s\S]*à corriger[\s\S]*Place Champollion re-levée[\s\S]*conforme/);
+    expect(errors).toEqual([]);
+  }, 240_000);
+});
