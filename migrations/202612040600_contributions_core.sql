@@ -13,8 +13,17 @@ CREATE TABLE contributions (
   surveyed_on     date,
   producer        text CHECK (length(producer) <= 200),
   -- draft: no file yet; validating: a file waits for or is in its validation; invalid: a file was
-  -- rejected (replace it); valid: every file passed.
-  state           text NOT NULL DEFAULT 'draft' CHECK (state IN ('draft', 'validating', 'invalid', 'valid')),
+  -- rejected (replace it); valid: every file passed. A moderator then asks for changes (the
+  -- contributor sends files again), rejects it (final), or accepts it: publishing (the update
+  -- version is being built, not served yet), then accepted (published) — or back to valid if the
+  -- publication failed.
+  state           text NOT NULL DEFAULT 'draft' CHECK (state IN ('draft', 'validating', 'invalid', 'valid', 'changes-requested', 'rejected', 'publishing', 'accepted')),
+  moderated_by    text,
+  moderated_at    timestamptz,
+  -- The moderator's words to the contributor (required to reject or ask for changes).
+  reason          text CHECK (length(reason) <= 2000),
+  -- The update version the accepted contribution became.
+  version_id      bigint REFERENCES versions (id),
   created_at      timestamptz NOT NULL DEFAULT now(),
   updated_at      timestamptz NOT NULL DEFAULT now()
 );

@@ -3,7 +3,7 @@ import { startLeasedLoop } from '../jobs/leases.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { contributionsCommand } from './cli.js';
 import { registerContributionRoutes } from './routes.js';
-import { ContributionService, VALIDATE_JOB } from './service.js';
+import { ContributionService, PUBLISH_JOB, VALIDATE_JOB } from './service.js';
 import type { ContributionFile } from './store.js';
 
 /**
@@ -28,7 +28,18 @@ export const contributionsCapability: Capability = {
         .finally(() => running.delete(f.id));
       running.set(f.id, p);
     };
-    const { store } = registerContributionRoutes(server.app, service, start);
+    const publishing = new Map<number, Promise<unknown>>();
+    const publish = (id: number) => {
+      if (publishing.has(id)) return;
+      const p = service
+        .publish(id, { signal: stopping.signal })
+        .catch((e: unknown) => {
+          if (!(e instanceof UserError && (e.code === 'job-busy' || e.code === 'job-interrupted'))) ctx.log.warn({ err: errorMessage(e), contribution: id }, 'contribution publication failed');
+        })
+        .finally(() => publishing.delete(id));
+      publishing.set(id, p);
+    };
+    const { store } = registerContributionRoutes(server.app, service, start, publish);
     // Validations a stopped process left unfinished, and uploads abandoned for too long: one node a minute.
     server.onListen(() =>
       startLeasedLoop(ctx.db, {
@@ -38,6 +49,7 @@ export const contributionsCapability: Capability = {
         log: ctx.log,
         async run() {
           for (const f of await service.store.pendingFiles()) start(f);
+          for (const id of await service.store.publishing()) publish(id);
           await store.deleteExpired().catch((e: unknown) => ctx.log.warn({ err: errorMessage(e) }, 'contributions: expired uploads not deleted'));
           return true;
         },
@@ -45,10 +57,10 @@ export const contributionsCapability: Capability = {
     );
     server.onClose(async () => {
       stopping.abort();
-      await Promise.allSettled([...running.values()]);
+      await Promise.allSettled([...running.values(), ...publishing.values()]);
     });
   },
   commands: [contributionsCommand],
-  jobKinds: [VALIDATE_JOB],
+  jobKinds: [VALIDATE_JOB, PUBLISH_JOB],
   configKeys: ['contributions'],
 };

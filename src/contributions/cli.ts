@@ -1,12 +1,16 @@
 import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
+import { createProgress } from '../cli/progress.js';
 import { OPERATOR } from '../context/access.js';
 import { ContributionService } from './service.js';
 
-/** `pcrs contributions list|show`: what partners sent, and each file's validation (operators). */
+/**
+ * `pcrs contributions list|show|accept|reject|changes`: what partners sent, each file's validation,
+ * and the operator's decisions (an accept publishes the update version now, with a progress bar).
+ */
 export const contributionsCommand: Command = {
   name: 'contributions',
-  summary: 'Contributions of partners: list them, show one with its files and their validation',
-  usage: 'pcrs contributions list [--limit N] [--json] | pcrs contributions show ID [--json]',
+  summary: 'Contributions of partners: list them, show one with its files and their validation, accept (publish), reject, ask for changes',
+  usage: 'pcrs contributions list [--limit N] [--json] | show ID [--json] | accept ID | reject ID --reason TEXT | changes ID --reason TEXT',
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'list') {
@@ -42,6 +46,29 @@ export const contributionsCommand: Command = {
         await ctx.close();
       }
     }
-    throw usageError(this, sub ? `unknown sub-command '${sub}'.` : 'give a sub-command: list or show.');
+    if (sub === 'accept' || sub === 'reject' || sub === 'changes') {
+      const { values, positionals } = parseCommandArgs(this, rest, { reason: { type: 'string' } }, true);
+      const id = Number(positionals[0]);
+      if (!Number.isSafeInteger(id) || id <= 0) throw usageError(this, 'give the contribution’s number.');
+      if (sub !== 'accept' && !values.reason?.trim()) throw usageError(this, `--reason is required to ${sub === 'reject' ? 'reject' : 'ask for changes'}: the contributor reads it.`);
+      const ctx = await openCommandContext();
+      try {
+        const service = new ContributionService(ctx);
+        let toPublish: number | null = null;
+        const c = await service.decide(OPERATOR, id, sub, values.reason, (n) => (toPublish = n));
+        if (toPublish === null) {
+          print(`Contribution ${c.id}: ${c.state}.`);
+          return 0;
+        }
+        const progress = createProgress(`contribution ${id}`);
+        const done = await service.publish(id, { onProgress: (d, total, message) => progress.update(d, total, message) });
+        progress.finish(done.state);
+        print(`Contribution ${id} accepted and published as version contribution-${id}.`);
+        return 0;
+      } finally {
+        await ctx.close();
+      }
+    }
+    throw usageError(this, sub ? `unknown sub-command '${sub}'.` : 'give a sub-command: list, show, accept, reject or changes.');
   },
 };

@@ -9,10 +9,11 @@
  * upload of someone else's contribution.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { simpleParser } from 'mailparser';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.js';
@@ -30,7 +31,7 @@ import { contributionsCapability } from './capability.js';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-describe.each(ENGINES)('contributions on $engine', ({ open }) => {
+describe.each(ENGINES)('contributions on $engine', ({ engine, open }) => {
   let t: TestDatabase;
   let ctx: AppContext;
   let app: FastifyInstance;
@@ -44,6 +45,10 @@ describe.each(ENGINES)('contributions on $engine', ({ open }) => {
   let badGml: Buffer;
   let dalle: Buffer;
   let dalleName: string;
+  let moderator: string;
+  /** The contributions the first tests leave valid, for the moderation test. */
+  let vectorId = 0;
+  let rasterId = 0;
   const dir = mkdtempSync(path.join(tmpdir(), 'pcrs-contributions-'));
   const auth = (key: string): Record<string, string> => (key === 'browser' ? aliceBrowser : { authorization: `Bearer ${key}` });
   const call = (key: string, method: string, url: string, body?: unknown) =>
@@ -60,6 +65,7 @@ describe.each(ENGINES)('contributions on $engine', ({ open }) => {
     const session = await sessionFor(ctx, alice.userId);
     aliceBrowser = { cookie: `pcrs_session=${session.cookie}`, 'x-csrf-token': session.csrfToken };
     sdis = (await userWithKey(ctx, 'bob@sdis46.fr', { memberships: [{ org: 'sdis46', role: 'member' }], scopes: ['contributions:write'] })).key;
+    moderator = (await userWithKey(ctx, 'moderateur@fdel46.fr', { platformRoles: ['moderator'], scopes: ['contributions:write'] })).key;
     noScope = (await userWithKey(ctx, 'carole@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }], scopes: ['read'] })).key;
     const gmlFile = path.join(dir, 'rue.gml');
     await writeDemoGml(getScene({ seed: 46, centre: CAHORS_CENTRE }), [575_000, 6_373_400, 575_100, 6_373_500], gmlFile);
@@ -104,6 +110,7 @@ describe.each(ENGINES)('contributions on $engine', ({ open }) => {
 
   it('a GML upload cut off and resumed from the same user’s other browser (session): hashed, stored, validated, its report as JSON and as the CLI prints it', async () => {
     const id = await create(alice.key, { kind: 'vector', title: 'Place Champollion re-levée', organisation: 'cahors', surveyedOn: '2026-10-02', producer: 'Géomètres du Quercy' });
+    vectorId = id;
     const created = await createUpload(alice.key, id, 'place.gml', gml.length);
     expect(created.status, await created.clone().text()).toBe(201);
     const location = created.headers.get('location') as string;
@@ -143,14 +150,17 @@ describe.each(ENGINES)('contributions on $engine', ({ open }) => {
     // A member of another organisation sees none of it.
     expect((await call(sdis, 'GET', `/api/v1/contributions/${id}`)).status).toBe(404);
     expect(((await (await call(sdis, 'GET', '/api/v1/contributions')).json()) as { contributions: unknown[] }).contributions).toEqual([]);
-    // The operator's CLI lists it and shows its file.
-    const list = await runPcrs(t, ctx.config.dataDir, ['contributions', 'show', String(id)]);
-    expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/Place Champollion re-levée[\s\S]*cahors[\s\S]*place\.gml/);
+    // The operator's CLI shows it with its file (on PostgreSQL: PGlite is one process's database).
+    if (engine === 'postgres') {
+      const list = await runPcrs(t, ctx.config.dataDir, ['contributions', 'show', String(id)]);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toMatch(/Place Champollion re-levée[\s\S]*cahors[\s\S]*place\.gml/);
+    }
   }, 120_000);
 
   it('dalles with the maintained tus client: a valid one passes with its catalogue name; a text file named .tif is rejected; replacing it validates again and deletes the old object', async () => {
     const id = await create(alice.key, { kind: 'raster', title: 'Quatre dalles après travaux', organisation: 'cahors', surveyedOn: '2026-09-15' });
+    rasterId = id;
     const upload = (name: string, data: Buffer) =>
       new Promise<void>((resolve, reject) => {
         const u = new tus.Upload(data, {
@@ -226,4 +236,72 @@ describe.each(ENGINES)('contributions on $engine', ({ open }) => {
     expect(report.report.xsd.valid).toBe(false);
     expect(report.report.findings.some((f) => f.severity === 'error' && typeof f.line === 'number')).toBe(true);
   }, 120_000);
+
+  it('moderation: only moderators decide, a reason to refuse, one decision at a time; accepted → an update version published with its provenance; rejected → nothing published; closed to new files', async () => {
+    expect(vectorId).toBeGreaterThan(0);
+    const decide = (key: string, id: number, body: Record<string, unknown>) => call(key, 'POST', `/api/v1/contributions/${id}/decision`, body);
+    expect((await decide(alice.key, vectorId, { decision: 'accept' })).status).toBe(403);
+    const noReason = await decide(moderator, vectorId, { decision: 'reject' });
+    expect(noReason.status).toBe(400);
+    expect(((await noReason.json()) as { type: string }).type).toBe('urn:pcrs:problem:reason-required');
+    const versionsBefore = (await ctx.catalog.listVersions('vector')).length;
+
+    // Two moderators accept at the same moment: one decision is taken, the other is told.
+    const both = await Promise.all([decide(moderator, vectorId, { decision: 'accept' }), decide(moderator, vectorId, { decision: 'accept' })]);
+    expect(both.map((r) => r.status).sort()).toEqual([202, 409]);
+    let c = (await (await call(alice.key, 'GET', `/api/v1/contributions/${vectorId}`)).json()) as { state: string; version: string | null; moderatedBy: string };
+    for (let i = 0; i < 300 && c.state === 'publishing'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      c = (await (await call(alice.key, 'GET', `/api/v1/contributions/${vectorId}`)).json()) as typeof c;
+    }
+    expect(c).toMatchObject({ state: 'accepted', version: `contribution-${vectorId}` });
+    const version = await ctx.catalog.getVersion('vector', `contribution-${vectorId}`);
+    expect(version).toMatchObject({ status: 'published', kind: 'update', acquisitionDate: '2026-10-02' });
+    expect(version.description).toBe(`Contribution n° ${vectorId} de cahors (producteur : Géomètres du Quercy) : Place Champollion re-levée`);
+    expect((await ctx.catalog.listVersions('vector')).length).toBe(versionsBefore + 1);
+    const features = (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM vector_features WHERE version_id = $1`, [version.id])).rows[0]?.n;
+    expect(features).toBeGreaterThan(0);
+    // Closed: no more files.
+    const late = await createUpload(alice.key, vectorId, 'encore.gml', 100);
+    expect(late.status).toBe(409);
+    expect(await late.text()).toContain('takes no more files');
+
+    // The raster one, accepted: an orthophoto update version with its dalles.
+    expect((await decide(moderator, rasterId, { decision: 'accept' })).status).toBe(202);
+    for (let i = 0; i < 600; i++) {
+      const r = (await (await call(alice.key, 'GET', `/api/v1/contributions/${rasterId}`)).json()) as { state: string };
+      if (r.state !== 'publishing') break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const ortho = await ctx.catalog.getVersion('ortho', `contribution-${rasterId}`);
+    expect(ortho).toMatchObject({ status: 'published', kind: 'update' });
+    expect((await ctx.catalog.listDalles({ versionId: ortho.id })).length).toBe(1);
+
+    // Rejected with a reason: final, nothing published, the contributor mailed.
+    const other = await create(alice.key, { kind: 'vector', title: 'Levé à refaire', organisation: 'cahors' });
+    const up = await createUpload(alice.key, other, 'refaire.gml', gml.length);
+    expect((await patch(alice.key, up.headers.get('location') as string, 0, gml)).status).toBe(204);
+    await settled(alice.key, other);
+    const rejected = await decide(moderator, other, { decision: 'reject', reason: 'Le levé ne couvre pas la zone annoncée.' });
+    expect(rejected.status).toBe(200);
+    expect(await rejected.json()).toMatchObject({ state: 'rejected', reason: 'Le levé ne couvre pas la zone annoncée.' });
+    expect((await ctx.catalog.listVersions('vector')).some((v) => v.name === `contribution-${other}`)).toBe(false);
+    expect((await decide(moderator, other, { decision: 'accept' })).status).toBe(409);
+    const mailDir = path.join(ctx.config.dataDir, 'mail');
+    const mails = await Promise.all(readdirSync(mailDir).map(async (f) => simpleParser(readFileSync(path.join(mailDir, f)))));
+    expect(mails.some((m) => m.subject === 'Contribution refusée — Levé à refaire' && (m.text ?? '').includes('Le levé ne couvre pas la zone annoncée.'))).toBe(true);
+    expect(mails.some((m) => m.subject === 'Contribution acceptée et publiée — Place Champollion re-levée' && (m.text ?? '').includes(`version contribution-${vectorId}`))).toBe(true);
+
+    // The operator's CLI: a reason is required to refuse or ask for changes.
+    const third = await create(alice.key, { kind: 'vector', title: 'Rue du Château du Roi', organisation: 'cahors' });
+    const noReasonCli = await runPcrs(t, ctx.config.dataDir, ['contributions', 'reject', String(third)]);
+    expect(noReasonCli.code).toBe(64);
+    expect(noReasonCli.stderr).toContain('--reason is required');
+    // (PGlite is one process's database: a second opener while the server writes to it may fail; PostgreSQL runs the CLI.)
+    if (engine !== 'postgres') return;
+    const changes = await runPcrs(t, ctx.config.dataDir, ['contributions', 'changes', String(third), '--reason', 'Ajoutez le levé des bordures.']);
+    expect(changes.code, changes.stderr).toBe(0);
+    expect(changes.stdout).toContain(`Contribution ${third}: changes-requested.`);
+    expect(await (await call(alice.key, 'GET', `/api/v1/contributions/${third}`)).json()).toMatchObject({ state: 'changes-requested', reason: 'Ajoutez le levé des bordures.', moderatedBy: 'operator' });
+  }, 240_000);
 });

@@ -9,7 +9,7 @@ import type { RouteApp } from '../context/capability.js';
 import { errorMessage, isUserError, UserError } from '../util/errors.js';
 import { formatReportText } from '../vector/gml/report.js';
 import type { ValidationReport } from '../vector/gml/report.js';
-import type { ContributionService } from './service.js';
+import { DECISIONS, type ContributionService } from './service.js';
 import { CONTRIBUTION_KINDS, type Contribution, type ContributionFile } from './store.js';
 
 /**
@@ -54,6 +54,10 @@ const out = (c: Contribution, files?: ContributionFile[]) => ({
   surveyedOn: c.surveyedOn,
   producer: c.producer,
   state: c.state,
+  moderatedBy: c.moderatedBy,
+  moderatedAt: c.moderatedAt,
+  reason: c.reason,
+  version: c.versionId === null ? null : `contribution-${c.id}`,
   createdAt: c.createdAt,
   updatedAt: c.updatedAt,
   ...(files ? { files: files.map(fileOut) } : {}),
@@ -69,7 +73,7 @@ export function parseUploadMetadata(header: string | undefined): Record<string, 
   return out;
 }
 
-export function registerContributionRoutes(app: RouteApp, service: ContributionService, startValidation: (f: ContributionFile) => void): { tus: TusServer; store: FileStore } {
+export function registerContributionRoutes(app: RouteApp, service: ContributionService, startValidation: (f: ContributionFile) => void, startPublication: (id: number) => void): { tus: TusServer; store: FileStore } {
   const { ctx } = service;
   const store = new FileStore({ directory: path.join(ctx.config.dataDir, 'uploads', 'contributions'), expirationPeriodInMilliseconds: ctx.config.contributions.uploadKeepDays * 86_400_000 });
   /** Who sent the request that finishes an upload (the tus hooks see no caller). */
@@ -120,6 +124,23 @@ export function registerContributionRoutes(app: RouteApp, service: ContributionS
     const c = await service.getFor(request.caller, request.params.id);
     return out(c, await service.store.files(c.id));
   });
+
+  app.post(
+    '/api/v1/contributions/:id/decision',
+    {
+      config: { access: { roles: ['moderator', 'platform-admin'], scope: 'contributions:write' } },
+      schema: {
+        tags,
+        summary: 'Moderators: accept a valid contribution (published as an update version, in the background), reject it, or ask for changes (a reason is required for both)',
+        params: idParams,
+        body: z.strictObject({ decision: z.enum(DECISIONS), reason: z.string().max(2000).optional() }),
+      },
+    },
+    async (request, reply) => {
+      const c = await service.decide(request.caller, request.params.id, request.body.decision, request.body.reason, startPublication);
+      return reply.code(request.body.decision === 'accept' ? 202 : 200).send(out(c));
+    },
+  );
 
   app.get(
     '/api/v1/contributions/:id/files/:fileId/report',

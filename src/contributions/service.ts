@@ -1,19 +1,27 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, link } from 'node:fs/promises';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Caller } from '../context/access.js';
+import { OPERATOR, type Caller } from '../context/access.js';
 import type { AppContext } from '../context/app-context.js';
 import { runJob, type RunJobOptions } from '../jobs/run-job.js';
 import { DEFAULT_VALIDATION } from '../raster/ingest/validate-dalle.js';
-import { inspectRaster } from '../raster/ingest/ingest.js';
-import { UserError } from '../util/errors.js';
+import { ingestDelivery, inspectRaster } from '../raster/ingest/ingest.js';
+import { ingestServices } from '../raster/ingest/services.js';
+import { importIntoVersion } from '../vector/import.js';
+import { errorMessage, UserError } from '../util/errors.js';
 import { createScratchDir } from '../util/scratch.js';
 import { validateGmlFile } from '../vector/gml/validate.js';
 import { ContributionStore, type Contribution, type ContributionFile, type ContributionKind, type FileStatus } from './store.js';
 
 export const VALIDATE_JOB = 'contributions.validate';
+export const PUBLISH_JOB = 'contributions.publish';
+export const DECISIONS = ['accept', 'reject', 'changes'] as const;
+export type Decision = (typeof DECISIONS)[number];
+/** States in which files may still be sent. */
+const OPEN_STATES = new Set(['draft', 'validating', 'invalid', 'valid', 'changes-requested']);
 
 /** The files a contribution of each kind takes (by extension; the validation reads their content). */
 export const ACCEPTED_FILES: Record<ContributionKind, { extensions: readonly string[]; what: string }> = {
@@ -83,6 +91,7 @@ export class ContributionService {
     if (caller.kind !== 'operator' && !(caller.organisationIds ?? []).includes(c.organisationId) && c.authorUserId !== caller.userId) {
       throw new UserError('forbidden', 'Only its author and the members of its organisation add files to a contribution.', { status: 403 });
     }
+    if (!OPEN_STATES.has(c.state)) throw new UserError('contribution-closed', `Contribution ${c.id} is ${c.state}: it takes no more files.`, { status: 409 });
     return c;
   }
 
@@ -138,6 +147,104 @@ export class ContributionService {
     await this.store.setReport(f.id, f.sha256, status, report);
     await this.store.refreshState(c.id);
     return (await this.store.file(f.id)) as ContributionFile;
+  }
+
+  /**
+   * A moderator's decision: accept (a valid contribution: published as an update version, in the
+   * background), reject (final; the current PCRS is untouched) or ask for changes (the contributor
+   * sends files again). Taken once: a second moderator deciding at the same time gets 409.
+   * The contributor is told by e-mail; every decision is in the audit log.
+   */
+  async decide(caller: Caller, id: number, decision: Decision, reason: string | undefined, startPublication: (id: number) => void): Promise<Contribution> {
+    if (!ContributionService.moderates(caller)) throw new UserError('forbidden', 'Only moderators decide on contributions.', { status: 403 });
+    const c = await this.getFor(caller, id);
+    const text = reason?.trim() || null;
+    if (decision !== 'accept' && !text) throw new UserError('reason-required', 'Say why: the contributor reads it.', { status: 400 });
+    const from = decision === 'accept' ? (['valid'] as const) : (['valid', 'invalid', 'validating', 'changes-requested', 'draft'] as const);
+    const to = decision === 'accept' ? 'publishing' : decision === 'reject' ? 'rejected' : 'changes-requested';
+    const decided = await this.store.decide(c.id, from, to, caller.id, text);
+    if (!decided) {
+      const now = (await this.store.get(c.id)) as Contribution;
+      throw new UserError('invalid-transition', decision === 'accept' && now.state !== 'valid' && !['publishing', 'accepted', 'rejected'].includes(now.state) ? `Contribution ${c.id} is ${now.state}: only a contribution whose files all passed their checks is accepted.` : `Contribution ${c.id} is ${now.state} now: someone decided before you.`, { status: 409 });
+    }
+    await this.ctx.audit.record(caller, { action: `contribution.${decision}`, target: `contribution:${c.id}`, details: text ? { reason: text } : {} });
+    if (decision === 'accept') startPublication(c.id);
+    else await this.tell(decided, decision === 'reject' ? 'refusée' : 'à compléter', text ?? '');
+    return decided;
+  }
+
+  /**
+   * Publishes an accepted contribution as an update version of the orthophoto or of the vector,
+   * named `contribution-<id>`, over exactly what its files cover (the newest version wins there).
+   * Built unpublished, published at the end in one change of its status: readers see the old state,
+   * then the new one, never a mix. A failure puts the contribution back to valid, with the reason.
+   */
+  async publish(id: number, options: RunJobOptions = {}): Promise<Contribution> {
+    const c = (await this.store.get(id)) as Contribution;
+    if (c.state !== 'publishing') return c;
+    // One process at a time (a persistent job: another live process holding it answers job-busy).
+    const job = await this.ctx.jobs.findOrCreate(PUBLISH_JOB, `${PUBLISH_JOB}:${c.id}`, { contribution: c.id });
+    return runJob(this.ctx.jobs, job, (j) => this.publishNow(c, { ...options, signal: j.signal }), options);
+  }
+
+  private async publishNow(c: Contribution, options: RunJobOptions): Promise<Contribution> {
+    const id = c.id;
+    const files = await this.store.files(id);
+    const versionName = `contribution-${c.id}`;
+    const scratch = await createScratchDir(path.join(this.ctx.config.dataDir, 'tmp', 'contributions'));
+    try {
+      // The files as the ingest and the import read them: hard links to the tier's files on local disk (the ingest skips symbolic links), else copies.
+      const paths: string[] = [];
+      for (const f of files) {
+        const target = path.join(scratch.dir, f.name);
+        const local = this.ctx.tiers.intermediate.localPath?.(f.location);
+        if (local !== undefined) await link(local, target).catch(() => copyFile(local, target));
+        else await pipeline(await this.ctx.tiers.intermediate.get(f.location), createWriteStream(target));
+        paths.push(target);
+      }
+      const description = `Contribution n° ${c.id} de ${c.organisation}${c.producer ? ` (producteur : ${c.producer})` : ''} : ${c.title}`;
+      let versionId: number;
+      if (c.kind === 'raster') {
+        const report = await ingestDelivery(ingestServices(this.ctx), { dir: scratch.dir, datasetId: 'ortho', versionName, ...(c.surveyedOn ? { date: c.surveyedOn } : {}), kind: 'update', ...(options.signal ? { signal: options.signal } : {}) });
+        if (report.summary.ok + report.summary.warning === 0) throw new Error(`no dalle of contribution ${c.id} was accepted by the ingest`);
+        versionId = (await this.ctx.catalog.getVersion('ortho', versionName)).id;
+      } else {
+        const { version, results } = await importIntoVersion(this.ctx, paths, { versionName, kind: 'update', ...(c.surveyedOn ? { date: c.surveyedOn } : {}) });
+        const rejected = results.filter((r) => r.status === 'rejected');
+        if (rejected.length) throw new Error(`${rejected.length} file(s) of contribution ${c.id} were rejected by the import`);
+        versionId = version.id;
+      }
+      await this.ctx.db.query(`UPDATE versions SET description = $2 WHERE id = $1`, [versionId, description]);
+      await this.store.published(c.id, { versionId });
+      const done = (await this.store.get(c.id)) as Contribution;
+      await this.ctx.audit.record(OPERATOR, { action: 'contribution.published', target: `contribution:${c.id}`, details: { version: versionName } });
+      await this.tell(done, 'acceptée et publiée', `Elle est publiée comme version ${versionName}.`);
+      return done;
+    } catch (e) {
+      await this.store.published(c.id, { failed: `The publication failed: ${errorMessage(e)}` });
+      this.ctx.log.error({ err: errorMessage(e), contribution: c.id }, 'contribution: publication failed');
+      throw e;
+    } finally {
+      await scratch.remove();
+    }
+  }
+
+  /** Mails the contributor (French, then English) about a decision. */
+  private async tell(c: Contribution, what: string, text: string): Promise<void> {
+    if (c.authorUserId === null) return;
+    try {
+      const { rows } = await this.ctx.db.query<{ email: string; display_name: string }>(`SELECT email, display_name FROM users WHERE id = $1 AND disabled_at IS NULL`, [c.authorUserId]);
+      const user = rows[0];
+      if (!user) return;
+      const link = `${this.ctx.config.publicUrl ?? ''}/#/contributions/${c.id}`;
+      await this.ctx.mail.send({
+        to: user.email,
+        subject: `Contribution ${what} — ${c.title}`,
+        text: `Bonjour ${user.display_name},\n\nVotre contribution « ${c.title} » (${c.organisation}) est ${what}.\n${text ? `\n${text}\n` : ''}\n${link}\n\n— English —\nYour contribution "${c.title}" changed state: ${c.state}.\n${link}\n`,
+      });
+    } catch (e) {
+      this.ctx.log.warn({ err: errorMessage(e), contribution: c.id }, 'contributions: the contributor could not be told');
+    }
   }
 
   private async check(kind: ContributionKind, f: ContributionFile): Promise<{ status: Exclude<FileStatus, 'pending'>; report: unknown }> {

@@ -4,7 +4,7 @@ import type { Queryable } from '../db/database.js';
 
 export const CONTRIBUTION_KINDS = ['raster', 'vector'] as const;
 export type ContributionKind = (typeof CONTRIBUTION_KINDS)[number];
-export type ContributionState = 'draft' | 'validating' | 'invalid' | 'valid';
+export type ContributionState = 'draft' | 'validating' | 'invalid' | 'valid' | 'changes-requested' | 'rejected' | 'publishing' | 'accepted';
 export type FileStatus = 'pending' | 'ok' | 'warning' | 'rejected';
 
 export interface Contribution {
@@ -19,6 +19,10 @@ export interface Contribution {
   surveyedOn: string | null;
   producer: string | null;
   state: ContributionState;
+  moderatedBy: string | null;
+  moderatedAt: string | null;
+  reason: string | null;
+  versionId: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -49,6 +53,10 @@ interface Row {
   surveyed_on: string | Date | null;
   producer: string | null;
   state: ContributionState;
+  moderated_by: string | null;
+  moderated_at: Date | string | null;
+  reason: string | null;
+  version_id: string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -82,6 +90,10 @@ const toContribution = (r: Row): Contribution => ({
   surveyedOn: day(r.surveyed_on),
   producer: r.producer,
   state: r.state,
+  moderatedBy: r.moderated_by,
+  moderatedAt: r.moderated_at === null ? null : iso(r.moderated_at),
+  reason: r.reason,
+  versionId: r.version_id === null ? null : Number(r.version_id),
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
 });
@@ -170,10 +182,34 @@ export class ContributionStore {
           WHEN EXISTS (SELECT 1 FROM contribution_files f WHERE f.contribution_id = c.id AND f.status = 'pending') THEN 'validating'
           WHEN EXISTS (SELECT 1 FROM contribution_files f WHERE f.contribution_id = c.id AND f.status = 'rejected') THEN 'invalid'
           ELSE 'valid' END
-        WHERE c.id = $1 RETURNING c.state`,
+        WHERE c.id = $1 AND c.state IN ('draft', 'validating', 'invalid', 'valid', 'changes-requested') RETURNING c.state`,
       [contributionId],
     );
-    return rows[0]?.state ?? 'draft';
+    return rows[0]?.state ?? ((await this.get(contributionId))?.state as ContributionState);
+  }
+
+  /**
+   * A moderator's decision, taken only from the state it applies to (`from`): two moderators
+   * deciding at once — the second finds the state changed and gets null.
+   */
+  async decide(id: number, from: readonly ContributionState[], to: ContributionState, by: string, reason: string | null): Promise<Contribution | null> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE contributions SET state = $3, moderated_by = $4, moderated_at = now(), reason = $5, updated_at = now() WHERE id = $1 AND state = ANY($2::text[]) RETURNING id`,
+      [id, from, to, by, reason],
+    );
+    return rows[0] ? this.get(id) : null;
+  }
+
+  /** The end of a publication: accepted with its version, or back to valid when it failed. */
+  async published(id: number, outcome: { versionId: number } | { failed: string }): Promise<void> {
+    if ('versionId' in outcome) await this.db.query(`UPDATE contributions SET state = 'accepted', version_id = $2, updated_at = now() WHERE id = $1 AND state = 'publishing'`, [id, outcome.versionId]);
+    else await this.db.query(`UPDATE contributions SET state = 'valid', reason = $2, updated_at = now() WHERE id = $1 AND state = 'publishing'`, [id, outcome.failed.slice(0, 2000)]);
+  }
+
+  /** Contributions left publishing by a process that stopped, to resume. */
+  async publishing(): Promise<number[]> {
+    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM contributions WHERE state = 'publishing' ORDER BY id`);
+    return rows.map((r) => Number(r.id));
   }
 
   /** Bytes an organisation holds in contributions (the quota counts them). */
