@@ -14,8 +14,9 @@ import { CAN_RUN_BROWSER, launchChromium, portalServer, screenshot, type PortalS
  * contribution for its organisation, sends a CNIG GML whose first upload request is cut by the
  * network (the tus client resumes it: the page says so, then "envoyé"), sees it checked
  * "conforme" and reads its report; then an orthophoto contribution with a real dalle and a text file
- * named .tif: one "conforme", the other "refusé" with the reason in its report; the list shows both
- * contributions with their states.
+ * named .tif: one "conforme", the other "refusé" with the reason in its report; a moderator is told
+ * a refusal needs a reason, accepts the GML one and sees it published; the partner's page then takes
+ * no more files; the list shows both contributions with their states.
  */
 describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real server)', () => {
   let s: PortalServer;
@@ -26,11 +27,14 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
   const dir = mkdtempSync(path.join(tmpdir(), 'pcrs-portal-contributions-'));
   let gml: Buffer;
   let dalle: { name: string; buffer: Buffer };
+  let moderatorCookie: string;
 
   beforeAll(async () => {
     s = await portalServer({ PCRS_COOKIE_SECURE: 'false', PCRS_SECRET_KEY: 'portal-contributions-secret-key-of-32-chars+' });
     const userId = await createUser(s.ctx, 'geometre@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }] });
     const { cookie } = await sessionFor(s.ctx, userId);
+    const moderatorId = await createUser(s.ctx, 'moderateur@fdel46.fr', { platformRoles: ['moderator'], memberships: [{ org: 'fdel46', role: 'member' }] });
+    moderatorCookie = (await sessionFor(s.ctx, moderatorId)).cookie;
     const file = path.join(dir, 'place.gml');
     await writeDemoGml(getScene({ seed: 46, centre: CAHORS_CENTRE }), [575_000, 6_373_400, 575_100, 6_373_500], file);
     gml = readFileSync(file);
@@ -83,6 +87,27 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
     await page.getByRole('button', { name: 'Rapport de place.gml' }).click();
     await expect.poll(() => page.locator('.report-text pre').innerText()).toMatch(/^PCRS GML validation: place\.gml\nResult: VALID/);
     await screenshot(page, 'contribution-gml');
+    // The partner has no moderation buttons.
+    expect(await page.getByRole('button', { name: 'Accepter et publier' }).count()).toBe(0);
+    const gmlPage = page.url();
+
+    // A moderator: a refusal needs a reason; then accepts; the page follows the publication.
+    const modContext = await browser.newContext({ viewport: { width: 1300, height: 900 }, locale: 'fr-FR' });
+    await modContext.addCookies([{ name: 'pcrs_session', value: moderatorCookie, url: s.base }]);
+    const mod = await modContext.newPage();
+    mod.on('pageerror', (e) => errors.push(e.message));
+    await mod.goto(gmlPage);
+    await mod.getByRole('button', { name: 'Refuser' }).click();
+    await expect.poll(() => mod.locator('.moderation').innerText()).toContain('Donnez un motif : le contributeur le lira.');
+    await mod.getByRole('button', { name: 'Accepter et publier' }).click();
+    await expect.poll(() => mod.locator('.contribution-status').innerText(), { timeout: 60_000 }).toContain('Acceptée et publiée.');
+    expect(await mod.locator('main').innerText()).toMatch(/Publiée comme version contribution-\d+\./);
+    await screenshot(mod, 'contribution-acceptee');
+    await modContext.close();
+    // The partner's page: published, no more files taken.
+    await page.reload();
+    await expect.poll(() => page.locator('.contribution-status').innerText(), { timeout: 10_000 }).toContain('Acceptée et publiée.');
+    expect(await page.getByLabel('Fichiers GML CNIG PCRS v2.0 (plusieurs possibles)').count()).toBe(0);
 
     // An orthophoto contribution: a real dalle and a text file named .tif.
     await page.goto(`${s.base}/#/contributions/nouvelle`);
@@ -104,7 +129,7 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
 
     await page.getByRole('link', { name: 'Contributions', exact: true }).first().click();
     await expect.poll(() => page.locator('table.contributions tbody tr').count(), { timeout: 10_000 }).toBe(2);
-    expect(await page.locator('table.contributions').innerText()).toMatch(/Dalles après travaux[\s\S]*à corriger[\s\S]*Place Champollion re-levée[\s\S]*conforme/);
+    expect(await page.locator('table.contributions').innerText()).toMatch(/Dalles après travaux[\s\S]*à corriger[\s\S]*Place Champollion re-levée[\s\S]*acceptée/);
     expect(errors).toEqual([]);
   }, 240_000);
 });

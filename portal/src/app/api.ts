@@ -441,7 +441,8 @@ export interface Licence {
 // --- contributions (issue 12) ------------------------------------------------------------------
 export const CONTRIBUTION_KINDS = ['vector', 'raster'] as const;
 export type ContributionKind = (typeof CONTRIBUTION_KINDS)[number];
-export type ContributionState = 'draft' | 'validating' | 'invalid' | 'valid';
+export type ContributionState = 'draft' | 'validating' | 'invalid' | 'valid' | 'changes-requested' | 'rejected' | 'publishing' | 'accepted';
+export type ContributionDecision = 'accept' | 'reject' | 'changes';
 export type ContributionFileStatus = 'pending' | 'ok' | 'warning' | 'rejected';
 
 export interface NewContribution {
@@ -475,6 +476,12 @@ export interface Contribution {
   surveyedOn: string | null;
   producer: string | null;
   state: ContributionState;
+  moderatedBy: string | null;
+  moderatedAt: string | null;
+  /** The moderator's words (refusal, changes asked, or why a publication failed). */
+  reason: string | null;
+  /** The update version it became, once accepted. */
+  version: string | null;
   createdAt: string;
   updatedAt: string;
   files?: ContributionFile[];
@@ -786,6 +793,9 @@ export class Api {
   }
   createContribution(body: NewContribution) {
     return this.request<Contribution>('POST', '/contributions', body);
+  }
+  decideContribution(id: number, decision: ContributionDecision, reason?: string) {
+    return this.request<Contribution>('POST', `/contributions/${id}/decision`, reason ? { decision, reason } : { decision });
   }
   /** The tus endpoint files go up to (metadata `contribution`, `filename`). */
   contributionUploadsUrl(): string {

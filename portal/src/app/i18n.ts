@@ -139,6 +139,7 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   expired: 'error.extractExpired',
   'not-ready': 'error.extractNotReady',
   'invalid-file-name': 'error.invalidInput',
+  'contribution-closed': 'error.invalidTransition',
 };
 
 const STATUS_KEYS: Record<number, MessageKey> = {

@@ -1,12 +1,16 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type Contribution, type ContributionFile } from '../../app/api.js';
-import { Loaded, Notice, PageTitle, RequireSignIn, useLoad } from '../../app/components.js';
+import { api, type Contribution, type ContributionDecision, type ContributionFile } from '../../app/api.js';
+import { Form, Loaded, LiveRegion, Notice, PageTitle, RequireSignIn, TextArea, useForm, useLoad } from '../../app/components.js';
 import { errorText, formatDate, t } from '../../app/i18n.js';
 import type { MessageKey } from '../../app/messages.js';
 import { href } from '../../app/router.js';
 import type { ScreenProps } from '../../app/screen.js';
+import { isModerator, useSession } from '../../app/session.js';
 import { formatBytes } from '../extracts/labels.js';
 import { ContributionStateBadge, FileStatusBadge } from './labels.js';
+
+/** States in which the contribution still takes files. */
+const OPEN = new Set(['draft', 'validating', 'invalid', 'valid', 'changes-requested']);
 
 const ACCEPT = { raster: '.tif,.tiff,.jp2,image/tiff,image/jp2', vector: '.gml,.xml,application/gml+xml' } as const;
 
@@ -36,12 +40,13 @@ export default function ContributionPage({ params }: ScreenProps) {
 }
 
 function View({ id }: { id: number }) {
+  const s = useSession();
   const state = useLoad(() => api.contribution(id), [id]);
   const [fresh, setFresh] = useState<Contribution | null>(null);
   const c = fresh ?? state.data;
   // While a file is being validated, the page asks again every two seconds.
   useEffect(() => {
-    if (!c || (c.state !== 'validating' && !(c.files ?? []).some((f) => f.status === 'pending'))) return;
+    if (!c || (c.state !== 'validating' && c.state !== 'publishing' && !(c.files ?? []).some((f) => f.status === 'pending'))) return;
     const timer = setTimeout(() => void api.contribution(id).then(setFresh, () => undefined), 2000);
     return () => clearTimeout(timer);
   }, [c]);
@@ -49,7 +54,16 @@ function View({ id }: { id: number }) {
   return (
     <>
       <PageTitle text={c ? t('contribution.pageTitle', { title: c.title }) : t('contribution.pageTitleShort')} />
-      <Loaded state={state}>{() => (c ? <Details c={c} onUploaded={refresh} /> : null)}</Loaded>
+      <Loaded state={state}>
+        {() =>
+          c ? (
+            <>
+              <Details c={c} onUploaded={refresh} />
+              {s.user && isModerator(s.user) ? <Moderation c={c} onDecided={setFresh} /> : null}
+            </>
+          ) : null
+        }
+      </Loaded>
     </>
   );
 }
@@ -104,7 +118,15 @@ function Details({ c, onUploaded }: { c: Contribution; onUploaded: () => void })
         ) : null}
       </dl>
       {c.description ? <p class="description">{c.description}</p> : null}
+      {c.reason ? (
+        <p class="moderation-reason">
+          <strong>{t('contribution.reason')}</strong> {c.reason}
+        </p>
+      ) : null}
+      {c.version ? <p class="notice ok">{t('contribution.publishedAs', { version: c.version })}</p> : null}
 
+      {OPEN.has(c.state) ? (
+        <>
       <h2>{t('contribution.send')}</h2>
       <div class="field">
         <label for="contribution-files">{t(c.kind === 'raster' ? 'contribution.filesRaster' : 'contribution.filesVector')}</label>
@@ -124,6 +146,8 @@ function Details({ c, onUploaded }: { c: Contribution; onUploaded: () => void })
             </li>
           ))}
         </ul>
+      ) : null}
+        </>
       ) : null}
 
       <h2>{t('contribution.files')}</h2>
@@ -182,5 +206,43 @@ function Files({ files }: { files: ContributionFile[] }) {
         </section>
       ) : null}
     </>
+  );
+}
+
+/**
+ * Moderators: accept a contribution whose files all passed (published as an update version, the
+ * page follows it), ask for changes or refuse it — both with a reason the contributor reads.
+ */
+function Moderation({ c, onDecided }: { c: Contribution; onDecided: (c: Contribution) => void }) {
+  const form = useForm();
+  const [reason, setReason] = useState('');
+  if (!OPEN.has(c.state)) return null;
+  const decide = (decision: ContributionDecision) => {
+    const local: Record<string, string> = {};
+    if (decision !== 'accept' && !reason.trim()) local['reason'] = t('contribution.needReason');
+    void form.run(async () => {
+      onDecided(await api.decideContribution(c.id, decision, decision === 'accept' ? undefined : reason.trim()));
+      setReason('');
+      return t(`contribution.decided.${decision}` as MessageKey);
+    }, local);
+  };
+  return (
+    <section class="moderation" aria-labelledby="moderation-title">
+      <h2 id="moderation-title">{t('contribution.moderation')}</h2>
+      <Form onSubmit={() => decide('changes')} label={t('contribution.moderation')}>
+        <TextArea label={t('contribution.reasonLabel')} name="reason" value={reason} onInput={setReason} error={form.fieldError('reason')} hint={t('contribution.reasonHint')} />
+        <LiveRegion message={form.message} />
+        <button type="button" class="primary" disabled={form.busy || c.state !== 'valid'} onClick={() => decide('accept')}>
+          {t('contribution.accept')}
+        </button>{' '}
+        <button type="submit" disabled={form.busy}>
+          {t('contribution.askChanges')}
+        </button>{' '}
+        <button type="button" class="danger" disabled={form.busy} onClick={() => decide('reject')}>
+          {t('contribution.reject')}
+        </button>
+        {c.state !== 'valid' ? <p class="hint">{t('contribution.acceptOnlyValid')}</p> : null}
+      </Form>
+    </section>
   );
 }
