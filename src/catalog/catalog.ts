@@ -31,6 +31,17 @@ export interface Version {
   description: string | null;
   createdAt: Date;
   publishedAt: Date | null;
+  /** Where it comes from when a partner sent it (a contribution); null for the APLC's own acquisitions. */
+  provenance: VersionProvenance | null;
+}
+
+/** A version made from a partner's contribution: what its served dalles and objects say of their origin. */
+export interface VersionProvenance {
+  contribution: number;
+  organisation: string;
+  producer: string | null;
+  surveyedOn: string | null;
+  title: string;
 }
 
 export interface Dalle {
@@ -66,6 +77,7 @@ interface VersionRow {
   description: string | null;
   created_at: Date;
   published_at: Date | null;
+  provenance: VersionProvenance | null;
 }
 
 const versionOf = (r: VersionRow): Version => ({
@@ -80,6 +92,7 @@ const versionOf = (r: VersionRow): Version => ({
   description: r.description,
   createdAt: r.created_at,
   publishedAt: r.published_at,
+  provenance: r.provenance ?? null,
 });
 
 interface DalleRow {
@@ -218,6 +231,11 @@ export class Catalog {
   async publishedVersions(datasetId: string): Promise<Version[]> {
     const { rows } = await this.db.query<VersionRow>(`SELECT v.* FROM ${publishedVersionsSql('$1')} p JOIN versions v ON v.id = p.id ORDER BY p.priority DESC`, [datasetId]);
     return rows.map(versionOf);
+  }
+
+  /** Records where a version comes from (before it is published, so that it never serves without it). */
+  async setVersionProvenance(versionId: number, provenance: VersionProvenance, description: string): Promise<void> {
+    await this.db.query(`UPDATE versions SET provenance = $2, description = $3 WHERE id = $1`, [versionId, JSON.stringify(provenance), description]);
   }
 
   async setVersionStatus(versionId: number, status: VersionStatus): Promise<void> {

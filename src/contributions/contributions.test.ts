@@ -26,7 +26,6 @@ import { sessionFor, userWithKey } from '../test-support/access.js';
 import { runPcrs } from '../test-support/cli.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { validDalle } from '../test-support/imagery.js';
-import { contributionsCapability } from './capability.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -59,7 +58,8 @@ describe.each(ENGINES)('contributions on $engine', ({ engine, open }) => {
     const config = loadConfig({ PCRS_DATA_DIR: t.env.PCRS_DATA_DIR as string, PCRS_LOG_LEVEL: 'silent' });
     await new Catalog(t.db).ensureStandardDatasets('46');
     ctx = buildAppContext({ ...config, contributions: { maxFileBytes: 20e6, organisationQuotaBytes: 60e6, uploadKeepDays: 3 } }, t.db);
-    app = await buildServer(ctx, { logger: false, capabilities: [contributionsCapability] });
+    // Every capability: the streams say where the published contributions come from.
+    app = await buildServer(ctx, { logger: false });
     base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
     alice = await userWithKey(ctx, 'alice@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }], scopes: ['read', 'contributions:write'] });
     const session = await sessionFor(ctx, alice.userId);
@@ -261,6 +261,13 @@ describe.each(ENGINES)('contributions on $engine', ({ engine, open }) => {
     expect((await ctx.catalog.listVersions('vector')).length).toBe(versionsBefore + 1);
     const features = (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM vector_features WHERE version_id = $1`, [version.id])).rows[0]?.n;
     expect(features).toBeGreaterThan(0);
+    // Provenance: the OGC API's objects there say their version and contribution.
+    const cls = (await ctx.db.query<{ class: string }>(`SELECT class FROM vector_features WHERE version_id = $1 GROUP BY class ORDER BY count(*) DESC LIMIT 1`, [version.id])).rows[0]?.class as string;
+    const items = (await (await fetch(`${base}/ogc/collections/${cls}/items?bbox=575000,6373400,575100,6373500&bbox-crs=EPSG:2154&limit=50`)).json()) as { features: Array<{ properties: Record<string, unknown> }> };
+    expect(items.features.length).toBeGreaterThan(0);
+    for (const f of items.features) {
+      expect(f.properties).toMatchObject({ version: `contribution-${vectorId}`, provenance: { contribution: vectorId, organisation: 'cahors', producer: 'Géomètres du Quercy', surveyedOn: '2026-10-02' } });
+    }
     // Closed: no more files.
     const late = await createUpload(alice.key, vectorId, 'encore.gml', 100);
     expect(late.status).toBe(409);
@@ -275,7 +282,15 @@ describe.each(ENGINES)('contributions on $engine', ({ engine, open }) => {
     }
     const ortho = await ctx.catalog.getVersion('ortho', `contribution-${rasterId}`);
     expect(ortho).toMatchObject({ status: 'published', kind: 'update' });
-    expect((await ctx.catalog.listDalles({ versionId: ortho.id })).length).toBe(1);
+    const [contributed] = await ctx.catalog.listDalles({ versionId: ortho.id });
+    expect(contributed).toBeDefined();
+    // GetFeatureInfo at its centre: the contribution's dalle is the one shown, and says where it comes from.
+    const [x0, y0, x1, y1] = contributed!.bbox as [number, number, number, number];
+    const [cx, cy] = [(x0 + x1) / 2, (y0 + y1) / 2];
+    const info = await fetch(`${base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=PCRS.ORTHO&QUERY_LAYERS=PCRS.ORTHO&STYLES=&CRS=EPSG:2154&BBOX=${cx - 1},${cy - 1},${cx + 1},${cy + 1}&WIDTH=11&HEIGHT=11&I=5&J=5&INFO_FORMAT=application/json`);
+    expect(info.status, await info.clone().text()).toBe(200);
+    const shown = ((await info.json()) as { features: Array<{ properties: { shown: boolean; version: string; provenance: unknown } }> }).features.find((f) => f.properties.shown);
+    expect(shown?.properties).toMatchObject({ version: `contribution-${rasterId}`, provenance: { contribution: rasterId, organisation: 'cahors', surveyedOn: '2026-09-15' } });
 
     // Rejected with a reason: final, nothing published, the contributor mailed.
     const other = await create(alice.key, { kind: 'vector', title: 'Levé à refaire', organisation: 'cahors' });

@@ -203,6 +203,10 @@ export class ContributionService {
         paths.push(target);
       }
       const description = `Contribution n° ${c.id} de ${c.organisation}${c.producer ? ` (producteur : ${c.producer})` : ''} : ${c.title}`;
+      // The version and its provenance first, unpublished: it never serves without saying where it comes from.
+      const datasetId = c.kind === 'raster' ? 'ortho' : 'vector';
+      const made = await this.ctx.catalog.ensureVersion({ datasetId, name: versionName, kind: 'update', acquisitionDate: c.surveyedOn });
+      await this.ctx.catalog.setVersionProvenance(made.id, { contribution: c.id, organisation: c.organisation, producer: c.producer, surveyedOn: c.surveyedOn, title: c.title }, description);
       let versionId: number;
       if (c.kind === 'raster') {
         const report = await ingestDelivery(ingestServices(this.ctx), { dir: scratch.dir, datasetId: 'ortho', versionName, ...(c.surveyedOn ? { date: c.surveyedOn } : {}), kind: 'update', ...(options.signal ? { signal: options.signal } : {}) });
@@ -214,7 +218,6 @@ export class ContributionService {
         if (rejected.length) throw new Error(`${rejected.length} file(s) of contribution ${c.id} were rejected by the import`);
         versionId = version.id;
       }
-      await this.ctx.db.query(`UPDATE versions SET description = $2 WHERE id = $1`, [versionId, description]);
       await this.store.published(c.id, { versionId });
       const done = (await this.store.get(c.id)) as Contribution;
       await this.ctx.audit.record(OPERATOR, { action: 'contribution.published', target: `contribution:${c.id}`, details: { version: versionName } });

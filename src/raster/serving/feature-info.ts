@@ -1,4 +1,4 @@
-import type { Dalle } from '../../catalog/catalog.js';
+import type { Dalle, VersionProvenance } from '../../catalog/catalog.js';
 import type { StreamsContext } from './streams-context.js';
 import type { RasterLayer } from './layers.js';
 import { xmlEscape } from '../../util/xml.js';
@@ -11,6 +11,8 @@ export interface DalleInfo {
   download: string;
   /** True for the dalle whose pixels the layer shows (highest-priority version). */
   shown: boolean;
+  /** The partner's contribution its version comes from, if any. */
+  provenance: VersionProvenance | null;
 }
 
 /** The dalles under a Lambert-93 point in a layer (current: every published version, the shown one first). */
@@ -27,6 +29,7 @@ export async function dallesAt(s: StreamsContext, layer: RasterLayer, x: number,
         bbox: d.bbox,
         download: `${base}/api/datasets/${encodeURIComponent(v.datasetId)}/versions/${encodeURIComponent(v.name)}/dalles/${encodeURIComponent(d.name)}/download`,
         shown: out.length === 0,
+        provenance: v.provenance,
       });
     }
   }
@@ -44,7 +47,7 @@ export function featureInfoJson(layer: RasterLayer, x: number, y: number, dalles
         type: 'Feature',
         id: `${d.version}/${d.name}`,
         geometry: { type: 'Polygon', coordinates: [[[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax], [xmin, ymin]]] },
-        properties: { name: d.name, version: d.version, date: d.date, download: d.download, shown: d.shown },
+        properties: { name: d.name, version: d.version, date: d.date, download: d.download, shown: d.shown, provenance: d.provenance },
       };
     }),
   };
@@ -52,13 +55,19 @@ export function featureInfoJson(layer: RasterLayer, x: number, y: number, dalles
 
 export function featureInfoHtml(layer: RasterLayer, dalles: DalleInfo[]): string {
   const rows = dalles
-    .map((d) => `<tr${d.shown ? ' class="shown"' : ''}><td>${xmlEscape(d.name)}</td><td>${xmlEscape(d.version)}</td><td>${xmlEscape(d.date ?? '')}</td><td><a href="${xmlEscape(d.download)}">télécharger</a></td></tr>`)
+    .map((d) => `<tr${d.shown ? ' class="shown"' : ''}><td>${xmlEscape(d.name)}</td><td>${xmlEscape(d.version)}</td><td>${xmlEscape(d.date ?? '')}</td><td>${xmlEscape(provenanceText(d.provenance))}</td><td><a href="${xmlEscape(d.download)}">télécharger</a></td></tr>`)
     .join('\n');
   return (
     `<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8"><title>${xmlEscape(layer.id)}</title></head><body>\n` +
     (dalles.length
-      ? `<table><caption>Dalles sous le point — ${xmlEscape(layer.title)}</caption>\n<tr><th>Dalle</th><th>Version</th><th>Date</th><th>Téléchargement</th></tr>\n${rows}\n</table>`
+      ? `<table><caption>Dalles sous le point — ${xmlEscape(layer.title)}</caption>\n<tr><th>Dalle</th><th>Version</th><th>Date</th><th>Provenance</th><th>Téléchargement</th></tr>\n${rows}\n</table>`
       : '<p>Aucune dalle en ce point.</p>') +
     '\n</body></html>\n'
   );
+}
+
+/** "Contribution n° 12 de cahors (Géomètres du Quercy), levé du 2026-10-02", or the APLC's own acquisition. */
+export function provenanceText(p: VersionProvenance | null): string {
+  if (!p) return 'Acquisition de l’APLC';
+  return `Contribution n° ${p.contribution} de ${p.organisation}${p.producer ? ` (${p.producer})` : ''}${p.surveyedOn ? `, levé du ${p.surveyedOn}` : ''}`;
 }

@@ -9,6 +9,7 @@ import { crsUri, parseCrs, transformBbox, type CrsCode } from '../../grid/crs.js
 import type { Bbox } from '../../grid/bbox.js';
 import type { OgcCollection, OgcProvider, OgcRegistry, OpenApiPart } from '../../ogc/registry.js';
 import { WHOLE_AREA } from '../../context/access.js';
+import type { Version } from '../../catalog/catalog.js';
 import type { AppContext } from '../../context/app-context.js';
 import type { RouteApp } from '../../context/capability.js';
 import { z } from 'zod';
@@ -82,13 +83,26 @@ export function parseDatetime(text: string | undefined): [string | null, string 
 
 const RESERVED = new Set(['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'datetime', 'f', 'version', 'apikey', 'APIKEY', 'properties', 'skipGeometry']);
 
-/** A GeoJSON feature of the OGC API (id = store id, CNIG attributes as properties). */
-export function featureJson(f: StoredFeature): string {
+/** The vector versions by id, to say of each object which version it comes from (and whose contribution). */
+export type VersionsById = ReadonlyMap<number, Pick<Version, 'name' | 'provenance'>>;
+
+export async function vectorVersions(ctx: AppContext): Promise<VersionsById> {
+  return new Map((await ctx.catalog.listVersions(VECTOR_DATASET)).map((v) => [v.id, v]));
+}
+
+/**
+ * A GeoJSON feature of the OGC API (id = store id, CNIG attributes as properties), with the version
+ * it comes from and, when a partner's contribution made it, its provenance.
+ */
+export function featureJson(f: StoredFeature, versions: VersionsById): string {
+  const v = versions.get(f.versionId);
   return `{"type":"Feature","id":${f.id},"geometry":${f.geometry ?? 'null'},"properties":${JSON.stringify({
     class: f.class,
     gmlId: f.gmlId,
     ...f.attributes,
     sourceCrs: f.sourceCrs,
+    version: v?.name ?? null,
+    provenance: v?.provenance ?? null,
   })}}`;
 }
 
@@ -234,10 +248,11 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
       ...(offset > 0 ? [{ href: page(Math.max(0, offset - effLimit)), rel: 'prev', type: GEOJSON }] : []),
       { href: `${baseUrl(request, ctx.config)}/ogc/collections/${collectionId}`, rel: 'collection', type: 'application/json' },
     ];
+    const versions = await vectorVersions(ctx);
     reply.header('Content-Crs', `<${crsUri(crs)}>`).type(GEOJSON);
     return (
       `{"type":"FeatureCollection","numberMatched":${matched},"numberReturned":${features.length},"timeStamp":"${new Date().toISOString()}",` +
-      `"links":${JSON.stringify(links)},"features":[${features.map(featureJson).join(',')}]}`
+      `"links":${JSON.stringify(links)},"features":[${features.map((f) => featureJson(f, versions)).join(',')}]}`
     );
   });
 
@@ -263,7 +278,7 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
     if (!f) throw new UserError('unknown-feature', `No feature ${featureId} in ${collectionId}.`, { status: 404 });
     reply.header('Content-Crs', `<${crsUri(crs)}>`).type(GEOJSON);
     const base = `${baseUrl(request, ctx.config)}/ogc/collections/${collectionId}`;
-    const json = JSON.parse(featureJson(f)) as Record<string, unknown>;
+    const json = JSON.parse(featureJson(f, await vectorVersions(ctx))) as Record<string, unknown>;
     json.links = [
       { href: `${base}/items/${id}`, rel: 'self', type: GEOJSON },
       { href: base, rel: 'collection', type: 'application/json' },

@@ -16,7 +16,7 @@ import { xmlEscape } from '../../util/xml.js';
 import { baseUrl, withApiKey } from '../../http/base-url.js';
 import { pcrsClass, type PcrsPropertyDef, type PcrsValue } from '../gml/pcrs-model.js';
 import { GeomWriter, type Geo } from '../gml-writer.js';
-import { bboxTo2154, featureJson, outputSrid } from './ogc-features.js';
+import { bboxTo2154, featureJson, outputSrid, vectorVersions } from './ogc-features.js';
 import { VECTOR_DATASET } from '../store.js';
 import { classSummaries, countFeatures, queryFeatures, type FeatureQuery } from '../store.js';
 
@@ -188,8 +188,9 @@ async function getFeature(ctx: AppContext, request: FastifyRequest, reply: Fasti
   }
   const stamp = new Date().toISOString();
   if (asJson) {
+    const versions = await vectorVersions(ctx);
     reply.type('application/json; charset=utf-8');
-    return `{"type":"FeatureCollection","numberMatched":${matched},"numberReturned":${features.length},"timeStamp":"${stamp}","features":[${features.map((x) => featureJson(x.f)).join(',')}]}`;
+    return `{"type":"FeatureCollection","numberMatched":${matched},"numberReturned":${features.length},"timeStamp":"${stamp}","features":[${features.map((x) => featureJson(x.f, versions)).join(',')}]}`;
   }
   reply.type(`${GML_FORMAT}; charset=utf-8`);
   const url = `${baseUrl(request, ctx.config)}/wfs`;

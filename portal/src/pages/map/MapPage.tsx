@@ -251,6 +251,14 @@ function ClickPanel({ info, datasets }: { info: ClickInfo | null; datasets: Data
         <p class="dalle" key={`${d.version}/${d.name}`}>
           <strong>{d.name}</strong> — {d.version}
           {d.date ? ` (${d.date})` : ''} · <a href={d.download} onClick={(e) => download(e, d)}>{t('map.download')}</a>
+          {d.provenance ? (
+            <span class="provenance">
+              {' '}
+              · {t('map.provenance', { id: d.provenance.contribution, organisation: d.provenance.organisation })}
+              {d.provenance.producer ? ` (${d.provenance.producer})` : ''}
+              {d.provenance.surveyedOn ? `, ${t('map.surveyedOn', { date: formatDate(d.provenance.surveyedOn) })}` : ''}
+            </span>
+          ) : null}
         </p>
       ))}
       {info.objects.length ? (

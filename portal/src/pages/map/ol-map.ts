@@ -57,6 +57,8 @@ export interface DalleInfo {
   date: string | null;
   download: string;
   shown: boolean;
+  /** The partner's contribution its version comes from (GetFeatureInfo), if any. */
+  provenance?: { contribution: number; organisation: string; producer: string | null; surveyedOn: string | null } | null;
 }
 
 export interface PcrsMap {
