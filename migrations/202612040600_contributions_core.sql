@@ -47,3 +47,10 @@ CREATE TABLE contribution_files (
   -- Uploading a file of the same name replaces it.
   UNIQUE (contribution_id, name)
 );
+
+-- The declarations a contribution answers: resolved, with a link to the new version, when it is published.
+CREATE TABLE contribution_declarations (
+  contribution_id bigint NOT NULL REFERENCES contributions (id) ON DELETE CASCADE,
+  declaration_id  bigint NOT NULL REFERENCES declarations (id),
+  PRIMARY KEY (contribution_id, declaration_id)
+);

@@ -21,6 +21,8 @@ import { buildAppContext, type AppContext } from '../context/app-context.js';
 import { CAHORS_CENTRE, getScene } from '../demo/synthetic-scene.js';
 import { writeDemoGml } from '../demo/vector.js';
 import { Catalog } from '../catalog/catalog.js';
+import { OPERATOR } from '../context/access.js';
+import { DeclarationService } from '../declarations/service.js';
 import { buildServer } from '../server/app.js';
 import { sessionFor, userWithKey } from '../test-support/access.js';
 import { runPcrs } from '../test-support/cli.js';
@@ -319,4 +321,33 @@ describe.each(ENGINES)('contributions on $engine', ({ engine, open }) => {
     expect(changes.stdout).toContain(`Contribution ${third}: changes-requested.`);
     expect(await (await call(alice.key, 'GET', `/api/v1/contributions/${third}`)).json()).toMatchObject({ state: 'changes-requested', reason: 'Ajoutez le levé des bordures.', moderatedBy: 'operator' });
   }, 240_000);
+
+  it('a contribution answering a declaration resolves it when published, and fills the "to update" marks its area covers', async () => {
+    const L93 = { type: 'name', properties: { name: 'EPSG:2154' } } as const;
+    const declaration = await new DeclarationService(ctx).create(OPERATOR, { type: 'error', title: 'Bordure absente', description: 'La bordure a disparu après les travaux.', geometry: { type: 'Point', coordinates: [575_050, 6_373_450], crs: L93 } });
+    const previous = await ctx.catalog.getVersion('vector', `contribution-${vectorId}`);
+    await ctx.db.query(
+      `INSERT INTO declaration_update_marks (declaration_id, version_id, area, due_on) VALUES ($1, $2, ST_Buffer(ST_SetSRID(ST_MakePoint(575050, 6373450), 2154), 5), '2026-10-01')`,
+      [declaration.id, previous.id],
+    );
+    expect((await call(alice.key, 'POST', '/api/v1/contributions', { kind: 'vector', title: 'x', organisation: 'cahors', declarations: [999_999] })).status).toBe(400);
+    const res = await call(alice.key, 'POST', '/api/v1/contributions', { kind: 'vector', title: 'Bordures refaites', organisation: 'cahors', declarations: [declaration.id] });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as { id: number; declarations: number[] };
+    expect(created.declarations).toEqual([declaration.id]);
+    const up = await createUpload(alice.key, created.id, 'bordures.gml', gml.length);
+    expect((await patch(alice.key, up.headers.get('location') as string, 0, gml)).status).toBe(204);
+    expect((await settled(alice.key, created.id)).state).toBe('valid');
+    expect((await call(moderator, 'POST', `/api/v1/contributions/${created.id}/decision`, { decision: 'accept' })).status).toBe(202);
+    for (let i = 0; i < 300; i++) {
+      const c = (await (await call(alice.key, 'GET', `/api/v1/contributions/${created.id}`)).json()) as { state: string };
+      if (c.state !== 'publishing') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const resolved = await new DeclarationService(ctx).read(declaration.id);
+    expect(resolved.status).toBe('resolved');
+    expect(resolved.actions.at(-1)?.text).toBe(`Résolue par la contribution n° ${created.id} (cahors), publiée comme version contribution-${created.id}.`);
+    const mark = (await ctx.db.query<{ consumed_by: string | null }>(`SELECT consumed_by FROM declaration_update_marks WHERE declaration_id = $1`, [declaration.id])).rows[0];
+    expect(mark?.consumed_by).toBe(`contribution:${created.id}`);
+  }, 120_000);
 });

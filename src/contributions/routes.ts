@@ -32,6 +32,8 @@ const createBody = z.strictObject({
   organisation: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an organisation slug'),
   surveyedOn: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').optional(),
   producer: z.string().trim().min(1).max(200).optional(),
+  /** Declarations it answers: resolved, with a link to the new version, when it is published. */
+  declarations: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).max(50).optional(),
 });
 
 const fileOut = (f: ContributionFile) => ({
@@ -44,7 +46,7 @@ const fileOut = (f: ContributionFile) => ({
   validatedAt: f.validatedAt,
   report: `/api/v1/contributions/${f.contributionId}/files/${f.id}/report`,
 });
-const out = (c: Contribution, files?: ContributionFile[]) => ({
+const out = (c: Contribution, files?: ContributionFile[], declarations?: number[]) => ({
   id: c.id,
   kind: c.kind,
   title: c.title,
@@ -61,6 +63,7 @@ const out = (c: Contribution, files?: ContributionFile[]) => ({
   createdAt: c.createdAt,
   updatedAt: c.updatedAt,
   ...(files ? { files: files.map(fileOut) } : {}),
+  ...(declarations ? { declarations } : {}),
 });
 
 /** tus `Upload-Metadata`: comma-separated `key base64value` pairs. */
@@ -110,7 +113,7 @@ export function registerContributionRoutes(app: RouteApp, service: ContributionS
     { config: { access: WRITE }, schema: { tags, summary: 'Create a contribution (raster dalles or CNIG GML) for one of your organisations; then upload its files (tus, POST /api/v1/contributions/uploads)', body: createBody } },
     async (request, reply) => {
       const c = await service.create(request.caller, request.body);
-      return reply.code(201).header('location', `/api/v1/contributions/${c.id}`).send(out(c, []));
+      return reply.code(201).header('location', `/api/v1/contributions/${c.id}`).send(out(c, [], await service.store.declarations(c.id)));
     },
   );
 
@@ -122,7 +125,7 @@ export function registerContributionRoutes(app: RouteApp, service: ContributionS
 
   app.get('/api/v1/contributions/:id', { config: { access: WRITE }, schema: { tags, summary: 'A contribution, its files, their validation status', params: idParams } }, async (request) => {
     const c = await service.getFor(request.caller, request.params.id);
-    return out(c, await service.store.files(c.id));
+    return out(c, await service.store.files(c.id), await service.store.declarations(c.id));
   });
 
   app.post(

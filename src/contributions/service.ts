@@ -14,6 +14,8 @@ import { importIntoVersion } from '../vector/import.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { createScratchDir } from '../util/scratch.js';
 import { validateGmlFile } from '../vector/gml/validate.js';
+import { DeclarationService } from '../declarations/service.js';
+import { DeclarationStore } from '../declarations/store.js';
 import { ContributionStore, type Contribution, type ContributionFile, type ContributionKind, type FileStatus } from './store.js';
 
 export const VALIDATE_JOB = 'contributions.validate';
@@ -39,6 +41,8 @@ export interface NewContribution {
   organisation: string;
   surveyedOn?: string;
   producer?: string;
+  /** Declarations it answers (errors, update requests, works): resolved when it is published. */
+  declarations?: number[];
 }
 
 /**
@@ -63,6 +67,11 @@ export class ContributionService {
     if (caller.kind !== 'operator' && !(caller.organisationIds ?? []).includes(orgId)) {
       throw new UserError('not-a-member', `You do not act for ${input.organisation}: a contribution is sent for one of your organisations.`, { status: 403 });
     }
+    const declarations = [...new Set(input.declarations ?? [])];
+    const declarationStore = new DeclarationStore(this.ctx.db);
+    for (const d of declarations) {
+      if (!(await declarationStore.get(d))) throw new UserError('unknown-declaration', `There is no declaration ${d}.`, { status: 400 });
+    }
     const c = await this.store.create({
       kind: input.kind,
       title: input.title,
@@ -73,7 +82,8 @@ export class ContributionService {
       surveyedOn: input.surveyedOn ?? null,
       producer: input.producer ?? null,
     });
-    await this.ctx.audit.record(caller, { action: 'contribution.create', target: `contribution:${c.id}`, details: { kind: c.kind, organisation: input.organisation } });
+    await this.store.linkDeclarations(c.id, declarations);
+    await this.ctx.audit.record(caller, { action: 'contribution.create', target: `contribution:${c.id}`, details: { kind: c.kind, organisation: input.organisation, declarations } });
     return c;
   }
 
@@ -219,6 +229,7 @@ export class ContributionService {
         versionId = version.id;
       }
       await this.store.published(c.id, { versionId });
+      await this.answer(c, versionId, versionName);
       const done = (await this.store.get(c.id)) as Contribution;
       await this.ctx.audit.record(OPERATOR, { action: 'contribution.published', target: `contribution:${c.id}`, details: { version: versionName } });
       await this.tell(done, 'acceptée et publiée', `Elle est publiée comme version ${versionName}.`);
@@ -229,6 +240,29 @@ export class ContributionService {
       throw e;
     } finally {
       await scratch.remove();
+    }
+  }
+
+  /**
+   * What a published contribution answers: its declarations resolved with a link to the new version
+   * (their followers are mailed by the declarations' own service), and the "to update" marks of the
+   * same dataset that its coverage now covers, consumed. A declaration that cannot be resolved (closed
+   * meanwhile) is logged, not fatal: the version is published.
+   */
+  private async answer(c: Contribution, versionId: number, versionName: string): Promise<void> {
+    const declarations = new DeclarationService(this.ctx);
+    const origin = { base: this.ctx.config.publicUrl ?? '' };
+    for (const id of await this.store.declarations(c.id)) {
+      try {
+        await declarations.changeStatus(OPERATOR, id, { status: 'resolved', reason: `Résolue par la contribution n° ${c.id} (${c.organisation}), publiée comme version ${versionName}.` }, origin);
+      } catch (e) {
+        this.ctx.log.warn({ err: errorMessage(e), contribution: c.id, declaration: id }, 'contribution: a declaration it answers could not be resolved');
+      }
+    }
+    const coverage = await this.store.versionCoverage(versionId, c.kind);
+    if (coverage) {
+      const consumed = await new DeclarationStore(this.ctx.db).consumeMarksCoveredBy(c.kind === 'raster' ? 'ortho' : 'vector', coverage, `contribution:${c.id}`);
+      if (consumed) this.ctx.log.info({ contribution: c.id, marks: consumed }, 'contribution: "to update" marks filled');
     }
   }
 

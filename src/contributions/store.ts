@@ -221,6 +221,26 @@ export class ContributionStore {
     return Number(rows[0]?.n ?? 0);
   }
 
+  async linkDeclarations(contributionId: number, declarationIds: readonly number[]): Promise<void> {
+    for (const d of declarationIds) await this.db.query(`INSERT INTO contribution_declarations (contribution_id, declaration_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [contributionId, d]);
+  }
+
+  async declarations(contributionId: number): Promise<number[]> {
+    const { rows } = await this.db.query<{ declaration_id: string }>(`SELECT declaration_id FROM contribution_declarations WHERE contribution_id = $1 ORDER BY declaration_id`, [contributionId]);
+    return rows.map((r) => Number(r.declaration_id));
+  }
+
+  /** What a published version covers, as Lambert-93 GeoJSON: its dalles' footprints (orthophoto) or its import areas (vector). */
+  async versionCoverage(versionId: number, kind: ContributionKind): Promise<string | null> {
+    const { rows } = await this.db.query<{ g: string | null }>(
+      kind === 'raster'
+        ? `SELECT ST_AsGeoJSON(ST_Union(footprint)) AS g FROM dalles WHERE version_id = $1 AND state <> 'withdrawn'`
+        : `SELECT ST_AsGeoJSON(ST_Union(footprint)) AS g FROM vector_areas WHERE version_id = $1`,
+      [versionId],
+    );
+    return rows[0]?.g ?? null;
+  }
+
   /** Files whose validation was never finished (a process stopped), to run again. */
   async pendingFiles(): Promise<ContributionFile[]> {
     const { rows } = await this.db.query<FileRow>(`SELECT ${FILE_COLUMNS} FROM contribution_files WHERE status = 'pending' ORDER BY id`);

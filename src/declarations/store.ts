@@ -293,6 +293,22 @@ export class DeclarationStore {
     const { rows } = await this.db.query<{ id: string }>(`SELECT id::text FROM organisations WHERE slug = $1`, [slug]);
     return rows[0] ? Number(rows[0].id) : null;
   }
+
+  /**
+   * "To update" marks of a dataset's versions whose works area the given coverage (Lambert-93
+   * GeoJSON) now covers: consumed by `by` (a contribution published there). Returns how many.
+   */
+  async consumeMarksCoveredBy(datasetId: string, coverage: string, by: string): Promise<number> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE declaration_update_marks m SET consumed_at = now(), consumed_by = $3
+        FROM versions v
+        WHERE v.id = m.version_id AND v.dataset_id = $1 AND m.consumed_at IS NULL
+          AND ST_CoveredBy(m.area, ST_SetSRID(ST_GeomFromGeoJSON($2), 2154))
+        RETURNING m.id`,
+      [datasetId, coverage, by],
+    );
+    return rows.length;
+  }
 }
 
 /**
