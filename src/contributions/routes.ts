@@ -97,7 +97,7 @@ export function registerContributionRoutes(app: RouteApp, service: ContributionS
         if (!caller) throw new UserError('upload-lost', 'The upload finished without its sender: send the file again.', { status: 409 });
         const c = await service.writableFor(caller, contributionId);
         service.checkFileName(c, name);
-        const file = await service.receive(caller, c, name, path.join(store.directory, upload.id), startValidation);
+        const file = await service.receive(caller, c, name, path.join(store.directory, upload.id), upload.id, startValidation);
         await store.remove(upload.id).catch(() => undefined);
         return { status_code: 204, headers: { 'x-contribution-file': String(file.id) } };
       } catch (e) {

@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { copyFile, link } from 'node:fs/promises';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { OPERATOR, type Caller } from '../context/access.js';
@@ -124,15 +122,13 @@ export class ContributionService {
   }
 
   /**
-   * A finished upload: its SHA-256 computed, stored in the intermediate tier under it, recorded
+   * A finished upload: stored in the intermediate tier (its SHA-256 taken on the way), recorded
    * (replacing a file of the same name), and its validation started.
    */
-  async receive(caller: Caller, c: Contribution, name: string, file: string, startValidation: (f: ContributionFile) => void): Promise<ContributionFile> {
-    const { size } = await stat(file);
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) hash.update(chunk);
-    const sha256 = hash.digest('hex');
-    const put = await this.ctx.tiers.intermediate.put(`contributions/${c.id}/${sha256}/${name}`, { file }, { expectedSha256: sha256 });
+  async receive(caller: Caller, c: Contribution, name: string, file: string, uploadId: string, startValidation: (f: ContributionFile) => void): Promise<ContributionFile> {
+    // One pass: the tier's write hashes what it copies (the key names the upload, not the hash, for that).
+    const put = await this.ctx.tiers.intermediate.put(`contributions/${c.id}/${uploadId}/${name}`, { file });
+    const { bytes: size, sha256 } = put;
     const { file: recorded, replaced } = await this.store.putFile(c.id, { name, bytes: size, sha256, location: put.key });
     if (replaced) await this.ctx.tiers.intermediate.delete(replaced).catch(() => undefined);
     await this.store.refreshState(c.id);
