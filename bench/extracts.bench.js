@@ -9,23 +9,17 @@
 // what tells whether the ZIP's path or HTTP itself is the limit.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessServices } from '../dist/access/services.js';
-import { Catalog } from '../dist/catalog/catalog.js';
-import { loadConfig } from '../dist/config/config.js';
 import { OPERATOR } from '../dist/context/access.js';
-import { buildAppContext } from '../dist/context/app-context.js';
-import { migrate } from '../dist/db/migrate.js';
-import { openPglite } from '../dist/db/pglite.js';
-import { openPostgres } from '../dist/db/postgres.js';
 import { ExtractService } from '../dist/extracts/service.js';
-import { createBenchDatabase } from './bench-db.js';
+import { openBenchPlatform } from './bench-db.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const gigabytes = Number(process.env.PCRS_BENCH_EXTRACT_GB ?? 5);
@@ -68,18 +62,10 @@ async function writeRandomFile(file, bytes) {
   return hash.digest('hex');
 }
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'pcrs-bench-extracts-'));
-const benchDb = await createBenchDatabase('extracts');
+const { dataDir, benchDb, env, db, ctx } = await openBenchPlatform('extracts');
 let server;
 let nginx;
 try {
-  chmodSync(dataDir, 0o755); // nginx workers run as an unprivileged user
-  const env = { PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'warn', PCRS_CONFIG: '', ...(benchDb ? { DATABASE_URL: benchDb.url } : {}) };
-  const config = loadConfig(env);
-  const db = benchDb ? await openPostgres(benchDb.url) : await openPglite(path.join(dataDir, 'db'));
-  await migrate(db);
-  const ctx = buildAppContext(config, db);
-  await new Catalog(db).ensureStandardDatasets('46');
   console.log(`${files} masters of ${fileBytes / 2 ** 20} MiB (${((files * fileBytes) / 1e9).toFixed(1)} GB), ${runs} runs, ${benchDb ? 'PostgreSQL' : 'PGlite'}, ${twoCores ? 'server on CPU 0, client on CPU 1' : 'one core'}`);
   const { rows } = await db.query(`INSERT INTO versions (dataset_id, name, status, acquisition_date) VALUES ('ortho', 'bench', 'published', '2025-06-15') RETURNING id`);
   const versionId = Number(rows[0].id);

@@ -127,26 +127,26 @@ function Details({ c, onUploaded }: { c: Contribution; onUploaded: () => void })
 
       {OPEN.has(c.state) ? (
         <>
-      <h2>{t('contribution.send')}</h2>
-      <div class="field">
-        <label for="contribution-files">{t(c.kind === 'raster' ? 'contribution.filesRaster' : 'contribution.filesVector')}</label>
-        <input id="contribution-files" ref={input} type="file" multiple accept={ACCEPT[c.kind]} aria-describedby="contribution-files-hint" onChange={(e) => void send([...((e.currentTarget as HTMLInputElement).files ?? [])])} />
-        <p class="hint" id="contribution-files-hint">
-          {t('contribution.filesHint')}
-        </p>
-      </div>
-      {sending.length ? (
-        <ul class="uploads" aria-label={t('contribution.sending')}>
-          {sending.map((s) => (
-            <li key={s.name}>
-              <span class="name">{s.name}</span> <progress max={s.total || 1} value={s.sent} aria-label={t('contribution.progressOf', { name: s.name })} />{' '}
-              <span class="upload-state">
-                {s.state === 'failed' ? `${t('contribution.upload.failed')} — ${s.error ?? ''}` : t(`contribution.upload.${s.state}` as MessageKey, { sent: formatBytes(s.sent), total: formatBytes(s.total) })}
-              </span>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+          <h2>{t('contribution.send')}</h2>
+          <div class="field">
+            <label for="contribution-files">{t(c.kind === 'raster' ? 'contribution.filesRaster' : 'contribution.filesVector')}</label>
+            <input id="contribution-files" ref={input} type="file" multiple accept={ACCEPT[c.kind]} aria-describedby="contribution-files-hint" onChange={(e) => void send([...((e.currentTarget as HTMLInputElement).files ?? [])])} />
+            <p class="hint" id="contribution-files-hint">
+              {t('contribution.filesHint')}
+            </p>
+          </div>
+          {sending.length ? (
+            <ul class="uploads" aria-label={t('contribution.sending')}>
+              {sending.map((s) => (
+                <li key={s.name}>
+                  <span class="name">{s.name}</span> <progress max={s.total || 1} value={s.sent} aria-label={t('contribution.progressOf', { name: s.name })} />{' '}
+                  <span class="upload-state">
+                    {s.state === 'failed' ? `${t('contribution.upload.failed')} — ${s.error ?? ''}` : t(`contribution.upload.${s.state}` as MessageKey, { sent: formatBytes(s.sent), total: formatBytes(s.total) })}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          ) : null}
         </>
       ) : null}
 
