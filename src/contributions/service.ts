@@ -224,8 +224,9 @@ export class ContributionService {
         if (rejected.length) throw new Error(`${rejected.length} file(s) of contribution ${c.id} were rejected by the import`);
         versionId = version.id;
       }
+      // What it answers is settled before it says "accepted" (a failure there does not undo the publication).
+      await this.answer(c, versionId, versionName).catch((e: unknown) => this.ctx.log.warn({ err: errorMessage(e), contribution: c.id }, 'contribution: its declarations and marks could not all be settled'));
       await this.store.published(c.id, { versionId });
-      await this.answer(c, versionId, versionName);
       const done = (await this.store.get(c.id)) as Contribution;
       await this.ctx.audit.record(OPERATOR, { action: 'contribution.published', target: `contribution:${c.id}`, details: { version: versionName } });
       await this.tell(done, 'acceptée et publiée', `Elle est publiée comme version ${versionName}.`);
