@@ -292,8 +292,8 @@ export class ContributionService {
         await pipeline(await tier.get(f.location), createWriteStream(local));
       }
       // Reports name the file as the contributor sent it, never where the server keeps it (GDAL's and xmllint's messages quote the path).
-      const stored = local;
-      const scrub = <T>(report: T): T => JSON.parse(JSON.stringify(report).split(JSON.stringify(stored).slice(1, -1)).join(f.name)) as T;
+      const where = JSON.stringify(local).slice(1, -1);
+      const scrub = <T>(report: T): T => JSON.parse(JSON.stringify(report).split(where).join(f.name)) as T;
       if (kind === 'vector') {
         const territory = this.ctx.config.territory;
         const report = await validateGmlFile(local, { territoryBbox: territory.extent as [number, number, number, number], territoryName: territory.name });

@@ -86,8 +86,12 @@ const RESERVED = new Set(['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'datetim
 /** The vector versions by id, to say of each object which version it comes from (and whose contribution). */
 export type VersionsById = ReadonlyMap<number, Pick<Version, 'name' | 'provenance'>>;
 
-export async function vectorVersions(ctx: AppContext): Promise<VersionsById> {
-  return new Map((await ctx.catalog.listVersions(VECTOR_DATASET)).map((v) => [v.id, v]));
+export async function vectorVersions(ctx: AppContext, versionId?: number): Promise<VersionsById> {
+  // The published versions (what the current PCRS is made of), plus the one asked by ?version=: one
+  // light query per request (not the catalogue's listing, which measures every version's dalles).
+  const versions = await ctx.catalog.publishedVersions(VECTOR_DATASET);
+  if (versionId !== undefined && !versions.some((v) => v.id === versionId)) versions.push(await ctx.catalog.getVersionById(versionId));
+  return new Map(versions.map((v) => [v.id, v]));
 }
 
 /**
@@ -248,7 +252,7 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
       ...(offset > 0 ? [{ href: page(Math.max(0, offset - effLimit)), rel: 'prev', type: GEOJSON }] : []),
       { href: `${baseUrl(request, ctx.config)}/ogc/collections/${collectionId}`, rel: 'collection', type: 'application/json' },
     ];
-    const versions = await vectorVersions(ctx);
+    const versions = await vectorVersions(ctx, versionId);
     reply.header('Content-Crs', `<${crsUri(crs)}>`).type(GEOJSON);
     return (
       `{"type":"FeatureCollection","numberMatched":${matched},"numberReturned":${features.length},"timeStamp":"${new Date().toISOString()}",` +
@@ -278,7 +282,7 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
     if (!f) throw new UserError('unknown-feature', `No feature ${featureId} in ${collectionId}.`, { status: 404 });
     reply.header('Content-Crs', `<${crsUri(crs)}>`).type(GEOJSON);
     const base = `${baseUrl(request, ctx.config)}/ogc/collections/${collectionId}`;
-    const json = JSON.parse(featureJson(f, await vectorVersions(ctx))) as Record<string, unknown>;
+    const json = JSON.parse(featureJson(f, await vectorVersions(ctx, Number(row.version_id)))) as Record<string, unknown>;
     json.links = [
       { href: `${base}/items/${id}`, rel: 'self', type: GEOJSON },
       { href: base, rel: 'collection', type: 'application/json' },
