@@ -122,7 +122,9 @@ function ExtractDetails({ e, eventsFailed, onReload }: { e: Extract; eventsFaile
         <div class="extract-progress">
           <progress max={1} value={fraction ?? undefined} aria-label={t('extract.progress')} />
           <p class="hint" aria-live="polite">
-            {p && p.total ? t('extract.progressLine', { done: p.done, total: p.total }) : t('extract.waiting')}
+            {/* The job counts bytes of masters, then dalles: a percentage and what it is on. */}
+            {p && p.total ? t('extract.progressLine', { percent: Math.floor((100 * p.done) / p.total) }) : t('extract.waiting')}
+            {p?.message ? ` — ${p.message}` : ''}
             {eta ? ` · ${t('extract.eta', { eta })}` : ''}
           </p>
           <p class="hint">{t('extract.mailWhenReady')}</p>
