@@ -9,6 +9,7 @@ import type { RouteApp } from '../context/capability.js';
 import { errorMessage, isUserError, UserError } from '../util/errors.js';
 import { formatReportText } from '../vector/gml/report.js';
 import type { ValidationReport } from '../vector/gml/report.js';
+import type { BusinessReport } from '../business/service.js';
 import { DECISIONS, type ContributionService } from './service.js';
 import { CONTRIBUTION_KINDS, type Contribution, type ContributionFile } from './store.js';
 
@@ -34,6 +35,24 @@ const createBody = z.strictObject({
   producer: z.string().trim().min(1).max(200).optional(),
   /** Declarations it answers: resolved, with a link to the new version, when it is published. */
   declarations: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).max(50).optional(),
+  /** kind vector: CNIG values for every object of its files that lacks them (a DXF carries no attributes). */
+  attributeDefaults: z
+    .strictObject({
+      thematique: z.string().regex(/^\d{2}$/).optional(),
+      qualiteCategorisation: z.string().regex(/^\d{2}$/).optional(),
+      precisionPlanimetrique: z.string().regex(/^\d{3}$/).optional(),
+      precisionAltimetrique: z.string().regex(/^\d{3}$/).optional(),
+    })
+    .optional(),
+  /** kind business: the dataset the data fills (created for your organisation, or one it owns), its visibility and readers. */
+  business: z
+    .strictObject({
+      dataset: z.string().regex(/^[a-z0-9][a-z0-9-]{2,62}$/, 'must be 3 to 63 lower-case letters, digits and hyphens'),
+      title: z.string().trim().min(1).max(200),
+      visibility: z.enum(['public', 'restricted']).default('restricted'),
+      readers: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an organisation slug')).max(100).default([]),
+    })
+    .optional(),
 });
 
 const fileOut = (f: ContributionFile) => ({
@@ -60,6 +79,8 @@ const out = (c: Contribution, files?: ContributionFile[], declarations?: number[
   moderatedAt: c.moderatedAt,
   reason: c.reason,
   version: c.versionId === null ? null : `contribution-${c.id}`,
+  business: c.business,
+  attributeDefaults: c.attributeDefaults,
   createdAt: c.createdAt,
   updatedAt: c.updatedAt,
   ...(files ? { files: files.map(fileOut) } : {}),
@@ -162,7 +183,7 @@ export function registerContributionRoutes(app: RouteApp, service: ContributionS
       if (!f || f.contributionId !== c.id) throw new UserError('not-found', `There is no file ${request.params.fileId} in contribution ${c.id}.`, { status: 404 });
       if (f.status === 'pending' || f.report === null) throw new UserError('not-ready', `The file ${f.name} is still being validated.`, { status: 409 });
       if (request.query.format === 'json') return { file: f.name, status: f.status, report: f.report };
-      const text = c.kind === 'vector' ? formatReportText(f.report as ValidationReport) : rasterReportText(f.name, f.report as RasterReport);
+      const text = c.kind === 'vector' ? formatReportText(f.report as ValidationReport) : c.kind === 'business' ? businessReportText(f.report as BusinessReport) : rasterReportText(f.name, f.report as RasterReport);
       return reply.type('text/plain; charset=utf-8').send(text);
     },
   );
@@ -222,5 +243,12 @@ interface RasterReport {
 function rasterReportText(name: string, r: RasterReport): string {
   const lines = [`Orthophoto dalle validation: ${name}`, `Result: ${r.status === 'rejected' ? 'REJECTED' : r.status.toUpperCase()}${r.canonicalName ? ` — catalogued as ${r.canonicalName}` : ''}${r.sourceCrs ? ` (${r.sourceCrs})` : ''}`];
   for (const f of r.findings) lines.push(`${f.severity.toUpperCase()} [${f.rule}] ${f.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function businessReportText(r: BusinessReport): string {
+  const lines = [`Business data validation: ${r.file}`, `Result: ${r.status === 'rejected' ? 'REJECTED' : r.status.toUpperCase()}${r.format ? ` (${r.format})` : ''}`];
+  for (const l of r.layers) lines.push(`  layer ${l.name}: ${l.features} object(s)${l.geometryTypes.length ? `, ${l.geometryTypes.join('/')}` : ''}${l.fields.length ? ` — ${l.fields.join(', ')}` : ''}`);
+  for (const f of r.findings) lines.push(`${f.severity.toUpperCase()} [${f.rule}]${f.layer ? ` ${f.layer}:` : ''} ${f.message}`);
   return `${lines.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { OPERATOR, type Caller } from '../context/access.js';
 import type { AppContext } from '../context/app-context.js';
+import type { VersionProvenance } from '../catalog/catalog.js';
 import { runJob, type RunJobOptions } from '../jobs/run-job.js';
 import { DEFAULT_VALIDATION } from '../raster/ingest/validate-dalle.js';
 import { ingestDelivery, inspectRaster } from '../raster/ingest/ingest.js';
@@ -14,7 +15,11 @@ import { createScratchDir } from '../util/scratch.js';
 import { validateGmlFile } from '../vector/gml/validate.js';
 import { DeclarationService } from '../declarations/service.js';
 import { DeclarationStore } from '../declarations/store.js';
-import { ContributionStore, type Contribution, type ContributionFile, type ContributionKind, type FileStatus } from './store.js';
+import { BusinessService, defaultZipLimits } from '../business/service.js';
+import { BusinessStore } from '../business/store.js';
+import { FOREIGN_VECTOR_EXTENSIONS, ForeignFileError, readForeignVector } from './foreign-vector.js';
+import { withConversion, writePcrsGml } from './pcrs-mapping.js';
+import { ContributionStore, type BusinessTarget, type Contribution, type ContributionFile, type ContributionKind, type FileStatus } from './store.js';
 
 export const VALIDATE_JOB = 'contributions.validate';
 export const PUBLISH_JOB = 'contributions.publish';
@@ -26,8 +31,10 @@ const OPEN_STATES = new Set(['draft', 'validating', 'invalid', 'valid', 'changes
 /** The files a contribution of each kind takes (by extension; the validation reads their content). */
 export const ACCEPTED_FILES: Record<ContributionKind, { extensions: readonly string[]; what: string }> = {
   raster: { extensions: ['.tif', '.tiff', '.jp2'], what: 'GeoTIFF or JPEG 2000 dalles' },
-  vector: { extensions: ['.gml', '.xml'], what: 'CNIG PCRS v2.0 GML' },
+  vector: { extensions: ['.gml', '.xml', ...FOREIGN_VECTOR_EXTENSIONS], what: 'CNIG PCRS v2.0 GML, or a GeoPackage, GeoJSON, zipped Shapefile or DXF converted into the PCRS' },
+  business: { extensions: FOREIGN_VECTOR_EXTENSIONS, what: 'a GeoPackage, GeoJSON, zipped Shapefile or DXF' },
 };
+const isGml = (name: string) => ['.gml', '.xml'].includes(path.extname(name).toLowerCase());
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ -]{0,199}$/;
 
@@ -41,7 +48,14 @@ export interface NewContribution {
   producer?: string;
   /** Declarations it answers (errors, update requests, works): resolved when it is published. */
   declarations?: number[];
+  /** Business data: the dataset it fills (created, owned by the organisation), its visibility and readers. */
+  business?: BusinessTarget;
+  /** Vector: CNIG values for every object of its files that lacks them (a DXF carries no attributes). */
+  attributeDefaults?: Partial<Record<(typeof DEFAULTABLE)[number], string>>;
 }
+
+/** CNIG properties a vector contribution may give for a whole file (checked against their code lists by the validator). */
+export const DEFAULTABLE = ['thematique', 'qualiteCategorisation', 'precisionPlanimetrique', 'precisionAltimetrique'] as const;
 
 /**
  * Contributions (issue 12): who may create and see them, the files they receive (a finished upload
@@ -65,6 +79,7 @@ export class ContributionService {
     if (caller.kind !== 'operator' && !(caller.organisationIds ?? []).includes(orgId)) {
       throw new UserError('not-a-member', `You do not act for ${input.organisation}: a contribution is sent for one of your organisations.`, { status: 403 });
     }
+    const business = await this.checkBusinessTarget(input, orgId);
     const declarations = [...new Set(input.declarations ?? [])];
     const declarationStore = new DeclarationStore(this.ctx.db);
     for (const d of declarations) {
@@ -79,10 +94,36 @@ export class ContributionService {
       authorActor: caller.id,
       surveyedOn: input.surveyedOn ?? null,
       producer: input.producer ?? null,
+      business,
+      attributeDefaults: input.kind === 'vector' ? Object.fromEntries(Object.entries(input.attributeDefaults ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string')) : {},
     });
     await this.store.linkDeclarations(c.id, declarations);
     await this.ctx.audit.record(caller, { action: 'contribution.create', target: `contribution:${c.id}`, details: { kind: c.kind, organisation: input.organisation, declarations } });
     return c;
+  }
+
+  /**
+   * A business contribution names its dataset: a new id, or one its organisation owns (another
+   * organisation's: 403; a PCRS dataset's: 409), and readers that exist.
+   */
+  private async checkBusinessTarget(input: NewContribution, orgId: number): Promise<BusinessTarget | null> {
+    if (input.kind !== 'business') {
+      if (input.business) throw new UserError('invalid-contribution', 'Only a business contribution names a dataset (business).', { status: 400 });
+      return null;
+    }
+    const target = input.business;
+    if (!target) throw new UserError('invalid-contribution', 'A business contribution names its dataset: business.dataset, title, visibility and readers.', { status: 400 });
+    const business = new BusinessStore(this.ctx.db);
+    const kind = await business.datasetKind(target.dataset);
+    if (kind !== null && kind !== 'business') throw new UserError('dataset-taken', `'${target.dataset}' is a dataset of the PCRS: choose another id for your data.`, { status: 409 });
+    const owned = await business.get(target.dataset);
+    if (owned && owned.organisationId !== orgId) throw new UserError('dataset-not-yours', `The dataset '${target.dataset}' belongs to ${owned.organisation}: only its members update it.`, { status: 403 });
+    const readers = [...new Set(target.readers)];
+    for (const slug of readers) {
+      const { rows } = await this.ctx.db.query(`SELECT 1 FROM organisations WHERE slug = $1`, [slug]);
+      if (!rows.length) throw new UserError('unknown-organisation', `There is no organisation '${slug}' to read the dataset.`, { status: 400 });
+    }
+    return { dataset: target.dataset, title: target.title, visibility: target.visibility, readers };
   }
 
   /** The contribution, if the caller may see it (its author, a member of its organisation, a moderator); else 404 (ids are guessable). */
@@ -129,8 +170,8 @@ export class ContributionService {
     // One pass: the tier's write hashes what it copies (the key names the upload, not the hash, for that).
     const put = await this.ctx.tiers.intermediate.put(`contributions/${c.id}/${uploadId}/${name}`, { file });
     const { bytes: size, sha256 } = put;
-    const { file: recorded, replaced } = await this.store.putFile(c.id, { name, bytes: size, sha256, location: put.key });
-    if (replaced) await this.ctx.tiers.intermediate.delete(replaced).catch(() => undefined);
+    const { file: recorded, replaced, replacedConversion } = await this.store.putFile(c.id, { name, bytes: size, sha256, location: put.key });
+    for (const old of [replaced, replacedConversion]) if (old) await this.ctx.tiers.intermediate.delete(old).catch(() => undefined);
     await this.store.refreshState(c.id);
     await this.ctx.audit.record(caller, { action: 'contribution.upload', target: `contribution:${c.id}`, details: { name, bytes: size, sha256 } });
     startValidation(recorded);
@@ -144,13 +185,16 @@ export class ContributionService {
     const c = (await this.store.get(f.contributionId)) as Contribution;
     const job = await this.ctx.jobs.findOrCreate(VALIDATE_JOB, `${VALIDATE_JOB}:${f.id}:${f.sha256}`, { fileId: f.id, sha256: f.sha256 });
     await this.store.setFileJob(f.id, job.id);
-    const { status, report } = await runJob(this.ctx.jobs, job, async (j) => {
+    const { status, report, converted } = await runJob(this.ctx.jobs, job, async (j) => {
       await j.progress(0, 1, `validating ${f.name}`);
       const result = await this.check(c.kind, f);
       await j.progress(1, 1, result.status);
       return result;
     }, options);
-    await this.store.setReport(f.id, f.sha256, status, report);
+    if (!(await this.store.setReport(f.id, f.sha256, status, report, converted))) {
+      // Replaced while it was validated: its conversion is nobody's.
+      if (converted) await this.ctx.tiers.intermediate.delete(converted).catch(() => undefined);
+    }
     await this.store.refreshState(c.id);
     return (await this.store.file(f.id)) as ContributionFile;
   }
@@ -200,19 +244,23 @@ export class ContributionService {
     const scratch = await createScratchDir(path.join(this.ctx.config.dataDir, 'tmp', 'contributions'));
     try {
       // The files as the ingest and the import read them: hard links to the tier's files on local disk (the ingest skips symbolic links), else copies.
+      // A vector file sent in another format is published as the GML it was converted into and validated as.
       const paths: string[] = [];
       for (const f of files) {
-        const target = path.join(scratch.dir, f.name);
-        const local = this.ctx.tiers.intermediate.localPath?.(f.location);
+        const location = f.convertedLocation ?? f.location;
+        const target = path.join(scratch.dir, f.convertedLocation ? `${f.name}.pcrs.gml` : f.name);
+        const local = this.ctx.tiers.intermediate.localPath?.(location);
         if (local !== undefined) await link(local, target).catch(() => copyFile(local, target));
-        else await pipeline(await this.ctx.tiers.intermediate.get(f.location), createWriteStream(target));
+        else await pipeline(await this.ctx.tiers.intermediate.get(location), createWriteStream(target));
         paths.push(target);
       }
       const description = `Contribution n° ${c.id} de ${c.organisation}${c.producer ? ` (producteur : ${c.producer})` : ''} : ${c.title}`;
+      const provenance = { contribution: c.id, organisation: c.organisation, producer: c.producer, surveyedOn: c.surveyedOn, title: c.title };
+      if (c.kind === 'business') return await this.publishBusiness(c, files, paths, versionName, provenance, description, scratch.dir);
       // The version and its provenance first, unpublished: it never serves without saying where it comes from.
       const datasetId = c.kind === 'raster' ? 'ortho' : 'vector';
       const made = await this.ctx.catalog.ensureVersion({ datasetId, name: versionName, kind: 'update', acquisitionDate: c.surveyedOn });
-      await this.ctx.catalog.setVersionProvenance(made.id, { contribution: c.id, organisation: c.organisation, producer: c.producer, surveyedOn: c.surveyedOn, title: c.title }, description);
+      await this.ctx.catalog.setVersionProvenance(made.id, provenance, description);
       let versionId: number;
       if (c.kind === 'raster') {
         const report = await ingestDelivery(ingestServices(this.ctx), { dir: scratch.dir, datasetId: 'ortho', versionName, ...(c.surveyedOn ? { date: c.surveyedOn } : {}), kind: 'update', ...(options.signal ? { signal: options.signal } : {}) });
@@ -238,6 +286,34 @@ export class ContributionService {
     } finally {
       await scratch.remove();
     }
+  }
+
+  /** Business data: a new version of its dataset (created for the organisation, visibility and readers as asked). */
+  private async publishBusiness(c: Contribution, files: ContributionFile[], paths: string[], versionName: string, provenance: VersionProvenance, description: string, workDir: string): Promise<Contribution> {
+    const target = c.business as BusinessTarget;
+    const readerIds: number[] = [];
+    for (const slug of target.readers) {
+      const { rows } = await this.ctx.db.query<{ id: string }>(`SELECT id FROM organisations WHERE slug = $1`, [slug]);
+      if (rows[0]) readerIds.push(Number(rows[0].id));
+    }
+    const versionId = await new BusinessService(this.ctx).publish({
+      dataset: target.dataset,
+      title: target.title,
+      organisationId: c.organisationId,
+      visibility: target.visibility,
+      readerIds,
+      versionName,
+      surveyedOn: c.surveyedOn,
+      provenance,
+      description,
+      files: files.map((f, i) => ({ path: paths[i] as string, name: f.name, sha256: f.sha256, bytes: f.bytes })),
+      workDir: path.join(workDir, 'business'),
+    });
+    await this.store.published(c.id, { versionId });
+    const done = (await this.store.get(c.id)) as Contribution;
+    await this.ctx.audit.record(OPERATOR, { action: 'contribution.published', target: `contribution:${c.id}`, details: { dataset: target.dataset, version: versionName } });
+    await this.tell(done, 'acceptée et publiée', `Vos données sont publiées dans le jeu ${target.dataset} (${target.visibility === 'public' ? 'public' : 'restreint'}), version ${versionName}.`);
+    return done;
   }
 
   /**
@@ -281,7 +357,33 @@ export class ContributionService {
     }
   }
 
-  private async check(kind: ContributionKind, f: ContributionFile): Promise<{ status: Exclude<FileStatus, 'pending'>; report: unknown }> {
+  /**
+   * A vector file in another format: read with GDAL, mapped into the PCRS (pcrs-mapping.ts), written
+   * as CNIG GML and validated by the one GML validator; the GML is kept in the tier beside the file
+   * (what the moderator accepts is what was validated). A file refused as a whole (zip slip or bomb,
+   * a Shapefile without .prj, not the format it claims) gets a report saying so.
+   */
+  private async convertAndCheck(f: ContributionFile, local: string, workDir: string, gmlOptions: { territoryBbox: [number, number, number, number]; territoryName: string }, scrub: <T>(r: T) => T): Promise<{ status: Exclude<FileStatus, 'pending'>; report: unknown; converted: string | null }> {
+    let read;
+    try {
+      read = await readForeignVector(local, path.join(workDir, 'read'), defaultZipLimits(this.ctx.config.contributions.maxFileBytes));
+    } catch (e) {
+      if (!(e instanceof ForeignFileError)) throw e;
+      const findings = [{ severity: 'error' as const, rule: e.rule, line: null, message: e.message }];
+      return { status: 'rejected', report: scrub({ file: f.name, valid: false, durationMs: 0, root: null, xsd: { ran: false, skipped: 'the file could not be converted' }, crs: [], featureCount: 0, featuresByClass: {}, summary: { errors: 1, warnings: 0, byRule: { [e.rule]: { severity: 'error', count: 1 } } }, findings, truncatedRules: [], maxFindingsPerRule: 100 }), converted: null };
+    }
+    const gml = path.join(workDir, `${f.name}.pcrs.gml`);
+    const c = (await this.store.get(f.contributionId)) as Contribution;
+    // The contribution's producer and survey date stand for objects that do not say theirs.
+    const defaults = { ...(c.producer ? { producteur: c.producer } : {}), ...(c.surveyedOn ? { dateLeve: c.surveyedOn } : {}), ...c.attributeDefaults };
+    const conversion = await writePcrsGml(read, gml, { defaults, idPrefix: `c${c.id}` });
+    const gmlPath = JSON.stringify(gml).slice(1, -1);
+    const report = JSON.parse(JSON.stringify(withConversion(await validateGmlFile(gml, gmlOptions), conversion, f.name)).split(gmlPath).join(f.name)) as ReturnType<typeof withConversion>;
+    const converted = report.valid ? (await this.ctx.tiers.intermediate.put(`${path.posix.dirname(f.location)}/${f.name}.pcrs.gml`, { file: gml })).key : null;
+    return { status: !report.valid ? 'rejected' : report.summary.warnings > 0 ? 'warning' : 'ok', report: scrub(report), converted };
+  }
+
+  private async check(kind: ContributionKind, f: ContributionFile): Promise<{ status: Exclude<FileStatus, 'pending'>; report: unknown; converted: string | null }> {
     const tier = this.ctx.tiers.intermediate;
     const scratch = await createScratchDir(path.join(this.ctx.config.dataDir, 'tmp', 'contributions'));
     try {
@@ -294,15 +396,21 @@ export class ContributionService {
       // Reports name the file as the contributor sent it, never where the server keeps it (GDAL's and xmllint's messages quote the path).
       const where = JSON.stringify(local).slice(1, -1);
       const scrub = <T>(report: T): T => JSON.parse(JSON.stringify(report).split(where).join(f.name)) as T;
-      if (kind === 'vector') {
-        const territory = this.ctx.config.territory;
-        const report = await validateGmlFile(local, { territoryBbox: territory.extent as [number, number, number, number], territoryName: territory.name });
-        return { status: !report.valid ? 'rejected' : report.summary.warnings > 0 ? 'warning' : 'ok', report: scrub({ ...report, file: f.name }) };
+      const territory = this.ctx.config.territory;
+      const gmlOptions = { territoryBbox: territory.extent as [number, number, number, number], territoryName: territory.name };
+      if (kind === 'vector' && isGml(f.name)) {
+        const report = await validateGmlFile(local, gmlOptions);
+        return { status: !report.valid ? 'rejected' : report.summary.warnings > 0 ? 'warning' : 'ok', report: scrub({ ...report, file: f.name }), converted: null };
+      }
+      if (kind === 'vector') return await this.convertAndCheck(f, local, scratch.dir, gmlOptions, scrub);
+      if (kind === 'business') {
+        const report = await new BusinessService(this.ctx).check(local, f.name, path.join(scratch.dir, 'read'));
+        return { status: report.status, report: scrub(report), converted: null };
       }
       const year = Number((await this.store.get(f.contributionId))?.surveyedOn?.slice(0, 4)) || new Date().getFullYear();
       const { validation } = await inspectRaster(local, f.bytes, { territory: this.ctx.config.territory, year, ...DEFAULT_VALIDATION });
       const { status, findings, canonicalName, sourceCrs, bbox2154 } = validation;
-      return { status, report: scrub({ file: f.name, status, findings, canonicalName: canonicalName ?? null, sourceCrs: sourceCrs ?? null, bbox2154: bbox2154 ?? null }) };
+      return { status, report: scrub({ file: f.name, status, findings, canonicalName: canonicalName ?? null, sourceCrs: sourceCrs ?? null, bbox2154: bbox2154 ?? null }), converted: null };
     } finally {
       await scratch.remove();
     }

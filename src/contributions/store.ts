@@ -2,10 +2,19 @@ import type { Queryable } from '../db/database.js';
 
 /** The only SQL on `contributions` and `contribution_files`. */
 
-export const CONTRIBUTION_KINDS = ['raster', 'vector'] as const;
+export const CONTRIBUTION_KINDS = ['raster', 'vector', 'business'] as const;
 export type ContributionKind = (typeof CONTRIBUTION_KINDS)[number];
 export type ContributionState = 'draft' | 'validating' | 'invalid' | 'valid' | 'changes-requested' | 'rejected' | 'publishing' | 'accepted';
 export type FileStatus = 'pending' | 'ok' | 'warning' | 'rejected';
+
+/** Where a business contribution goes: its dataset, and who reads it. */
+export interface BusinessTarget {
+  dataset: string;
+  title: string;
+  visibility: 'public' | 'restricted';
+  /** Organisations (slugs) that read it when restricted, besides the contributing one. */
+  readers: string[];
+}
 
 export interface Contribution {
   id: number;
@@ -23,6 +32,9 @@ export interface Contribution {
   moderatedAt: string | null;
   reason: string | null;
   versionId: number | null;
+  business: BusinessTarget | null;
+  /** CNIG properties given for every object of its files that lacks them (vector). */
+  attributeDefaults: Record<string, string>;
   createdAt: string;
   updatedAt: string;
 }
@@ -34,6 +46,8 @@ export interface ContributionFile {
   bytes: number;
   sha256: string;
   location: string;
+  /** The CNIG GML a file in another format was converted into (intermediate tier key). */
+  convertedLocation: string | null;
   uploadedAt: string;
   status: FileStatus;
   report: unknown;
@@ -57,6 +71,8 @@ interface Row {
   moderated_at: Date | string | null;
   reason: string | null;
   version_id: string | null;
+  business: BusinessTarget | string | null;
+  attribute_defaults: Record<string, string> | string;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -68,6 +84,7 @@ interface FileRow {
   bytes: string | number;
   sha256: string;
   location: string;
+  converted_location: string | null;
   uploaded_at: Date | string;
   status: FileStatus;
   report: unknown;
@@ -94,6 +111,8 @@ const toContribution = (r: Row): Contribution => ({
   moderatedAt: r.moderated_at === null ? null : iso(r.moderated_at),
   reason: r.reason,
   versionId: r.version_id === null ? null : Number(r.version_id),
+  business: typeof r.business === 'string' ? (JSON.parse(r.business) as BusinessTarget) : r.business,
+  attributeDefaults: typeof r.attribute_defaults === 'string' ? (JSON.parse(r.attribute_defaults) as Record<string, string>) : r.attribute_defaults,
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
 });
@@ -105,6 +124,7 @@ const toFile = (r: FileRow): ContributionFile => ({
   bytes: Number(r.bytes),
   sha256: r.sha256,
   location: r.location,
+  convertedLocation: r.converted_location,
   uploadedAt: iso(r.uploaded_at),
   status: r.status,
   report: r.report,
@@ -113,15 +133,16 @@ const toFile = (r: FileRow): ContributionFile => ({
 });
 
 const SELECT = `SELECT c.*, o.slug AS organisation FROM contributions c JOIN organisations o ON o.id = c.organisation_id`;
-const FILE_COLUMNS = `id, contribution_id, name, bytes, sha256, location, uploaded_at, status, report, job_id, validated_at`;
+const FILE_COLUMNS = `id, contribution_id, name, bytes, sha256, location, converted_location, uploaded_at, status, report, job_id, validated_at`;
 
 export class ContributionStore {
   constructor(private readonly db: Queryable) {}
 
-  async create(c: { kind: ContributionKind; title: string; description: string; organisationId: number; authorUserId: number | null; authorActor: string; surveyedOn: string | null; producer: string | null }): Promise<Contribution> {
+  async create(c: { kind: ContributionKind; title: string; description: string; organisationId: number; authorUserId: number | null; authorActor: string; surveyedOn: string | null; producer: string | null; business: BusinessTarget | null; attributeDefaults: Record<string, string> }): Promise<Contribution> {
     const { rows } = await this.db.query<{ id: string }>(
-      `INSERT INTO contributions (kind, title, description, organisation_id, author_user_id, author_actor, surveyed_on, producer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-      [c.kind, c.title, c.description, c.organisationId, c.authorUserId, c.authorActor, c.surveyedOn, c.producer],
+      `INSERT INTO contributions (kind, title, description, organisation_id, author_user_id, author_actor, surveyed_on, producer, business, attribute_defaults)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+      [c.kind, c.title, c.description, c.organisationId, c.authorUserId, c.authorActor, c.surveyedOn, c.producer, c.business === null ? null : JSON.stringify(c.business), JSON.stringify(c.attributeDefaults)],
     );
     return (await this.get(Number(rows[0]?.id))) as Contribution;
   }
@@ -151,26 +172,32 @@ export class ContributionStore {
   }
 
   /** Records an uploaded file (a file of the same name is replaced: its old location is returned, to delete). */
-  async putFile(contributionId: number, f: { name: string; bytes: number; sha256: string; location: string }): Promise<{ file: ContributionFile; replaced: string | null }> {
-    const old = await this.db.query<{ location: string }>(`SELECT location FROM contribution_files WHERE contribution_id = $1 AND name = $2`, [contributionId, f.name]);
+  async putFile(contributionId: number, f: { name: string; bytes: number; sha256: string; location: string }): Promise<{ file: ContributionFile; replaced: string | null; replacedConversion: string | null }> {
+    const old = await this.db.query<{ location: string; converted_location: string | null }>(`SELECT location, converted_location FROM contribution_files WHERE contribution_id = $1 AND name = $2`, [contributionId, f.name]);
     const { rows } = await this.db.query<FileRow>(
       `INSERT INTO contribution_files (contribution_id, name, bytes, sha256, location) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (contribution_id, name) DO UPDATE SET bytes = EXCLUDED.bytes, sha256 = EXCLUDED.sha256, location = EXCLUDED.location,
-         uploaded_at = now(), status = 'pending', report = NULL, job_id = NULL, validated_at = NULL
+         uploaded_at = now(), status = 'pending', report = NULL, job_id = NULL, validated_at = NULL, converted_location = NULL
        RETURNING ${FILE_COLUMNS}`,
       [contributionId, f.name, f.bytes, f.sha256, f.location],
     );
     const replaced = old.rows[0]?.location;
-    return { file: toFile(rows[0] as FileRow), replaced: replaced !== undefined && replaced !== f.location ? replaced : null };
+    return { file: toFile(rows[0] as FileRow), replaced: replaced !== undefined && replaced !== f.location ? replaced : null, replacedConversion: old.rows[0]?.converted_location ?? null };
   }
 
   async setFileJob(fileId: number, jobId: number): Promise<void> {
     await this.db.query(`UPDATE contribution_files SET job_id = $2 WHERE id = $1`, [fileId, jobId]);
   }
 
-  /** The verdict of a file's validation, if it is still the file validated (same SHA-256: not replaced meanwhile). */
-  async setReport(fileId: number, sha256: string, status: Exclude<FileStatus, 'pending'>, report: unknown): Promise<boolean> {
-    const { rows } = await this.db.query(`UPDATE contribution_files SET status = $3, report = $4, validated_at = now() WHERE id = $1 AND sha256 = $2 RETURNING id`, [fileId, sha256, status, JSON.stringify(report)]);
+  /** The verdict of a file's validation (and the GML it was converted into), if it is still the file validated (same SHA-256: not replaced meanwhile). */
+  async setReport(fileId: number, sha256: string, status: Exclude<FileStatus, 'pending'>, report: unknown, convertedLocation: string | null = null): Promise<boolean> {
+    const { rows } = await this.db.query(`UPDATE contribution_files SET status = $3, report = $4, validated_at = now(), converted_location = $5 WHERE id = $1 AND sha256 = $2 RETURNING id`, [
+      fileId,
+      sha256,
+      status,
+      JSON.stringify(report),
+      convertedLocation,
+    ]);
     return rows.length > 0;
   }
 

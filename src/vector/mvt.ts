@@ -54,13 +54,21 @@ export function encodeTile(bbox: Bbox, features: Array<{ geometry: Geo; properti
   return vtpbf.fromGeojsonVt({ [MVT_LAYER]: tile }, { version: 2, extent: MVT_EXTENT });
 }
 
-export async function vectorTile(ctx: AppContext, tms: TileMatrixSet, z: number, x: number, y: number, versionId?: number): Promise<Uint8Array> {
+/** Attributes a tile carries for a business dataset's object: its layer and its plain values (not nested ones). */
+function businessProperties(cls: string, attributes: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { layer: cls };
+  for (const [k, v] of Object.entries(attributes)) if (v !== null && ['string', 'number', 'boolean'].includes(typeof v)) out[k] = v;
+  return out;
+}
+
+/** One tile of the vector PCRS (or, with `datasetId`, of a business dataset: its objects with their attributes). */
+export async function vectorTile(ctx: AppContext, tms: TileMatrixSet, z: number, x: number, y: number, versionId?: number, datasetId = VECTOR_DATASET): Promise<Uint8Array> {
   const bbox = tileBbox(tms, z, x, y);
   if (z < (MVT_MIN_ZOOM[tms.id] ?? 0)) return new Uint8Array(0);
   const buffered = bboxBuffer(bbox, ((bbox[2] - bbox[0]) * 64) / MVT_EXTENT);
   const in2154 = tms.crs === 'EPSG:2154' ? buffered : transformBbox(tms.crs, 'EPSG:2154', buffered);
   const rows = await queryFeatures(ctx.db, {
-    datasetId: VECTOR_DATASET,
+    datasetId,
     ...(versionId !== undefined ? { versionId } : {}),
     bbox: in2154,
     clip: in2154,
@@ -74,7 +82,7 @@ export async function vectorTile(ctx: AppContext, tms: TileMatrixSet, z: number,
     .map((r) => ({
       id: r.id,
       geometry: JSON.parse(r.geometry as string) as Geo,
-      properties: { class: r.class, thematique: r.thematique ?? '', idObjet: r.idObjet ?? '', gmlId: r.gmlId ?? '' },
+      properties: datasetId === VECTOR_DATASET ? { class: r.class, thematique: r.thematique ?? '', idObjet: r.idObjet ?? '', gmlId: r.gmlId ?? '' } : businessProperties(r.class, r.attributes),
     }));
   return features.length ? encodeTile(bbox, features) : new Uint8Array(0);
 }

@@ -39,7 +39,7 @@ function sridOf(crs: string | null): number | null {
 }
 
 /** One row ready for insertion (JSON-serialised into the batch parameter). */
-interface FeatureRow {
+export interface FeatureRow {
   class: string;
   namespace: string;
   gml_id: string | null;

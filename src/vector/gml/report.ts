@@ -75,6 +75,14 @@ export const RULES: Readonly<Record<string, RuleDef>> = {
   'crs-mixed': { severity: 'error', description: 'Several CRSs in one file (or in one geometry).' },
   'outside-crs-area': { severity: 'error', description: "Coordinates outside the CRS's area of use (wrong CRS or swapped axes?)." },
   'outside-territory': { severity: 'error', description: 'Coordinates outside the configured territory.' },
+  // conversion of a GeoPackage / GeoJSON / Shapefile / DXF contribution into the PCRS (contributions/pcrs-mapping.ts)
+  'conversion-unknown-class': { severity: 'error', description: 'Objects whose layer name or classe attribute names no PCRS class.' },
+  'conversion-multipart': { severity: 'error', description: 'Multi-part geometries where the class takes a single geometry.' },
+  'conversion-unmapped-attribute': { severity: 'warning', description: 'Attributes that are not CNIG properties of their class (not carried).' },
+  'conversion-empty': { severity: 'error', description: 'No object of the file could be mapped to a PCRS class.' },
+  'dxf-crs-assumed': { severity: 'warning', description: 'A DXF carries no CRS: its coordinates are read as Lambert-93.' },
+  'layer-without-crs': { severity: 'error', description: 'A layer without a coordinate reference system.' },
+  'unreadable-layer': { severity: 'error', description: 'A layer GDAL cannot read.' },
 };
 
 export interface RuleCount {

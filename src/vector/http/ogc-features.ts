@@ -81,15 +81,15 @@ export function parseDatetime(text: string | undefined): [string | null, string 
   return text.includes('/') ? [part(a), part(b)] : [part(a), part(a)];
 }
 
-const RESERVED = new Set(['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'datetime', 'f', 'version', 'apikey', 'APIKEY', 'properties', 'skipGeometry']);
+const RESERVED = new Set(['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'datetime', 'f', 'version', 'apikey', 'APIKEY', 'properties', 'skipGeometry', 'layer']);
 
 /** The vector versions by id, to say of each object which version it comes from (and whose contribution). */
 export type VersionsById = ReadonlyMap<number, Pick<Version, 'name' | 'provenance'>>;
 
-export async function vectorVersions(ctx: AppContext, versionId?: number): Promise<VersionsById> {
+export async function vectorVersions(ctx: AppContext, versionId?: number, datasetId = VECTOR_DATASET): Promise<VersionsById> {
   // The published versions (what the current PCRS is made of), plus the one asked by ?version=: one
   // light query per request (not the catalogue's listing, which measures every version's dalles).
-  const versions = await ctx.catalog.publishedVersions(VECTOR_DATASET);
+  const versions = await ctx.catalog.publishedVersions(datasetId);
   if (versionId !== undefined && !versions.some((v) => v.id === versionId)) versions.push(await ctx.catalog.getVersionById(versionId));
   return new Map(versions.map((v) => [v.id, v]));
 }
@@ -98,20 +98,29 @@ export async function vectorVersions(ctx: AppContext, versionId?: number): Promi
  * A GeoJSON feature of the OGC API (id = store id, CNIG attributes as properties), with the version
  * it comes from and, when a partner's contribution made it, its provenance.
  */
-export function featureJson(f: StoredFeature, versions: VersionsById): string {
+export function featureJson(f: StoredFeature, versions: VersionsById, business = false): string {
   const v = versions.get(f.versionId);
-  return `{"type":"Feature","id":${f.id},"geometry":${f.geometry ?? 'null'},"properties":${JSON.stringify({
-    class: f.class,
-    gmlId: f.gmlId,
-    ...f.attributes,
-    sourceCrs: f.sourceCrs,
-    version: v?.name ?? null,
-    provenance: v?.provenance ?? null,
-  })}}`;
+  const own = business ? { layer: f.class, ...f.attributes } : { class: f.class, gmlId: f.gmlId, ...f.attributes, sourceCrs: f.sourceCrs };
+  return `{"type":"Feature","id":${f.id},"geometry":${f.geometry ?? 'null'},"properties":${JSON.stringify({ ...own, version: v?.name ?? null, provenance: v?.provenance ?? null })}}`;
 }
 
-async function versionIdOf(ctx: AppContext, q: Record<string, string | undefined>): Promise<number | undefined> {
-  return q.version ? (await ctx.catalog.getVersion(VECTOR_DATASET, q.version)).id : undefined;
+async function versionIdOf(ctx: AppContext, q: Record<string, string | undefined>, datasetId = VECTOR_DATASET): Promise<number | undefined> {
+  return q.version ? (await ctx.catalog.getVersion(datasetId, q.version)).id : undefined;
+}
+
+/**
+ * What a collection id names: a class of the vector PCRS, or a business dataset (partners' layers:
+ * hydrants, lighting…, served by the same routes; `src/business/`). Dataset ids are lower case and
+ * PCRS classes CamelCase: the two never meet.
+ */
+export async function featureSource(ctx: AppContext, collectionId: string): Promise<{ datasetId: string; class?: string; business: boolean }> {
+  const def = pcrsClass(collectionId);
+  if (def && !def.abstract) return { datasetId: VECTOR_DATASET, class: collectionId, business: false };
+  if (/^[a-z0-9][a-z0-9-]{0,62}$/.test(collectionId) && collectionId !== VECTOR_DATASET) {
+    const dataset = await ctx.catalog.getDataset(collectionId).catch(() => null);
+    if (dataset?.kind === 'business') return { datasetId: dataset.id, business: true };
+  }
+  throw new UserError('unknown-collection', `No feature collection '${collectionId}'.`, { status: 404 });
 }
 
 /** Most features one items page returns (a larger `limit` is capped; the `next` link pages on). */
@@ -194,21 +203,22 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
   app.get('/ogc/collections/:collectionId/items', { config: { access: 'public' }, schema: { hide: true, params: z.object({ collectionId }), querystring: query } }, async (request, reply) => {
     const { collectionId } = request.params;
     const q: Record<string, string | undefined> = request.query;
-    const def = pcrsClass(collectionId);
-    if (!def || def.abstract) throw new UserError('unknown-collection', `No feature collection '${collectionId}'.`, { status: 404 });
-    await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}) });
+    const source = await featureSource(ctx, collectionId);
+    const { datasetId } = source;
+    await ctx.access.checkRead(request.caller, { datasetId, ...(q.version ? { version: q.version } : {}) });
     const limit = q.limit === undefined ? 10 : Number(q.limit);
     const offset = q.offset === undefined ? 0 : Number(q.offset);
     if (!Number.isInteger(limit) || limit < 1) throw new UserError('invalid-limit', 'limit must be a positive integer.');
     if (!Number.isInteger(offset) || offset < 0) throw new UserError('invalid-offset', 'offset must be a non-negative integer.');
     const effLimit = Math.min(limit, MAX_ITEMS_LIMIT);
     const gml = wantsGml(request, q);
+    if (gml && source.business) throw new UserError('invalid-format', 'Business data is served as GeoJSON only (f=json).', { status: 400 });
     const crs = gml ? 'EPSG:2154' : servedCrs(q.crs, 'crs');
     if (gml && q.crs && servedCrs(q.crs, 'crs') !== 'EPSG:2154') throw new UserError('invalid-crs', 'GML items (CNIG PCRS) are served in EPSG:2154 only.');
     const bboxCrs = servedCrs(q['bbox-crs'], 'bbox-crs');
     const bbox = q.bbox ? bboxTo2154(q.bbox.split(',').map(Number), bboxCrs) : undefined;
     // A permission's perimeter limits the area asked (no bbox: the whole dataset).
-    await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, ...(q.version ? { version: q.version } : {}), bbox: bbox ? (bbox as [number, number, number, number]) : WHOLE_AREA });
+    await ctx.access.checkRead(request.caller, { datasetId, ...(q.version ? { version: q.version } : {}), bbox: bbox ? (bbox as [number, number, number, number]) : WHOLE_AREA });
     const filters: Record<string, string> = {};
     for (const [k, v] of Object.entries(q)) {
       if (RESERVED.has(k) || v === undefined) continue;
@@ -216,11 +226,12 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
       filters[k] = v;
     }
     const dateInterval = parseDatetime(q.datetime);
-    const versionId = await versionIdOf(ctx, q);
+    const versionId = await versionIdOf(ctx, q, datasetId);
+    const layer = source.business ? q.layer : source.class;
     const query = {
-      datasetId: VECTOR_DATASET,
+      datasetId,
       ...(versionId !== undefined ? { versionId } : {}),
-      class: collectionId,
+      ...(layer ? { class: layer } : {}),
       ...(bbox ? { bbox } : {}),
       filters,
       ...(dateInterval ? { dateInterval } : {}),
@@ -252,29 +263,33 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
       ...(offset > 0 ? [{ href: page(Math.max(0, offset - effLimit)), rel: 'prev', type: GEOJSON }] : []),
       { href: `${baseUrl(request, ctx.config)}/ogc/collections/${collectionId}`, rel: 'collection', type: 'application/json' },
     ];
-    const versions = await vectorVersions(ctx, versionId);
+    const versions = await vectorVersions(ctx, versionId, datasetId);
     reply.header('Content-Crs', `<${crsUri(crs)}>`).type(GEOJSON);
     return (
       `{"type":"FeatureCollection","numberMatched":${matched},"numberReturned":${features.length},"timeStamp":"${new Date().toISOString()}",` +
-      `"links":${JSON.stringify(links)},"features":[${features.map((f) => featureJson(f, versions)).join(',')}]}`
+      `"links":${JSON.stringify(source.business ? links.filter((l) => l.rel !== 'alternate') : links)},"features":[${features.map((f) => featureJson(f, versions, source.business)).join(',')}]}`
     );
   });
 
   app.get('/ogc/collections/:collectionId/items/:featureId', { config: { access: 'public' }, schema: { hide: true, params: z.object({ collectionId, featureId: z.string().max(40) }), querystring: query } }, async (request, reply) => {
     const { collectionId, featureId } = request.params;
     const q: Record<string, string | undefined> = request.query;
-    await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET, bbox: WHOLE_AREA });
+    const source = await featureSource(ctx, collectionId);
+    await ctx.access.checkRead(request.caller, { datasetId: source.datasetId, bbox: WHOLE_AREA });
     const crs = servedCrs(q.crs, 'crs');
     const id = Number(featureId);
     const rows = Number.isSafeInteger(id)
-      ? await ctx.db.query<{ version_id: number }>('SELECT version_id FROM vector_features WHERE id = $1 AND class = $2', [id, collectionId])
+      ? await ctx.db.query<{ version_id: number }>(
+          'SELECT f.version_id FROM vector_features f JOIN versions v ON v.id = f.version_id WHERE f.id = $1 AND v.dataset_id = $2 AND ($3::text IS NULL OR f.class = $3)',
+          [id, source.datasetId, source.class ?? null],
+        )
       : { rows: [] };
     const row = rows.rows[0];
     if (!row) throw new UserError('unknown-feature', `No feature ${featureId} in ${collectionId}.`, { status: 404 });
     const [f] = await queryFeatures(ctx.db, {
-      datasetId: VECTOR_DATASET,
+      datasetId: source.datasetId,
       versionId: Number(row.version_id),
-      class: collectionId,
+      ...(source.class ? { class: source.class } : {}),
       outSrid: outputSrid(crs),
       latLon: crs === 'EPSG:4326',
       id,
@@ -282,7 +297,7 @@ export function registerOgcFeatureRoutes(app: RouteApp, ctx: AppContext, ogc: Og
     if (!f) throw new UserError('unknown-feature', `No feature ${featureId} in ${collectionId}.`, { status: 404 });
     reply.header('Content-Crs', `<${crsUri(crs)}>`).type(GEOJSON);
     const base = `${baseUrl(request, ctx.config)}/ogc/collections/${collectionId}`;
-    const json = JSON.parse(featureJson(f, await vectorVersions(ctx, Number(row.version_id)))) as Record<string, unknown>;
+    const json = JSON.parse(featureJson(f, await vectorVersions(ctx, Number(row.version_id), source.datasetId), source.business)) as Record<string, unknown>;
     json.links = [
       { href: `${base}/items/${id}`, rel: 'self', type: GEOJSON },
       { href: base, rel: 'collection', type: 'application/json' },
