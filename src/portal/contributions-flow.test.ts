@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -16,7 +17,9 @@ import { CAN_RUN_BROWSER, launchChromium, portalServer, screenshot, type PortalS
  * "conforme" and reads its report; then an orthophoto contribution with a real dalle and a text file
  * named .tif: one "conforme", the other "refusé" with the reason in its report; a moderator is told
  * a refusal needs a reason, accepts the GML one and sees it published; the partner's page then takes
- * no more files; the list shows both contributions with their states.
+ * no more files; the list shows both contributions with their states. Then business data: the
+ * partner sends its street lights as a GeoPackage into a restricted dataset of its own; accepted, it
+ * is a collection its organisation reads and the anonymous cannot.
  */
 describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real server)', () => {
   let s: PortalServer;
@@ -28,6 +31,7 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
   let gml: Buffer;
   let dalle: { name: string; buffer: Buffer };
   let moderatorCookie: string;
+  let lights: Buffer;
 
   beforeAll(async () => {
     s = await portalServer({ PCRS_COOKIE_SECURE: 'false', PCRS_SECRET_KEY: 'portal-contributions-secret-key-of-32-chars+' });
@@ -40,6 +44,10 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
     gml = readFileSync(file);
     const d = await validDalle(dir, { xmin: 575_000, ymax: 6_373_600 });
     dalle = { name: path.basename(d.file), buffer: readFileSync(d.file) };
+    const points = Array.from({ length: 8 }, (_, i) => ({ type: 'Feature', properties: { numero: `EP-${i + 1}`, puissance_w: 70 }, geometry: { type: 'Point', coordinates: [1.4405 + i * 0.0003, 44.4476] } }));
+    writeFileSync(path.join(dir, 'eclairage.geojson'), JSON.stringify({ type: 'FeatureCollection', features: points }));
+    execFileSync('ogr2ogr', ['-f', 'GPKG', path.join(dir, 'eclairage.gpkg'), path.join(dir, 'eclairage.geojson'), '-nln', 'points_lumineux']);
+    lights = readFileSync(path.join(dir, 'eclairage.gpkg'));
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1300, height: 900 }, locale: 'fr-FR' });
     await context.addCookies([{ name: 'pcrs_session', value: cookie, url: s.base }]);
@@ -78,7 +86,7 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
     });
     const methods: string[] = [];
     page.on('request', (r) => r.url().includes('/contributions/uploads') && methods.push(r.method()));
-    await page.getByLabel('Fichiers GML CNIG PCRS v2.0 (plusieurs possibles)').setInputFiles({ name: 'place.gml', mimeType: 'application/gml+xml', buffer: gml });
+    await page.getByLabel('Fichiers GML CNIG PCRS v2.0, GeoPackage, GeoJSON, Shapefile zippé ou DXF (plusieurs possibles)').setInputFiles({ name: 'place.gml', mimeType: 'application/gml+xml', buffer: gml });
     await expect.poll(() => page.locator('.uploads').innerText(), { timeout: 30_000 }).toMatch(/place\.gml\s+envoyé/);
     expect(cut).toBe(1);
     expect(methods.filter((m) => m === 'PATCH').length).toBeGreaterThanOrEqual(2);
@@ -107,7 +115,7 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
     // The partner's page: published, no more files taken.
     await page.reload();
     await expect.poll(() => page.locator('.contribution-status').innerText(), { timeout: 10_000 }).toContain('Acceptée et publiée.');
-    expect(await page.getByLabel('Fichiers GML CNIG PCRS v2.0 (plusieurs possibles)').count()).toBe(0);
+    expect(await page.getByLabel('Fichiers GML CNIG PCRS v2.0, GeoPackage, GeoJSON, Shapefile zippé ou DXF (plusieurs possibles)').count()).toBe(0);
 
     // An orthophoto contribution: a real dalle and a text file named .tif.
     await page.goto(`${s.base}/#/contributions/nouvelle`);
@@ -130,6 +138,45 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
     await page.getByRole('link', { name: 'Contributions', exact: true }).first().click();
     await expect.poll(() => page.locator('table.contributions tbody tr').count(), { timeout: 10_000 }).toBe(2);
     expect(await page.locator('table.contributions').innerText()).toMatch(/Dalles après travaux[\s\S]*à corriger[\s\S]*Place Champollion re-levée[\s\S]*acceptée/);
+    expect(errors).toEqual([]);
+  }, 240_000);
+
+  it('business data: a GeoPackage of street lights into a restricted dataset of the commune; accepted, only its organisation reads the collection', async () => {
+    await page.goto(`${s.base}/#/contributions/nouvelle`);
+    await page.getByLabel('Nature').selectOption('business');
+    await page.getByLabel('Intitulé').fill('Éclairage public 2026');
+    // The dataset id is checked before anything is sent.
+    await page.getByLabel('Identifiant du jeu de données').fill('Éclairage');
+    await page.getByRole('button', { name: 'Créer la contribution' }).click();
+    await expect.poll(() => page.locator('main').innerText()).toContain('Donnez un identifiant : minuscules, chiffres et tirets (3 à 63).');
+    await page.getByLabel('Identifiant du jeu de données').fill('cahors-eclairage');
+    await page.getByLabel('Nom du jeu de données').fill('Éclairage public de Cahors');
+    expect(await page.getByLabel('Visibilité').inputValue()).toBe('restricted');
+    await page.getByRole('button', { name: 'Créer la contribution' }).click();
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Contribution : Éclairage public 2026');
+    expect(await page.locator('.facts').innerText()).toMatch(/Éclairage public de Cahors \(cahors-eclairage, restreint\)/);
+    await page.getByLabel('Couches (GeoPackage, GeoJSON, Shapefile zippé avec son .prj, DXF)').setInputFiles({ name: 'eclairage.gpkg', mimeType: 'application/geopackage+sqlite3', buffer: lights });
+    await expect.poll(() => status('eclairage.gpkg').innerText(), { timeout: 60_000 }).toBe('conforme');
+    await page.getByRole('button', { name: 'Rapport de eclairage.gpkg' }).click();
+    await expect.poll(() => page.locator('.report-text pre').innerText()).toMatch(/^Business data validation: eclairage\.gpkg\nResult: OK \(gpkg\)\n {2}layer points_lumineux: 8 object\(s\), Point/);
+    const contribution = page.url();
+
+    const modContext = await browser.newContext({ viewport: { width: 1300, height: 900 }, locale: 'fr-FR' });
+    await modContext.addCookies([{ name: 'pcrs_session', value: moderatorCookie, url: s.base }]);
+    const mod = await modContext.newPage();
+    mod.on('pageerror', (e) => errors.push(e.message));
+    await mod.goto(contribution);
+    await mod.getByRole('button', { name: 'Accepter et publier' }).click();
+    await expect.poll(() => mod.locator('.contribution-status').innerText(), { timeout: 60_000 }).toContain('Acceptée et publiée.');
+    await modContext.close();
+
+    // The commune's browser reads its collection; a browser without a session does not.
+    const own = await page.request.get(`${s.base}/ogc/collections/cahors-eclairage/items?limit=20`);
+    expect(own.status()).toBe(200);
+    const fc = (await own.json()) as { numberMatched: number; features: Array<{ properties: Record<string, unknown> }> };
+    expect(fc.numberMatched).toBe(8);
+    expect(fc.features[0]?.properties).toMatchObject({ layer: 'points_lumineux', numero: 'EP-1', provenance: { organisation: 'cahors' } });
+    expect((await fetch(`${s.base}/ogc/collections/cahors-eclairage/items`)).status).toBe(401);
     expect(errors).toEqual([]);
   }, 240_000);
 });

@@ -439,11 +439,28 @@ export interface Licence {
 }
 
 // --- contributions (issue 12) ------------------------------------------------------------------
-export const CONTRIBUTION_KINDS = ['vector', 'raster'] as const;
+export const CONTRIBUTION_KINDS = ['vector', 'raster', 'business'] as const;
 export type ContributionKind = (typeof CONTRIBUTION_KINDS)[number];
 export type ContributionState = 'draft' | 'validating' | 'invalid' | 'valid' | 'changes-requested' | 'rejected' | 'publishing' | 'accepted';
 export type ContributionDecision = 'accept' | 'reject' | 'changes';
 export type ContributionFileStatus = 'pending' | 'ok' | 'warning' | 'rejected';
+
+/** Where a business contribution goes: its dataset (new, or one the organisation owns), and who reads it. */
+export interface BusinessTarget {
+  dataset: string;
+  title: string;
+  visibility: 'public' | 'restricted';
+  /** Organisations (slugs) that read it when restricted, besides the contributing one. */
+  readers: string[];
+}
+
+/** CNIG values for every object of a vector contribution's files that lacks them (a DXF has no attributes). */
+export interface AttributeDefaults {
+  thematique?: string;
+  qualiteCategorisation?: string;
+  precisionPlanimetrique?: string;
+  precisionAltimetrique?: string;
+}
 
 export interface NewContribution {
   kind: ContributionKind;
@@ -452,6 +469,8 @@ export interface NewContribution {
   organisation: string;
   surveyedOn?: string;
   producer?: string;
+  business?: BusinessTarget;
+  attributeDefaults?: AttributeDefaults;
 }
 
 export interface ContributionFile {
@@ -482,6 +501,8 @@ export interface Contribution {
   reason: string | null;
   /** The update version it became, once accepted. */
   version: string | null;
+  business: BusinessTarget | null;
+  attributeDefaults: AttributeDefaults;
   createdAt: string;
   updatedAt: string;
   files?: ContributionFile[];

@@ -12,7 +12,9 @@ import { ContributionStateBadge, FileStatusBadge } from './labels.js';
 /** States in which the contribution still takes files. */
 const OPEN = new Set(['draft', 'validating', 'invalid', 'valid', 'changes-requested']);
 
-const ACCEPT = { raster: '.tif,.tiff,.jp2,image/tiff,image/jp2', vector: '.gml,.xml,application/gml+xml' } as const;
+const VECTOR_FILES = '.gpkg,.geojson,.json,.zip,.dxf';
+const ACCEPT = { raster: '.tif,.tiff,.jp2,image/tiff,image/jp2', vector: `.gml,.xml,application/gml+xml,${VECTOR_FILES}`, business: VECTOR_FILES } as const;
+const FILES_LABEL = { raster: 'contribution.filesRaster', vector: 'contribution.filesVector', business: 'contribution.filesBusiness' } as const;
 
 interface Sending {
   name: string;
@@ -116,6 +118,15 @@ function Details({ c, onUploaded }: { c: Contribution; onUploaded: () => void })
             <dd>{c.producer}</dd>
           </div>
         ) : null}
+        {c.business ? (
+          <div>
+            <dt>{t('contribution.dataset')}</dt>
+            <dd>
+              {c.business.title} (<code>{c.business.dataset}</code>, {t(`contribution.visibility.${c.business.visibility}`)}
+              {c.business.readers.length ? ` — ${t('contribution.readers')} : ${c.business.readers.join(', ')}` : ''})
+            </dd>
+          </div>
+        ) : null}
       </dl>
       {c.description ? <p class="description">{c.description}</p> : null}
       {c.reason ? (
@@ -129,7 +140,7 @@ function Details({ c, onUploaded }: { c: Contribution; onUploaded: () => void })
         <>
           <h2>{t('contribution.send')}</h2>
           <div class="field">
-            <label for="contribution-files">{t(c.kind === 'raster' ? 'contribution.filesRaster' : 'contribution.filesVector')}</label>
+            <label for="contribution-files">{t(FILES_LABEL[c.kind])}</label>
             <input id="contribution-files" ref={input} type="file" multiple accept={ACCEPT[c.kind]} aria-describedby="contribution-files-hint" onChange={(e) => void send([...((e.currentTarget as HTMLInputElement).files ?? [])])} />
             <p class="hint" id="contribution-files-hint">
               {t('contribution.filesHint')}
