@@ -350,11 +350,18 @@ export class PlatformAccessPolicy implements AccessPolicy {
 
   /** Whether the target is restricted: its version's visibility, else its dataset's; unpublished versions always. */
   async isRestricted(target: Pick<ReadTarget, 'datasetId' | 'version'>): Promise<boolean> {
-    const vis = await this.visibility();
+    let vis = await this.visibility();
+    const key = `${target.datasetId}/${target.version}`;
+    // A version (or dataset) made since the table was read — an unpublished one being built or staged — is
+    // read afresh, never taken for public by default.
+    if ((target.version !== undefined && !vis.versions.has(key)) || !vis.datasets.has(target.datasetId)) {
+      this.visibilityCache = null;
+      vis = await this.visibility();
+    }
     const dataset = vis.datasets.get(target.datasetId);
     if (dataset === undefined) return false;
     if (target.version === undefined) return dataset === 'restricted' || vis.restrictedVersionsOf.has(target.datasetId);
-    const v = vis.versions.get(`${target.datasetId}/${target.version}`);
+    const v = vis.versions.get(key);
     if (!v) return dataset === 'restricted';
     if (v.status !== 'published') return true;
     return (v.visibility ?? dataset) === 'restricted';

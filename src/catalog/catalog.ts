@@ -238,6 +238,18 @@ export class Catalog {
     await this.db.query(`UPDATE versions SET provenance = $2, description = $3 WHERE id = $1`, [versionId, JSON.stringify(provenance), description]);
   }
 
+  /**
+   * Puts an unpublished version above every other of its dataset (newer versions win): a version
+   * built ahead of its publication (a contribution staged for review) wins as of when it is published.
+   */
+  async raiseVersionToTop(versionId: number): Promise<void> {
+    await this.db.query(
+      `UPDATE versions v SET priority = (SELECT MAX(priority) + 1 FROM versions o WHERE o.dataset_id = v.dataset_id) WHERE v.id = $1 AND v.status <> 'published'
+         AND v.priority < (SELECT MAX(priority) FROM versions o WHERE o.dataset_id = v.dataset_id)`,
+      [versionId],
+    );
+  }
+
   async setVersionStatus(versionId: number, status: VersionStatus): Promise<void> {
     await this.db.query(
       `UPDATE versions SET status = $2, published_at = CASE WHEN $2 = 'published' THEN COALESCE(published_at, now()) ELSE published_at END WHERE id = $1`,

@@ -4,6 +4,7 @@ import { errorMessage, UserError } from '../util/errors.js';
 import { contributionsCommand } from './cli.js';
 import { registerContributionRoutes } from './routes.js';
 import { ContributionService, PUBLISH_JOB, VALIDATE_JOB } from './service.js';
+import { STAGE_JOB } from './review.js';
 import type { ContributionFile } from './store.js';
 
 /**
@@ -61,6 +62,6 @@ export const contributionsCapability: Capability = {
     });
   },
   commands: [contributionsCommand],
-  jobKinds: [VALIDATE_JOB, PUBLISH_JOB],
+  jobKinds: [VALIDATE_JOB, PUBLISH_JOB, STAGE_JOB],
   configKeys: ['contributions'],
 };

@@ -10,6 +10,7 @@ import { errorMessage, isUserError, UserError } from '../util/errors.js';
 import { formatReportText } from '../vector/gml/report.js';
 import type { ValidationReport } from '../vector/gml/report.js';
 import type { BusinessReport } from '../business/service.js';
+import { ContributionReview } from './review.js';
 import { DECISIONS, type ContributionService } from './service.js';
 import { CONTRIBUTION_KINDS, type Contribution, type ContributionFile } from './store.js';
 
@@ -157,12 +158,65 @@ export function registerContributionRoutes(app: RouteApp, service: ContributionS
         tags,
         summary: 'Moderators: accept a valid contribution (published as an update version, in the background), reject it, or ask for changes (a reason is required for both)',
         params: idParams,
-        body: z.strictObject({ decision: z.enum(DECISIONS), reason: z.string().max(2000).optional() }),
+        body: z.strictObject({
+          decision: z.enum(DECISIONS),
+          reason: z.string().max(2000).optional(),
+          /** Accept part of it: the objects (keys `Class:idObjet` from its comparison) or the dalles (file ids) to publish. */
+          selection: z
+            .strictObject({
+              objects: z.array(z.string().min(1).max(300)).min(1).max(100_000).optional(),
+              files: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(10_000).optional(),
+            })
+            .optional(),
+        }),
       },
     },
     async (request, reply) => {
-      const c = await service.decide(request.caller, request.params.id, request.body.decision, request.body.reason, startPublication);
+      const c = await service.decide(request.caller, request.params.id, request.body.decision, request.body.reason, startPublication, request.body.selection);
       return reply.code(request.body.decision === 'accept' ? 202 : 200).send(out(c));
+    },
+  );
+
+  const review = new ContributionReview(ctx, service);
+  app.get(
+    '/api/v1/contributions/:id/review',
+    {
+      config: { access: WRITE },
+      schema: {
+        tags,
+        summary:
+          'Before/after of a contribution: vector — the objects added, removed and changed (attributes before/after) against the current PCRS, matched by idObjet; dalles — each one’s preview and Lambert-93 extent, to swipe over the current layer',
+        params: idParams,
+      },
+    },
+    async (request) => {
+      const c = await service.getFor(request.caller, request.params.id);
+      if (c.kind === 'vector') return { kind: c.kind, ...(await review.vectorDiff(c)) };
+      const files = await service.store.files(c.id);
+      if (c.kind === 'business') return { kind: c.kind, files: files.map((f) => ({ id: f.id, name: f.name, status: f.status, layers: (f.report as { layers?: unknown[] } | null)?.layers ?? [] })) };
+      return {
+        kind: c.kind,
+        dalles: files.map((f) => {
+          const report = f.report as { bbox2154?: number[] | null; canonicalName?: string | null } | null;
+          const previewable = (f.status === 'ok' || f.status === 'warning') && Array.isArray(report?.bbox2154);
+          return { fileId: f.id, name: f.name, status: f.status, canonicalName: report?.canonicalName ?? null, bbox2154: report?.bbox2154 ?? null, preview: previewable ? `/api/v1/contributions/${c.id}/files/${f.id}/preview.jpg` : null };
+        }),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/contributions/:id/files/:fileId/preview.jpg',
+    {
+      config: { access: WRITE },
+      schema: { tags, summary: 'A JPEG preview of a contribution’s dalle (at most 2048 px, Lambert-93, its extent in the review)', params: z.strictObject({ id: idParams.shape.id, fileId: idParams.shape.id }) },
+    },
+    async (request, reply) => {
+      const c = await service.getFor(request.caller, request.params.id);
+      const f = await service.store.file(request.params.fileId);
+      if (!f || f.contributionId !== c.id) throw new UserError('not-found', `There is no file ${request.params.fileId} in contribution ${c.id}.`, { status: 404 });
+      const { key } = await review.rasterPreview(c, f);
+      return reply.type('image/jpeg').header('cache-control', 'private, max-age=3600').send(await ctx.tiers.intermediate.get(key));
     },
   );
 

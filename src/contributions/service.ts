@@ -9,7 +9,6 @@ import { runJob, type RunJobOptions } from '../jobs/run-job.js';
 import { DEFAULT_VALIDATION } from '../raster/ingest/validate-dalle.js';
 import { ingestDelivery, inspectRaster } from '../raster/ingest/ingest.js';
 import { ingestServices } from '../raster/ingest/services.js';
-import { importIntoVersion } from '../vector/import.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { createScratchDir } from '../util/scratch.js';
 import { validateGmlFile } from '../vector/gml/validate.js';
@@ -19,7 +18,8 @@ import { BusinessService, defaultZipLimits } from '../business/service.js';
 import { BusinessStore } from '../business/store.js';
 import { FOREIGN_VECTOR_EXTENSIONS, ForeignFileError, readForeignVector } from './foreign-vector.js';
 import { withConversion, writePcrsGml } from './pcrs-mapping.js';
-import { ContributionStore, type BusinessTarget, type Contribution, type ContributionFile, type ContributionKind, type FileStatus } from './store.js';
+import { ContributionReview } from './review.js';
+import { ContributionStore, type BusinessTarget, type Contribution, type Selection, type ContributionFile, type ContributionKind, type FileStatus } from './store.js';
 
 export const VALIDATE_JOB = 'contributions.validate';
 export const PUBLISH_JOB = 'contributions.publish';
@@ -205,22 +205,40 @@ export class ContributionService {
    * sends files again). Taken once: a second moderator deciding at the same time gets 409.
    * The contributor is told by e-mail; every decision is in the audit log.
    */
-  async decide(caller: Caller, id: number, decision: Decision, reason: string | undefined, startPublication: (id: number) => void): Promise<Contribution> {
+  async decide(caller: Caller, id: number, decision: Decision, reason: string | undefined, startPublication: (id: number) => void, selection?: Selection): Promise<Contribution> {
     if (!ContributionService.moderates(caller)) throw new UserError('forbidden', 'Only moderators decide on contributions.', { status: 403 });
     const c = await this.getFor(caller, id);
     const text = reason?.trim() || null;
     if (decision !== 'accept' && !text) throw new UserError('reason-required', 'Say why: the contributor reads it.', { status: 400 });
+    if (selection) await this.checkSelection(c, decision, selection);
     const from = decision === 'accept' ? (['valid'] as const) : (['valid', 'invalid', 'validating', 'changes-requested', 'draft'] as const);
     const to = decision === 'accept' ? 'publishing' : decision === 'reject' ? 'rejected' : 'changes-requested';
-    const decided = await this.store.decide(c.id, from, to, caller.id, text);
+    const decided = await this.store.decide(c.id, from, to, caller.id, text, decision === 'accept' ? (selection ?? null) : null);
     if (!decided) {
       const now = (await this.store.get(c.id)) as Contribution;
       throw new UserError('invalid-transition', decision === 'accept' && now.state !== 'valid' && !['publishing', 'accepted', 'rejected'].includes(now.state) ? `Contribution ${c.id} is ${now.state}: only a contribution whose files all passed their checks is accepted.` : `Contribution ${c.id} is ${now.state} now: someone decided before you.`, { status: 409 });
     }
-    await this.ctx.audit.record(caller, { action: `contribution.${decision}`, target: `contribution:${c.id}`, details: text ? { reason: text } : {} });
+    await this.ctx.audit.record(caller, { action: `contribution.${decision}`, target: `contribution:${c.id}`, details: { ...(text ? { reason: text } : {}), ...(selection ? { selection } : {}) } });
+    // A refused vector contribution's staged version goes: the current PCRS never knew it.
+    if (decision === 'reject' && c.kind === 'vector') await new ContributionReview(this.ctx, this).discardStaged(c);
     if (decision === 'accept') startPublication(c.id);
     else await this.tell(decided, decision === 'reject' ? 'refusée' : 'à compléter', text ?? '');
     return decided;
+  }
+
+  /** A selection names parts of this contribution: dalles (file ids) of a raster one, objects of a vector one. */
+  private async checkSelection(c: Contribution, decision: Decision, selection: Selection): Promise<void> {
+    if (decision !== 'accept') throw new UserError('invalid-selection', 'Only an acceptance chooses part of a contribution.', { status: 400 });
+    if (c.kind === 'raster') {
+      const ids = new Set((await this.store.files(c.id)).filter((f) => f.status !== 'rejected').map((f) => f.id));
+      if (selection.objects || !selection.files?.length || selection.files.some((id) => !ids.has(id))) {
+        throw new UserError('invalid-selection', `Choose the dalles of contribution ${c.id} to publish by their file ids (files of this contribution that passed their checks).`, { status: 400 });
+      }
+    } else if (c.kind === 'vector') {
+      if (selection.files || !selection.objects?.length) throw new UserError('invalid-selection', `Choose the objects of contribution ${c.id} to publish by their keys (Class:idObjet, as its comparison lists them).`, { status: 400 });
+    } else {
+      throw new UserError('invalid-selection', 'Business data is accepted whole.', { status: 400 });
+    }
   }
 
   /**
@@ -237,48 +255,61 @@ export class ContributionService {
     return runJob(this.ctx.jobs, job, (j) => this.publishNow(c, { ...options, signal: j.signal }), options);
   }
 
+  /**
+   * The files as the ingest and the import read them, in `dir`: hard links to the tier's files on
+   * local disk (the ingest skips symbolic links), else copies. A vector file sent in another format
+   * is the GML it was converted into and validated as.
+   */
+  async materialise(files: readonly ContributionFile[], dir: string): Promise<string[]> {
+    const paths: string[] = [];
+    for (const f of files) {
+      const location = f.convertedLocation ?? f.location;
+      const target = path.join(dir, f.convertedLocation ? `${f.name}.pcrs.gml` : f.name);
+      const local = this.ctx.tiers.intermediate.localPath?.(location);
+      if (local !== undefined) await link(local, target).catch(() => copyFile(local, target));
+      else await pipeline(await this.ctx.tiers.intermediate.get(location), createWriteStream(target));
+      paths.push(target);
+    }
+    return paths;
+  }
+
+  provenanceOf(c: Contribution): VersionProvenance {
+    return { contribution: c.id, organisation: c.organisation, producer: c.producer, surveyedOn: c.surveyedOn, title: c.title };
+  }
+
+  descriptionOf(c: Contribution): string {
+    return `Contribution n° ${c.id} de ${c.organisation}${c.producer ? ` (producteur : ${c.producer})` : ''} : ${c.title}`;
+  }
+
   private async publishNow(c: Contribution, options: RunJobOptions): Promise<Contribution> {
     const id = c.id;
-    const files = await this.store.files(id);
+    // Dalles accepted in part: only the chosen files go.
+    const chosen = c.kind === 'raster' && c.selection?.files ? new Set(c.selection.files) : null;
+    const files = (await this.store.files(id)).filter((f) => !chosen || chosen.has(f.id));
     const versionName = `contribution-${c.id}`;
     const scratch = await createScratchDir(path.join(this.ctx.config.dataDir, 'tmp', 'contributions'));
     try {
-      // The files as the ingest and the import read them: hard links to the tier's files on local disk (the ingest skips symbolic links), else copies.
-      // A vector file sent in another format is published as the GML it was converted into and validated as.
-      const paths: string[] = [];
-      for (const f of files) {
-        const location = f.convertedLocation ?? f.location;
-        const target = path.join(scratch.dir, f.convertedLocation ? `${f.name}.pcrs.gml` : f.name);
-        const local = this.ctx.tiers.intermediate.localPath?.(location);
-        if (local !== undefined) await link(local, target).catch(() => copyFile(local, target));
-        else await pipeline(await this.ctx.tiers.intermediate.get(location), createWriteStream(target));
-        paths.push(target);
+      const description = this.descriptionOf(c);
+      const provenance = this.provenanceOf(c);
+      if (c.kind === 'vector') {
+        // The version the moderator compared (staged once), cut to the objects chosen, switched on in one change.
+        const review = new ContributionReview(this.ctx, this);
+        const versionId = await review.stageVector(c);
+        if (c.selection?.objects) await review.keepOnly(c, versionId, c.selection.objects);
+        // Staged at review time, it wins as of now over what was published meanwhile.
+        await this.ctx.catalog.raiseVersionToTop(versionId);
+        await this.ctx.catalog.setVersionStatus(versionId, 'published');
+        return await this.accepted(c, versionId, versionName);
       }
-      const description = `Contribution n° ${c.id} de ${c.organisation}${c.producer ? ` (producteur : ${c.producer})` : ''} : ${c.title}`;
-      const provenance = { contribution: c.id, organisation: c.organisation, producer: c.producer, surveyedOn: c.surveyedOn, title: c.title };
+      const paths = await this.materialise(files, scratch.dir);
       if (c.kind === 'business') return await this.publishBusiness(c, files, paths, versionName, provenance, description, scratch.dir);
       // The version and its provenance first, unpublished: it never serves without saying where it comes from.
       const datasetId = c.kind === 'raster' ? 'ortho' : 'vector';
       const made = await this.ctx.catalog.ensureVersion({ datasetId, name: versionName, kind: 'update', acquisitionDate: c.surveyedOn });
       await this.ctx.catalog.setVersionProvenance(made.id, provenance, description);
-      let versionId: number;
-      if (c.kind === 'raster') {
-        const report = await ingestDelivery(ingestServices(this.ctx), { dir: scratch.dir, datasetId: 'ortho', versionName, ...(c.surveyedOn ? { date: c.surveyedOn } : {}), kind: 'update', ...(options.signal ? { signal: options.signal } : {}) });
-        if (report.summary.ok + report.summary.warning === 0) throw new Error(`no dalle of contribution ${c.id} was accepted by the ingest`);
-        versionId = (await this.ctx.catalog.getVersion('ortho', versionName)).id;
-      } else {
-        const { version, results } = await importIntoVersion(this.ctx, paths, { versionName, kind: 'update', ...(c.surveyedOn ? { date: c.surveyedOn } : {}) });
-        const rejected = results.filter((r) => r.status === 'rejected');
-        if (rejected.length) throw new Error(`${rejected.length} file(s) of contribution ${c.id} were rejected by the import`);
-        versionId = version.id;
-      }
-      // What it answers is settled before it says "accepted" (a failure there does not undo the publication).
-      await this.answer(c, versionId, versionName).catch((e: unknown) => this.ctx.log.warn({ err: errorMessage(e), contribution: c.id }, 'contribution: its declarations and marks could not all be settled'));
-      await this.store.published(c.id, { versionId });
-      const done = (await this.store.get(c.id)) as Contribution;
-      await this.ctx.audit.record(OPERATOR, { action: 'contribution.published', target: `contribution:${c.id}`, details: { version: versionName } });
-      await this.tell(done, 'acceptée et publiée', `Elle est publiée comme version ${versionName}.`);
-      return done;
+      const report = await ingestDelivery(ingestServices(this.ctx), { dir: scratch.dir, datasetId: 'ortho', versionName, ...(c.surveyedOn ? { date: c.surveyedOn } : {}), kind: 'update', ...(options.signal ? { signal: options.signal } : {}) });
+      if (report.summary.ok + report.summary.warning === 0) throw new Error(`no dalle of contribution ${c.id} was accepted by the ingest`);
+      return await this.accepted(c, (await this.ctx.catalog.getVersion('ortho', versionName)).id, versionName);
     } catch (e) {
       await this.store.published(c.id, { failed: `The publication failed: ${errorMessage(e)}` });
       this.ctx.log.error({ err: errorMessage(e), contribution: c.id }, 'contribution: publication failed');
@@ -286,6 +317,18 @@ export class ContributionService {
     } finally {
       await scratch.remove();
     }
+  }
+
+  /** A published orthophoto or vector contribution: what it answers settled, then accepted, told and audited. */
+  private async accepted(c: Contribution, versionId: number, versionName: string): Promise<Contribution> {
+    // What it answers is settled before it says "accepted" (a failure there does not undo the publication).
+    await this.answer(c, versionId, versionName).catch((e: unknown) => this.ctx.log.warn({ err: errorMessage(e), contribution: c.id }, 'contribution: its declarations and marks could not all be settled'));
+    await this.store.published(c.id, { versionId });
+    const done = (await this.store.get(c.id)) as Contribution;
+    const part = c.selection ? ` (${c.selection.objects ? `${c.selection.objects.length} objet(s)` : `${c.selection.files?.length ?? 0} dalle(s)`} retenu(s) par la modération)` : '';
+    await this.ctx.audit.record(OPERATOR, { action: 'contribution.published', target: `contribution:${c.id}`, details: { version: versionName, ...(c.selection ? { selection: c.selection } : {}) } });
+    await this.tell(done, 'acceptée et publiée', `Elle est publiée comme version ${versionName}${part}.`);
+    return done;
   }
 
   /** Business data: a new version of its dataset (created for the organisation, visibility and readers as asked). */

@@ -7,6 +7,12 @@ export type ContributionKind = (typeof CONTRIBUTION_KINDS)[number];
 export type ContributionState = 'draft' | 'validating' | 'invalid' | 'valid' | 'changes-requested' | 'rejected' | 'publishing' | 'accepted';
 export type FileStatus = 'pending' | 'ok' | 'warning' | 'rejected';
 
+/** Part of a contribution accepted: object keys (`Class:idObjet`, vector) or file ids (dalles). */
+export interface Selection {
+  objects?: string[];
+  files?: number[];
+}
+
 /** Where a business contribution goes: its dataset, and who reads it. */
 export interface BusinessTarget {
   dataset: string;
@@ -35,6 +41,8 @@ export interface Contribution {
   business: BusinessTarget | null;
   /** CNIG properties given for every object of its files that lacks them (vector). */
   attributeDefaults: Record<string, string>;
+  /** What a moderator accepted when not all of it: object keys (vector) or file ids (dalles). */
+  selection: Selection | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -73,6 +81,7 @@ interface Row {
   version_id: string | null;
   business: BusinessTarget | string | null;
   attribute_defaults: Record<string, string> | string;
+  selection: Selection | string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -113,6 +122,7 @@ const toContribution = (r: Row): Contribution => ({
   versionId: r.version_id === null ? null : Number(r.version_id),
   business: typeof r.business === 'string' ? (JSON.parse(r.business) as BusinessTarget) : r.business,
   attributeDefaults: typeof r.attribute_defaults === 'string' ? (JSON.parse(r.attribute_defaults) as Record<string, string>) : r.attribute_defaults,
+  selection: typeof r.selection === 'string' ? (JSON.parse(r.selection) as Selection) : r.selection,
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
 });
@@ -219,10 +229,10 @@ export class ContributionStore {
    * A moderator's decision, taken only from the state it applies to (`from`): two moderators
    * deciding at once — the second finds the state changed and gets null.
    */
-  async decide(id: number, from: readonly ContributionState[], to: ContributionState, by: string, reason: string | null): Promise<Contribution | null> {
+  async decide(id: number, from: readonly ContributionState[], to: ContributionState, by: string, reason: string | null, selection: Selection | null = null): Promise<Contribution | null> {
     const { rows } = await this.db.query<{ id: string }>(
-      `UPDATE contributions SET state = $3, moderated_by = $4, moderated_at = now(), reason = $5, updated_at = now() WHERE id = $1 AND state = ANY($2::text[]) RETURNING id`,
-      [id, from, to, by, reason],
+      `UPDATE contributions SET state = $3, moderated_by = $4, moderated_at = now(), reason = $5, selection = $6, updated_at = now() WHERE id = $1 AND state = ANY($2::text[]) RETURNING id`,
+      [id, from, to, by, reason, selection === null ? null : JSON.stringify(selection)],
     );
     return rows[0] ? this.get(id) : null;
   }

@@ -285,6 +285,11 @@ export interface FeatureQuery {
   /** Drop Z (vector tiles). */
   force2d?: boolean;
   /**
+   * Only the objects this (unpublished) version would replace once published: those whose point
+   * on surface lies in one of its areas — the current PCRS's own rule (moderation's before/after).
+   */
+  replacedBy?: number;
+  /**
    * With an area: also return the features without geometry (AffleurantPCRS,
    * AffleurantGeometriquePCRS) of the imported files that have features in the area (exports).
    */
@@ -327,6 +332,9 @@ function whereOf(q: FeatureQuery, p: Params): string {
       WHERE w.priority > (SELECT priority FROM versions v WHERE v.id = f.version_id)
         AND f.geometry IS NOT NULL AND a.footprint && f.geometry
         AND ST_Covers(a.footprint, ST_PointOnSurface(f.geometry)))`);
+  }
+  if (q.replacedBy !== undefined) {
+    conds.push(`f.geometry IS NOT NULL AND EXISTS (SELECT 1 FROM vector_areas r WHERE r.version_id = ${p.add(q.replacedBy)} AND r.footprint && f.geometry AND ST_Covers(r.footprint, ST_PointOnSurface(f.geometry)))`);
   }
   if (q.class) conds.push(`f.class = ${p.add(q.class)}`);
   if (q.id !== undefined) conds.push(`f.id = ${p.add(q.id)}`);
