@@ -107,9 +107,16 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
     await mod.goto(gmlPage);
     await mod.getByRole('button', { name: 'Refuser' }).click();
     await expect.poll(() => mod.locator('.moderation').innerText()).toContain('Donnez un motif : le contributeur le lira.');
-    await mod.getByRole('button', { name: 'Accepter et publier' }).click();
+    // Before / after: every object is new to this empty platform; the moderator leaves one tree out.
+    await expect.poll(() => mod.locator('.review-summary').innerText(), { timeout: 30_000 }).toBe('61 ajouté(s), 0 supprimé(s), 0 modifié(s), 0 inchangé(s) par rapport au PCRS courant.');
+    await mod.getByRole('checkbox', { name: 'Retenir ArbrePCRS:ido_demo-ar-47' }).uncheck();
+    await screenshot(mod, 'contribution-avant-apres');
+    await mod.getByRole('button', { name: 'Accepter la sélection (60) et publier' }).click();
     await expect.poll(() => mod.locator('.contribution-status').innerText(), { timeout: 60_000 }).toContain('Acceptée et publiée.');
     expect(await mod.locator('main').innerText()).toMatch(/Publiée comme version contribution-\d+\./);
+    const trees = (await (await fetch(`${s.base}/ogc/collections/ArbrePCRS/items?limit=100`)).json()) as { features: Array<{ properties: { idObjet: string } }> };
+    expect(trees.features).toHaveLength(25);
+    expect(trees.features.map((f) => f.properties.idObjet)).not.toContain('ido_demo-ar-47');
     await screenshot(mod, 'contribution-acceptee');
     await modContext.close();
     // The partner's page: published, no more files taken.

@@ -508,6 +508,34 @@ export interface Contribution {
   files?: ContributionFile[];
 }
 
+/** Part of a contribution a moderator accepts: object keys (`Class:idObjet`, vector) or file ids (dalles). */
+export interface ContributionSelection {
+  objects?: string[];
+  files?: number[];
+}
+
+export interface ReviewObject {
+  key: string;
+  class: string;
+  /** GeoJSON, Lambert-93. */
+  geometry: unknown;
+}
+
+/** Before/after of a contribution (GET /api/v1/contributions/:id/review). */
+export type ContributionReview =
+  | {
+      kind: 'vector';
+      version: string;
+      area: unknown;
+      summary: { added: number; removed: number; changed: number; unchanged: number };
+      added: ReviewObject[];
+      removed: ReviewObject[];
+      changed: Array<ReviewObject & { before: unknown; attributes: Record<string, [unknown, unknown]>; geometryChanged: boolean }>;
+      truncated: boolean;
+    }
+  | { kind: 'raster'; dalles: Array<{ fileId: number; name: string; status: ContributionFileStatus; canonicalName: string | null; bbox2154: number[] | null; preview: string | null }> }
+  | { kind: 'business'; files: Array<{ id: number; name: string; status: ContributionFileStatus; layers: Array<{ name: string; features: number }> }> };
+
 /** A failed call: the problem+json's fields, plus errors per form field when the server named them. */
 export class ApiError extends Error {
   constructor(
@@ -815,8 +843,11 @@ export class Api {
   createContribution(body: NewContribution) {
     return this.request<Contribution>('POST', '/contributions', body);
   }
-  decideContribution(id: number, decision: ContributionDecision, reason?: string) {
-    return this.request<Contribution>('POST', `/contributions/${id}/decision`, reason ? { decision, reason } : { decision });
+  decideContribution(id: number, decision: ContributionDecision, reason?: string, selection?: ContributionSelection) {
+    return this.request<Contribution>('POST', `/contributions/${id}/decision`, { decision, ...(reason ? { reason } : {}), ...(selection ? { selection } : {}) });
+  }
+  contributionReview(id: number) {
+    return this.request<ContributionReview>('GET', `/contributions/${id}/review`);
   }
   /** The tus endpoint files go up to (metadata `contribution`, `filename`). */
   contributionUploadsUrl(): string {

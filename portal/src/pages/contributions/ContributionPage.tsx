@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type Contribution, type ContributionDecision, type ContributionFile } from '../../app/api.js';
+import { api, type Contribution, type ContributionDecision, type ContributionFile, type ContributionSelection } from '../../app/api.js';
 import { Form, Loaded, LiveRegion, Notice, PageTitle, RequireSignIn, TextArea, useForm, useLoad } from '../../app/components.js';
 import { errorText, formatDate, t } from '../../app/i18n.js';
 import type { MessageKey } from '../../app/messages.js';
@@ -8,6 +8,7 @@ import type { ScreenProps } from '../../app/screen.js';
 import { isModerator, useSession } from '../../app/session.js';
 import { formatBytes } from '../extracts/labels.js';
 import { ContributionStateBadge, FileStatusBadge } from './labels.js';
+import { Review } from './Review.js';
 
 /** States in which the contribution still takes files. */
 const OPEN = new Set(['draft', 'validating', 'invalid', 'valid', 'changes-requested']);
@@ -53,6 +54,9 @@ function View({ id }: { id: number }) {
     return () => clearTimeout(timer);
   }, [c]);
   const refresh = () => void api.contribution(id).then(setFresh, () => undefined);
+  // What the moderator ticked in the comparison (null: the whole contribution).
+  const [selection, setSelection] = useState<ContributionSelection | null>(null);
+  const moderator = Boolean(s.user && isModerator(s.user));
   return (
     <>
       <PageTitle text={c ? t('contribution.pageTitle', { title: c.title }) : t('contribution.pageTitleShort')} />
@@ -61,7 +65,8 @@ function View({ id }: { id: number }) {
           c ? (
             <>
               <Details c={c} onUploaded={refresh} />
-              {s.user && isModerator(s.user) ? <Moderation c={c} onDecided={setFresh} /> : null}
+              <Review c={c} moderator={moderator} onSelection={setSelection} />
+              {moderator ? <Moderation c={c} selection={selection} onDecided={setFresh} /> : null}
             </>
           ) : null
         }
@@ -224,7 +229,7 @@ function Files({ files }: { files: ContributionFile[] }) {
  * Moderators: accept a contribution whose files all passed (published as an update version, the
  * page follows it), ask for changes or refuse it — both with a reason the contributor reads.
  */
-function Moderation({ c, onDecided }: { c: Contribution; onDecided: (c: Contribution) => void }) {
+function Moderation({ c, selection, onDecided }: { c: Contribution; selection: ContributionSelection | null; onDecided: (c: Contribution) => void }) {
   const form = useForm();
   const [reason, setReason] = useState('');
   if (!OPEN.has(c.state)) return null;
@@ -232,7 +237,7 @@ function Moderation({ c, onDecided }: { c: Contribution; onDecided: (c: Contribu
     const local: Record<string, string> = {};
     if (decision !== 'accept' && !reason.trim()) local['reason'] = t('contribution.needReason');
     void form.run(async () => {
-      onDecided(await api.decideContribution(c.id, decision, decision === 'accept' ? undefined : reason.trim()));
+      onDecided(await api.decideContribution(c.id, decision, decision === 'accept' ? undefined : reason.trim(), decision === 'accept' ? (selection ?? undefined) : undefined));
       setReason('');
       return t(`contribution.decided.${decision}` as MessageKey);
     }, local);
@@ -244,7 +249,7 @@ function Moderation({ c, onDecided }: { c: Contribution; onDecided: (c: Contribu
         <TextArea label={t('contribution.reasonLabel')} name="reason" value={reason} onInput={setReason} error={form.fieldError('reason')} hint={t('contribution.reasonHint')} />
         <LiveRegion message={form.message} />
         <button type="button" class="primary" disabled={form.busy || c.state !== 'valid'} onClick={() => decide('accept')}>
-          {t('contribution.accept')}
+          {selection ? t('contribution.acceptPart', { n: (selection.objects ?? selection.files ?? []).length }) : t('contribution.accept')}
         </button>{' '}
         <button type="submit" disabled={form.busy}>
           {t('contribution.askChanges')}
