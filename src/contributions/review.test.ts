@@ -213,6 +213,24 @@ describe.each(ENGINES)('reviewing and accepting part of a contribution on $engin
     expect((await ctx.db.query<{ selection: unknown }>(`SELECT selection FROM contributions WHERE id = $1`, [c.id])).rows[0]?.selection).toEqual({ objects: ['LimiteVoiriePCRS:ido_demo-lv-1', 'ArbrePCRS:ido_nouvel-arbre'] });
   }, 240_000);
 
+  it('two contributions accepted at the same moment both publish, one above the other; the one published last wins where both change', async () => {
+    const [a, b] = await Promise.all([
+      contribution('vector', 'Rue re-levée (A)', [['rue.geojson', readFileSync(updated)]]),
+      contribution('vector', 'Rue re-levée (B)', [['rue.geojson', readFileSync(updated)]]),
+    ]);
+    // Both compared (staged) before either is accepted.
+    for (const c of [a, b]) expect((await call(moderator, 'GET', `/api/v1/contributions/${c.id}/review`)).status).toBe(200);
+    const answers = await Promise.all([a, b].map((c) => call(moderator, 'POST', `/api/v1/contributions/${c.id}/decision`, { decision: 'accept' })));
+    expect(answers.map((r) => r.status)).toEqual([202, 202]);
+    expect(await Promise.all([settle(a.id), settle(b.id)])).toEqual(['accepted', 'accepted']);
+    const { rows } = await ctx.db.query<{ name: string; priority: number; status: string; published_at: Date }>(`SELECT name, priority, status, published_at FROM versions WHERE name = ANY($1::text[]) ORDER BY priority`, [[`contribution-${a.id}`, `contribution-${b.id}`]]);
+    expect(rows.map((r) => r.status)).toEqual(['published', 'published']);
+    expect(rows[0]!.priority).toBeLessThan(rows[1]!.priority);
+    // Everything in the area comes from the higher one (whole contributions: they replace the same area).
+    const last = rows[1]!.name;
+    for (const cls of ['LimiteVoiriePCRS', 'ArbrePCRS']) for (const f of await features(cls)) expect(f.properties['version']).toBe(last);
+  }, 240_000);
+
   it('a dalle’s review: its extent and a JPEG preview to swipe over the current layer', async () => {
     const d = await validDalle(dir, { xmin: 575_000, ymax: 6_373_600 });
     const c = await contribution('raster', 'Une dalle', [[path.basename(d.file), readFileSync(d.file)]]);

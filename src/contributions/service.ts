@@ -296,9 +296,15 @@ export class ContributionService {
         const review = new ContributionReview(this.ctx, this);
         const versionId = await review.stageVector(c);
         if (c.selection?.objects) await review.keepOnly(c, versionId, c.selection.objects);
-        // Staged at review time, it wins as of now over what was published meanwhile.
-        await this.ctx.catalog.raiseVersionToTop(versionId);
-        await this.ctx.catalog.setVersionStatus(versionId, 'published');
+        // Staged at review time, it wins as of now over what was published meanwhile; raised and
+        // switched on in one transaction, holding the dataset's row: two publications at once take
+        // turns, each above the other's (never the same priority).
+        await this.ctx.db.transaction(async (tx) => {
+          await tx.query(`SELECT 1 FROM datasets WHERE id = $1 FOR UPDATE`, ['vector']);
+          const catalog = this.ctx.catalog.with(tx);
+          await catalog.raiseVersionToTop(versionId);
+          await catalog.setVersionStatus(versionId, 'published');
+        });
         return await this.accepted(c, versionId, versionName);
       }
       const paths = await this.materialise(files, scratch.dir);
