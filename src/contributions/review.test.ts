@@ -26,7 +26,9 @@ import { transformPoint } from '../grid/crs.js';
 import { buildServer } from '../server/app.js';
 import { userWithKey } from '../test-support/access.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
-import { validDalle } from '../test-support/imagery.js';
+import { generateDelivery, validDalle } from '../test-support/imagery.js';
+import { ingestDelivery } from '../raster/ingest/ingest.js';
+import { ingestServices } from '../raster/ingest/services.js';
 import { importIntoVersion } from '../vector/import.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -230,6 +232,41 @@ describe.each(ENGINES)('reviewing and accepting part of a contribution on $engin
     const last = rows[1]!.name;
     for (const cls of ['LimiteVoiriePCRS', 'ArbrePCRS']) for (const f of await features(cls)) expect(f.properties['version']).toBe(last);
   }, 240_000);
+
+  it('dalles: a refusal leaves the WMTS tiles byte for byte; accepting one of two dalles changes the tiles exactly there', async () => {
+    // The current orthophoto: four dalles of 200 m; the contribution: two dalles of another scene over the northern two.
+    const baseDir = path.join(dir, `ortho-${t.engine}`);
+    await generateDelivery({ outDir: baseDir, bbox: [575_000, 6_373_200, 575_400, 6_373_600], dalleSize: 200, seed: 46, year: 2025 });
+    await ingestDelivery(ingestServices(ctx), { dir: baseDir, datasetId: 'ortho', versionName: 'ortho-2025', date: '2025-06-01' });
+    const newDir = path.join(dir, `contribution-${t.engine}`);
+    const fresh = await generateDelivery({ outDir: newDir, bbox: [575_000, 6_373_400, 575_400, 6_373_600], dalleSize: 200, seed: 7, year: 2026 });
+    const west = fresh.find((d) => d.bbox[0] === 575_000) as (typeof fresh)[number];
+    // 2154_5cm at level 22 (5 cm, 12.8 m tiles): the tile holding a point.
+    const tileAt = async (x: number, y: number) => {
+      const size = 256 * 0.05;
+      const res = await call(null, 'GET', `/wmts/1.0.0/PCRS.ORTHO/default/2154_5cm/22/${Math.floor((12_000_000 - y) / size)}/${Math.floor(x / size)}.jpeg`);
+      expect(res.status).toBe(200);
+      return sha(Buffer.from(await res.arrayBuffer()));
+    };
+    const places = { inWest: [575_100, 6_373_500], inEast: [575_300, 6_373_500], south: [575_100, 6_373_300] } as const;
+    const tiles = async () => Object.fromEntries(await Promise.all(Object.entries(places).map(async ([k, [x, y]]) => [k, await tileAt(x, y)] as const)));
+    const before = await tiles();
+
+    const refused = await contribution('raster', 'Deux dalles refusées', fresh.map((d) => [path.basename(d.file), readFileSync(d.file)] as [string, Buffer]));
+    expect((await call(moderator, 'POST', `/api/v1/contributions/${refused.id}/decision`, { decision: 'reject', reason: 'Mauvais millésime.' })).status).toBe(200);
+    expect(await tiles()).toEqual(before);
+
+    const c = await contribution('raster', 'Deux dalles, une retenue', fresh.map((d) => [path.basename(d.file), readFileSync(d.file)] as [string, Buffer]));
+    const keep = c.files.find((f) => f.name === path.basename(west.file))!.id;
+    expect((await call(moderator, 'POST', `/api/v1/contributions/${c.id}/decision`, { decision: 'accept', selection: { files: [keep] } })).status).toBe(202);
+    expect(await settle(c.id)).toBe('accepted');
+    const after = await tiles();
+    expect(after.inWest).not.toBe(before.inWest);
+    expect(after.inEast).toBe(before.inEast);
+    expect(after.south).toBe(before.south);
+    const dalles = await ctx.catalog.listDalles({ versionId: (await ctx.catalog.getVersion('ortho', `contribution-${c.id}`)).id });
+    expect(dalles.map((d) => d.bbox)).toEqual([west.bbox]);
+  }, 300_000);
 
   it('a dalle’s review: its extent and a JPEG preview to swipe over the current layer', async () => {
     const d = await validDalle(dir, { xmin: 575_000, ymax: 6_373_600 });
