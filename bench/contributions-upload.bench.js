@@ -85,13 +85,25 @@ try {
   const auth = ['-H', `Authorization: Bearer ${key}`];
   const b64 = (s) => Buffer.from(s).toString('base64');
   const results = [];
+  // Between timings: the disk's write-back done (neither side pays for the other's dirty pages), and
+  // the server idle (the validation hashes each file after its 204: not while nginx is timed).
+  const settle = async () => {
+    for (let i = 0; i < 600; i++) {
+      const c = curl(['-s', ...auth, `http://127.0.0.1:${port}/api/v1/contributions/${contribution.id}`]);
+      if (!/"status":"pending"/.test(c.out) && !/"state":"validating"/.test(c.out)) break;
+      await sleep(200);
+    }
+    spawnSync('sync');
+  };
   for (let r = 0; r < runs; r++) {
+    await settle();
     const put = curl(['-o', '/dev/null', '-w', '%{http_code}', '-T', file, `http://127.0.0.1:${nginxPort}/run-${r}.bin`]);
     if (!/^20[14]$/.test(put.out)) throw new Error(`nginx PUT answered ${put.out}`);
     // tus: creation (not timed), then the whole file in one PATCH, answered once stored with its SHA-256.
     const created = curl(['-D', '-', '-o', '/dev/null', ...auth, '-X', 'POST', '-H', 'Tus-Resumable: 1.0.0', '-H', `Upload-Length: ${bytes}`, '-H', `Upload-Metadata: contribution ${b64(String(contribution.id))},filename ${b64(`run-${r}.tif`)}`, `http://127.0.0.1:${port}/api/v1/contributions/uploads`]);
     const location = /^location: (\S+)/im.exec(created.out)?.[1];
     if (!location) throw new Error(`no upload created: ${created.out}`);
+    spawnSync('sync');
     const patch = curl(['-o', '/dev/null', '-w', '%{http_code}', ...auth, '-X', 'PATCH', '-H', 'Tus-Resumable: 1.0.0', '-H', 'Upload-Offset: 0', '-H', 'Content-Type: application/offset+octet-stream', '-T', file, `http://127.0.0.1:${port}${location}`]);
     if (patch.out !== '204') throw new Error(`PATCH answered ${patch.out}`);
     results.push({ put: put.seconds, tus: patch.seconds });

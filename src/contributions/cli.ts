@@ -39,7 +39,7 @@ export const contributionsCommand: Command = {
         if (values.json) print(JSON.stringify({ ...c, files }, null, 2));
         else {
           print(`Contribution ${c.id} (${c.kind}) — ${c.title}\nOrganisation: ${c.organisation} · by ${c.authorActor} · ${c.state}${c.surveyedOn ? ` · surveyed ${c.surveyedOn}` : ''}${c.producer ? ` · ${c.producer}` : ''}\n`);
-          print(formatTable(['FILE', 'BYTES', 'SHA-256', 'STATUS'], files.map((f) => [f.name, String(f.bytes), f.sha256.slice(0, 16), f.status])));
+          print(formatTable(['FILE', 'BYTES', 'SHA-256', 'STATUS'], files.map((f) => [f.name, String(f.bytes), (f.sha256 ?? '(hashing)').slice(0, 16), f.status])));
         }
         return 0;
       } finally {

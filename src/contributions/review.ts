@@ -87,7 +87,7 @@ export class ContributionReview {
     if (files.length === 0 || files.some((f) => f.status === 'pending' || f.status === 'rejected')) {
       throw new UserError('not-valid', `Contribution ${c.id} is ${c.state}: its files must all pass their checks before it is compared.`, { status: 409 });
     }
-    const fingerprint = createHash('sha256').update(files.map((f) => f.sha256).sort().join(',')).digest('hex').slice(0, 32);
+    const fingerprint = createHash('sha256').update(files.map((f) => f.sha256 ?? f.location).sort().join(',')).digest('hex').slice(0, 32);
     const job = await this.ctx.jobs.findOrCreate(STAGE_JOB, `${STAGE_JOB}:${c.id}:${fingerprint}`, { contribution: c.id });
     const versionId = await runJob(this.ctx.jobs, job, () => this.stageNow(c, files));
     // A version discarded since (a rejected contribution) is not staged any more.

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { FileStore } from '@tus/file-store';
 import { MemoryLocker, Server as TusServer, type Upload } from '@tus/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -11,6 +10,7 @@ import { formatReportText } from '../vector/gml/report.js';
 import type { ValidationReport } from '../vector/gml/report.js';
 import type { BusinessReport } from '../business/service.js';
 import { ContributionReview } from './review.js';
+import { FlushingFileStore } from './upload-store.js';
 import { DECISIONS, type ContributionService } from './service.js';
 import { CONTRIBUTION_KINDS, type Contribution, type ContributionFile } from './store.js';
 
@@ -98,9 +98,9 @@ export function parseUploadMetadata(header: string | undefined): Record<string, 
   return out;
 }
 
-export function registerContributionRoutes(app: RouteApp, service: ContributionService, startValidation: (f: ContributionFile) => void, startPublication: (id: number) => void): { tus: TusServer; store: FileStore } {
+export function registerContributionRoutes(app: RouteApp, service: ContributionService, startValidation: (f: ContributionFile) => void, startPublication: (id: number) => void): { tus: TusServer; store: FlushingFileStore } {
   const { ctx } = service;
-  const store = new FileStore({ directory: path.join(ctx.config.dataDir, 'uploads', 'contributions'), expirationPeriodInMilliseconds: ctx.config.contributions.uploadKeepDays * 86_400_000 });
+  const store = new FlushingFileStore({ directory: path.join(ctx.config.dataDir, 'uploads', 'contributions'), expirationPeriodInMilliseconds: ctx.config.contributions.uploadKeepDays * 86_400_000 });
   /** Who sent the request that finishes an upload (the tus hooks see no caller). */
   const callers = new Map<string, Caller>();
   const tus = new TusServer({
@@ -120,7 +120,8 @@ export function registerContributionRoutes(app: RouteApp, service: ContributionS
         const c = await service.writableFor(caller, contributionId);
         service.checkFileName(c, name);
         const file = await service.receive(caller, c, name, path.join(store.directory, upload.id), upload.id, startValidation);
-        await store.remove(upload.id).catch(() => undefined);
+        // The file itself went into the tier (moved, or copied): its upload's record goes.
+        await store.remove(upload.id).catch(() => store.configstore.delete(upload.id).catch(() => undefined));
         return { status_code: 204, headers: { 'x-contribution-file': String(file.id) } };
       } catch (e) {
         await store.remove(upload.id).catch(() => undefined);

@@ -11,6 +11,7 @@ import { ingestDelivery, inspectRaster } from '../raster/ingest/ingest.js';
 import { ingestServices } from '../raster/ingest/services.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { createScratchDir } from '../util/scratch.js';
+import { sha256File, sha256Stream } from '../util/hash.js';
 import { validateGmlFile } from '../vector/gml/validate.js';
 import { DeclarationService } from '../declarations/service.js';
 import { DeclarationStore } from '../declarations/store.js';
@@ -167,10 +168,22 @@ export class ContributionService {
    * (replacing a file of the same name), and its validation started.
    */
   async receive(caller: Caller, c: Contribution, name: string, file: string, uploadId: string, startValidation: (f: ContributionFile) => void): Promise<ContributionFile> {
-    // One pass: the tier's write hashes what it copies (the key names the upload, not the hash, for that).
-    const put = await this.ctx.tiers.intermediate.put(`contributions/${c.id}/${uploadId}/${name}`, { file });
-    const { bytes: size, sha256 } = put;
-    const { file: recorded, replaced, replacedConversion } = await this.store.putFile(c.id, { name, bytes: size, sha256, location: put.key });
+    // The key names the upload, not the hash: on local disk the finished file is moved into the tier
+    // as it is (rename + fsync: no copy, the answer comes at once) and its validation hashes it
+    // first; elsewhere (S3) the tier's write hashes what it sends, in the same pass.
+    const tier = this.ctx.tiers.intermediate;
+    const key = `contributions/${c.id}/${uploadId}/${name}`;
+    let stored: { key: string; bytes: number; sha256: string | null } | null = null;
+    if (tier.adopt) {
+      try {
+        stored = { ...(await tier.adopt(key, file)), sha256: null };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+      }
+    }
+    stored ??= await tier.put(key, { file });
+    const { bytes: size, sha256 } = stored;
+    const { file: recorded, replaced, replacedConversion } = await this.store.putFile(c.id, { name, bytes: size, sha256, location: stored.key });
     for (const old of [replaced, replacedConversion]) if (old) await this.ctx.tiers.intermediate.delete(old).catch(() => undefined);
     await this.store.refreshState(c.id);
     await this.ctx.audit.record(caller, { action: 'contribution.upload', target: `contribution:${c.id}`, details: { name, bytes: size, sha256 } });
@@ -180,10 +193,19 @@ export class ContributionService {
 
   /** Validates one file with the rules of its kind (a persistent job per file content), then the contribution's state follows. */
   async validate(fileId: number, options: RunJobOptions = {}): Promise<ContributionFile> {
-    const f = await this.store.file(fileId);
+    let f = await this.store.file(fileId);
     if (!f) throw new UserError('not-found', `There is no contribution file ${fileId}.`, { status: 404 });
+    if (f.sha256 === null) {
+      // Moved into the tier unhashed: its SHA-256 first (recorded only if it is still that upload).
+      const local = this.ctx.tiers.intermediate.localPath?.(f.location);
+      const { sha256 } = local !== undefined ? await sha256File(local) : await sha256Stream(await this.ctx.tiers.intermediate.get(f.location));
+      await this.store.setSha256(f.id, f.location, sha256);
+      f = await this.store.file(fileId);
+      if (!f?.sha256) throw new UserError('file-replaced', `The contribution file ${fileId} was replaced while it was hashed.`, { status: 409 });
+    }
+    const sha = f.sha256 as string;
     const c = (await this.store.get(f.contributionId)) as Contribution;
-    const job = await this.ctx.jobs.findOrCreate(VALIDATE_JOB, `${VALIDATE_JOB}:${f.id}:${f.sha256}`, { fileId: f.id, sha256: f.sha256 });
+    const job = await this.ctx.jobs.findOrCreate(VALIDATE_JOB, `${VALIDATE_JOB}:${f.id}:${sha}`, { fileId: f.id, sha256: sha });
     await this.store.setFileJob(f.id, job.id);
     const { status, report, converted } = await runJob(this.ctx.jobs, job, async (j) => {
       await j.progress(0, 1, `validating ${f.name}`);
@@ -191,7 +213,7 @@ export class ContributionService {
       await j.progress(1, 1, result.status);
       return result;
     }, options);
-    if (!(await this.store.setReport(f.id, f.sha256, status, report, converted))) {
+    if (!(await this.store.setReport(f.id, sha, status, report, converted))) {
       // Replaced while it was validated: its conversion is nobody's.
       if (converted) await this.ctx.tiers.intermediate.delete(converted).catch(() => undefined);
     }
@@ -355,7 +377,7 @@ export class ContributionService {
       surveyedOn: c.surveyedOn,
       provenance,
       description,
-      files: files.map((f, i) => ({ path: paths[i] as string, name: f.name, sha256: f.sha256, bytes: f.bytes })),
+      files: files.map((f, i) => ({ path: paths[i] as string, name: f.name, sha256: f.sha256 as string, bytes: f.bytes })),
       workDir: path.join(workDir, 'business'),
     });
     await this.store.published(c.id, { versionId });

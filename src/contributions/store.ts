@@ -52,7 +52,8 @@ export interface ContributionFile {
   contributionId: number;
   name: string;
   bytes: number;
-  sha256: string;
+  /** Null from the moment the upload is stored until its validation job has hashed it (first thing). */
+  sha256: string | null;
   location: string;
   /** The CNIG GML a file in another format was converted into (intermediate tier key). */
   convertedLocation: string | null;
@@ -91,7 +92,7 @@ interface FileRow {
   contribution_id: string;
   name: string;
   bytes: string | number;
-  sha256: string;
+  sha256: string | null;
   location: string;
   converted_location: string | null;
   uploaded_at: Date | string;
@@ -182,7 +183,7 @@ export class ContributionStore {
   }
 
   /** Records an uploaded file (a file of the same name is replaced: its old location is returned, to delete). */
-  async putFile(contributionId: number, f: { name: string; bytes: number; sha256: string; location: string }): Promise<{ file: ContributionFile; replaced: string | null; replacedConversion: string | null }> {
+  async putFile(contributionId: number, f: { name: string; bytes: number; sha256: string | null; location: string }): Promise<{ file: ContributionFile; replaced: string | null; replacedConversion: string | null }> {
     const old = await this.db.query<{ location: string; converted_location: string | null }>(`SELECT location, converted_location FROM contribution_files WHERE contribution_id = $1 AND name = $2`, [contributionId, f.name]);
     const { rows } = await this.db.query<FileRow>(
       `INSERT INTO contribution_files (contribution_id, name, bytes, sha256, location) VALUES ($1, $2, $3, $4, $5)
@@ -197,6 +198,12 @@ export class ContributionStore {
 
   async setFileJob(fileId: number, jobId: number): Promise<void> {
     await this.db.query(`UPDATE contribution_files SET job_id = $2 WHERE id = $1`, [fileId, jobId]);
+  }
+
+  /** The SHA-256 of a file stored unhashed, if it is still that upload (same location: not replaced meanwhile). */
+  async setSha256(fileId: number, location: string, sha256: string): Promise<boolean> {
+    const { rows } = await this.db.query(`UPDATE contribution_files SET sha256 = $3 WHERE id = $1 AND location = $2 RETURNING id`, [fileId, location, sha256]);
+    return rows.length > 0;
   }
 
   /** The verdict of a file's validation (and the GML it was converted into), if it is still the file validated (same SHA-256: not replaced meanwhile). */

@@ -39,6 +39,26 @@ describeObjectStoreContract({
 });
 
 describe('LocalObjectStore specifics', () => {
+  it('adopts a finished file of the same disk by moving it into place (no copy), replacing an object of that key; refuses keys that leave the root', async () => {
+    const root = await freshRoot();
+    const store = new LocalObjectStore(root);
+    const body = randomBytes(300_000);
+    const outside = join(root, '.staging-upload');
+    await writeFile(outside, body);
+    const inode = (await stat(outside)).ino;
+    expect(await store.adopt('contributions/7/u1/place.gml', outside)).toEqual({ key: 'contributions/7/u1/place.gml', bytes: body.length });
+    await expect(stat(outside)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(store.pathOf('contributions/7/u1/place.gml'))).ino).toBe(inode);
+    expect(await readAll(await store.get('contributions/7/u1/place.gml'))).toEqual(body);
+    // Over an existing object: replaced whole.
+    await writeFile(outside, Buffer.from('v2'));
+    await store.adopt('contributions/7/u1/place.gml', outside);
+    expect((await readAll(await store.get('contributions/7/u1/place.gml'))).toString()).toBe('v2');
+    await writeFile(outside, Buffer.from('x'));
+    await expect(store.adopt('../evil', outside)).rejects.toBeInstanceOf(InvalidKeyError);
+    expect(await allFiles(root)).toEqual(['.staging-upload', 'contributions/7/u1/place.gml']);
+  });
+
   it('stores an object as the plain file <root>/<key>, with no sidecar', async () => {
     const root = await freshRoot();
     const store = new LocalObjectStore(root);

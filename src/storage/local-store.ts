@@ -24,13 +24,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../util/errors.js';
 import { isProcessAlive } from '../util/process.js';
-import { DurableFile, fsErrorCode, mapFsError } from './durable-file.js';
+import { DurableFile, fsErrorCode, fsyncDirectory, mapFsError } from './durable-file.js';
 import {
   checkRangeArgs,
   normalizeSha256,
@@ -249,6 +249,50 @@ export class LocalObjectStore implements ObjectStore {
       await file?.abort();
       throw sourceFailed ? e : mapFsError(e, this.ctx('writing', key));
     }
+  }
+
+  /**
+   * Moves a finished file of the same filesystem into the store as `key`, without copying it: the
+   * file fsync'ed, renamed into place (atomic: a reader sees no object, or all of it), its directory
+   * (and those created for it) fsync'ed. The file is gone from where it was. Throws with code EXDEV
+   * when it is on another filesystem: the caller then `put`s it.
+   */
+  async adopt(key: string, file: string): Promise<{ key: string; bytes: number }> {
+    const finalPath = this.pathOf(key);
+    await this.ensureRoot();
+    const dir = dirname(finalPath);
+    let created: string | undefined;
+    try {
+      created = await this.mkdirs(dir);
+    } catch (e) {
+      if (fsErrorCode(e) === 'ENOTDIR' || fsErrorCode(e) === 'EEXIST') throw this.keyConflict(key, e);
+      throw mapFsError(e, this.ctx('adopting', key));
+    }
+    const fh = await open(file, 'r');
+    let bytes: number;
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'EISDIR' });
+      bytes = st.size;
+      if (this.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(file, finalPath);
+    } catch (e) {
+      if (fsErrorCode(e) === 'EXDEV') throw e;
+      throw mapFsError(e, this.ctx('adopting', key));
+    }
+    if (this.fsync) {
+      // The directory now names the file; the directories made for it are named by their parents.
+      const stop = created === undefined ? dir : dirname(created);
+      for (let d = dir; ; d = dirname(d)) {
+        await fsyncDirectory(d);
+        if (d === stop || !d.startsWith(this.root)) break;
+      }
+    }
+    return { key, bytes };
   }
 
   /** Opens an object for reading, or throws ObjectNotFoundError. */

@@ -75,6 +75,11 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ListEntry>;
   /** Server-side copy, metadata included. The destination is replaced atomically. */
   copy(fromKey: string, toKey: string): Promise<void>;
+  /**
+   * Local disk only: moves a finished file of the same filesystem into the store (rename + fsync, no
+   * copy); throws with code EXDEV across filesystems. Absent on remote stores: `put` the file.
+   */
+  adopt?(key: string, file: string): Promise<{ key: string; bytes: number }>;
   delete(key: string): Promise<void>;
   /** A time-limited URL that GETs the object without credentials; only on backends that have one. */
   presignedGetUrl?(key: string, expiresSeconds: number): Promise<string>;
