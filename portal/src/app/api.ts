@@ -477,7 +477,8 @@ export interface ContributionFile {
   id: number;
   name: string;
   bytes: number;
-  sha256: string;
+  /** Null for the moment between the upload's end and its hashing (the validation's first step). */
+  sha256: string | null;
   uploadedAt: string;
   status: ContributionFileStatus;
   validatedAt: string | null;

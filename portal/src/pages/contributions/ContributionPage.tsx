@@ -200,7 +200,7 @@ function Files({ files }: { files: ContributionFile[] }) {
                 <FileStatusBadge status={f.status} />
               </td>
               <td>
-                <code title={f.sha256}>{f.sha256.slice(0, 12)}…</code>
+                {f.sha256 ? <code title={f.sha256}>{f.sha256.slice(0, 12)}…</code> : '…'}
               </td>
               <td>
                 {f.status === 'pending' ? (
