@@ -1,16 +1,18 @@
 import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
 import { createProgress } from '../cli/progress.js';
 import { OPERATOR } from '../context/access.js';
+import { ContributionReview } from './review.js';
 import { ContributionService } from './service.js';
 
 /**
- * `pcrs contributions list|show|accept|reject|changes`: what partners sent, each file's validation,
- * and the operator's decisions (an accept publishes the update version now, with a progress bar).
+ * `pcrs contributions list|show|review|accept|reject|changes`: what partners sent, each file's
+ * validation, its before/after against the current PCRS, and the operator's decisions (an accept —
+ * whole, or of chosen objects or dalles — publishes the update version now, with a progress bar).
  */
 export const contributionsCommand: Command = {
   name: 'contributions',
-  summary: 'Contributions of partners: list them, show one with its files and their validation, accept (publish), reject, ask for changes',
-  usage: 'pcrs contributions list [--limit N] [--json] | show ID [--json] | accept ID | reject ID --reason TEXT | changes ID --reason TEXT',
+  summary: 'Contributions of partners: list them, show one with its files and their validation, compare it with the current PCRS, accept (publish; whole or in part), reject, ask for changes',
+  usage: 'pcrs contributions list [--limit N] [--json] | show ID [--json] | review ID [--json] | accept ID [--objects KEY,… | --files ID,…] | reject ID --reason TEXT | changes ID --reason TEXT',
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'list') {
@@ -46,16 +48,48 @@ export const contributionsCommand: Command = {
         await ctx.close();
       }
     }
+    if (sub === 'review') {
+      const { values, positionals } = parseCommandArgs(this, rest, { json: { type: 'boolean' } }, true);
+      const id = Number(positionals[0]);
+      if (!Number.isSafeInteger(id) || id <= 0) throw usageError(this, 'give the contribution’s number.');
+      const ctx = await openCommandContext();
+      try {
+        const service = new ContributionService(ctx);
+        const c = await service.getFor(OPERATOR, id);
+        if (c.kind !== 'vector') throw usageError(this, `contribution ${id} is ${c.kind === 'raster' ? 'made of dalles: compare them on its page in the portal (previews under a swipe bar)' : 'business data: it has no PCRS to compare with'}.`);
+        const diff = await new ContributionReview(ctx, service).vectorDiff(c);
+        if (values.json) print(JSON.stringify(diff, null, 2));
+        else {
+          const { added, removed, changed, unchanged } = diff.summary;
+          print(`Contribution ${id} against the current PCRS: ${added} added, ${removed} removed, ${changed} changed, ${unchanged} unchanged.\n`);
+          const rows = [
+            ...diff.added.map((o) => ['added', o.key, '']),
+            ...diff.changed.map((o) => ['changed', o.key, [o.geometryChanged ? 'geometry moved' : '', ...Object.entries(o.attributes).map(([k, [a, b]]) => `${k}: ${JSON.stringify(a)} → ${JSON.stringify(b)}`)].filter(Boolean).join('; ')]),
+            ...diff.removed.map((o) => ['removed', o.key, '']),
+          ];
+          if (rows.length) print(formatTable(['CHANGE', 'OBJECT', 'DETAILS'], rows));
+        }
+        return 0;
+      } finally {
+        await ctx.close();
+      }
+    }
     if (sub === 'accept' || sub === 'reject' || sub === 'changes') {
-      const { values, positionals } = parseCommandArgs(this, rest, { reason: { type: 'string' } }, true);
+      const { values, positionals } = parseCommandArgs(this, rest, { reason: { type: 'string' }, objects: { type: 'string' }, files: { type: 'string' } }, true);
       const id = Number(positionals[0]);
       if (!Number.isSafeInteger(id) || id <= 0) throw usageError(this, 'give the contribution’s number.');
       if (sub !== 'accept' && !values.reason?.trim()) throw usageError(this, `--reason is required to ${sub === 'reject' ? 'reject' : 'ask for changes'}: the contributor reads it.`);
+      if ((values.objects !== undefined || values.files !== undefined) && sub !== 'accept') throw usageError(this, '--objects and --files choose what an acceptance publishes.');
+      if (values.objects !== undefined && values.files !== undefined) throw usageError(this, 'choose objects (vector) or files (dalles), not both.');
+      const list = (text: string) => text.split(',').map((x) => x.trim()).filter(Boolean);
+      const files = values.files === undefined ? undefined : list(values.files).map(Number);
+      if (files?.some((n) => !Number.isSafeInteger(n) || n <= 0)) throw usageError(this, '--files takes file numbers separated by commas (pcrs contributions show ID).');
+      const selection = values.objects !== undefined ? { objects: list(values.objects) } : files ? { files } : undefined;
       const ctx = await openCommandContext();
       try {
         const service = new ContributionService(ctx);
         let toPublish: number | null = null;
-        const c = await service.decide(OPERATOR, id, sub, values.reason, (n) => (toPublish = n));
+        const c = await service.decide(OPERATOR, id, sub, values.reason, (n) => (toPublish = n), selection);
         if (toPublish === null) {
           print(`Contribution ${c.id}: ${c.state}.`);
           return 0;
@@ -63,12 +97,12 @@ export const contributionsCommand: Command = {
         const progress = createProgress(`contribution ${id}`);
         const done = await service.publish(id, { onProgress: (d, total, message) => progress.update(d, total, message) });
         progress.finish(done.state);
-        print(`Contribution ${id} accepted and published as version contribution-${id}.`);
+        print(`Contribution ${id} accepted${selection ? ` in part (${(selection.objects ?? selection.files ?? []).length} chosen)` : ''} and published as version contribution-${id}.`);
         return 0;
       } finally {
         await ctx.close();
       }
     }
-    throw usageError(this, sub ? `unknown sub-command '${sub}'.` : 'give a sub-command: list, show, accept, reject or changes.');
+    throw usageError(this, sub ? `unknown sub-command '${sub}'.` : 'give a sub-command: list, show, review, accept, reject or changes.');
   },
 };

@@ -25,6 +25,7 @@ import { writeDemoGml } from '../demo/vector.js';
 import { transformPoint } from '../grid/crs.js';
 import { buildServer } from '../server/app.js';
 import { userWithKey } from '../test-support/access.js';
+import { runPcrs } from '../test-support/cli.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { generateDelivery, validDalle } from '../test-support/imagery.js';
 import { ingestDelivery } from '../raster/ingest/ingest.js';
@@ -175,6 +176,16 @@ describe.each(ENGINES)('reviewing and accepting part of a contribution on $engin
     expect(changed['LimiteVoiriePCRS:ido_demo-lv-1']).toMatchObject({ geometryChanged: false, attributes: { producteur: ['Géomètre du Lot', 'Cabinet Dupont'] } });
     expect(changed['ArbrePCRS:ido_demo-ar-47']).toMatchObject({ geometryChanged: true, attributes: {} });
     expect(diff.area.type).toMatch(/Polygon/);
+    // The operator's CLI says the same (PostgreSQL: PGlite is one process's database).
+    if (t.engine === 'postgres') {
+      const cli = await runPcrs(t, ctx.config.dataDir, ['contributions', 'review', String(c.id)]);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stdout).toContain('1 added, 1 removed, 2 changed, 58 unchanged');
+      expect(cli.stdout).toMatch(/changed\s+LimiteVoiriePCRS:ido_demo-lv-1\s+producteur: "Géomètre du Lot" → "Cabinet Dupont"/);
+      const wrong = await runPcrs(t, ctx.config.dataDir, ['contributions', 'reject', String(c.id), '--reason', 'x', '--objects', 'ArbrePCRS:ido_nouvel-arbre']);
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.stderr).toContain('--objects and --files choose what an acceptance publishes.');
+    }
     // The contributor sees the comparison of their own contribution; staging it changed nothing for readers.
     expect((await call(alice, 'GET', `/api/v1/contributions/${c.id}/review`)).status).toBe(200);
     expect(await fingerprint()).toEqual(before);
