@@ -56,7 +56,9 @@ try {
   await writeRandomFile(file, bytes);
   console.log(`one file of ${(bytes / 1e9).toFixed(2)} GB, ${runs} runs, ${benchDb ? 'PostgreSQL' : 'PGlite'}, ${twoCores ? 'server and nginx on CPU 0, curl on CPU 1' : 'one core'}`);
 
-  const [cmd, args] = pinned(0, process.execPath, [path.join(root, 'bin/pcrs.js'), 'serve', '--port', String(port), '--host', '127.0.0.1']);
+  // PCRS_BENCH_PROFILE_DIR: the server writes a CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.PCRS_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PCRS_BENCH_PROFILE_DIR}`] : [];
+  const [cmd, args] = pinned(0, process.execPath, [...profile, path.join(root, 'bin/pcrs.js'), 'serve', '--port', String(port), '--host', '127.0.0.1']);
   server = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 300; i++) {
     const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/health`], { encoding: 'utf8' });
