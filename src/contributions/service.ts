@@ -12,7 +12,7 @@ import { ingestServices } from '../raster/ingest/services.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { createScratchDir } from '../util/scratch.js';
 import { sha256File, sha256Stream } from '../util/hash.js';
-import { validateGmlFile } from '../vector/gml/validate.js';
+import { validateGmlFileInWorker } from '../vector/gml-worker.js';
 import { DeclarationService } from '../declarations/service.js';
 import { DeclarationStore } from '../declarations/store.js';
 import { BusinessService, defaultZipLimits } from '../business/service.js';
@@ -449,7 +449,7 @@ export class ContributionService {
     const defaults = { ...(c.producer ? { producteur: c.producer } : {}), ...(c.surveyedOn ? { dateLeve: c.surveyedOn } : {}), ...c.attributeDefaults };
     const conversion = await writePcrsGml(read, gml, { defaults, idPrefix: `c${c.id}` });
     const gmlPath = JSON.stringify(gml).slice(1, -1);
-    const report = JSON.parse(JSON.stringify(withConversion(await validateGmlFile(gml, gmlOptions), conversion, f.name)).split(gmlPath).join(f.name)) as ReturnType<typeof withConversion>;
+    const report = JSON.parse(JSON.stringify(withConversion(await validateGmlFileInWorker(gml, gmlOptions), conversion, f.name)).split(gmlPath).join(f.name)) as ReturnType<typeof withConversion>;
     const converted = report.valid ? (await this.ctx.tiers.intermediate.put(`${path.posix.dirname(f.location)}/${f.name}.pcrs.gml`, { file: gml })).key : null;
     return { status: !report.valid ? 'rejected' : report.summary.warnings > 0 ? 'warning' : 'ok', report: scrub(report), converted };
   }
@@ -470,7 +470,7 @@ export class ContributionService {
       const territory = this.ctx.config.territory;
       const gmlOptions = { territoryBbox: territory.extent as [number, number, number, number], territoryName: territory.name };
       if (kind === 'vector' && isGml(f.name)) {
-        const report = await validateGmlFile(local, gmlOptions);
+        const report = await validateGmlFileInWorker(local, gmlOptions);
         return { status: !report.valid ? 'rejected' : report.summary.warnings > 0 ? 'warning' : 'ok', report: scrub({ ...report, file: f.name }), converted: null };
       }
       if (kind === 'vector') return await this.convertAndCheck(f, local, scratch.dir, gmlOptions, scrub);

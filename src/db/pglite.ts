@@ -18,6 +18,10 @@ function queryableOf(db: PGlite | Transaction): Queryable {
     exec: async (sql) => {
       await db.exec(sql);
     },
+    // PGlite reads COPY data from a Blob it exposes as the file '/dev/blob'.
+    copyFrom: async (target, data) => {
+      await db.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([data]) });
+    },
   };
 }
 

@@ -1,4 +1,7 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import { UserError } from '../util/errors.js';
 import type { Database, Queryable, QueryResult, Session, SqlParam } from './database.js';
 
@@ -24,11 +27,25 @@ async function run<Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: r
   return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
 }
 
+async function copy(client: pg.PoolClient, target: string, data: Uint8Array): Promise<void> {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  await pipeline(Readable.from([bytes], { objectMode: false }), client.query(copyFromStdin(`COPY ${target} FROM STDIN`)));
+}
+
 function queryableOf(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     query: (sql, params) => run(client, sql, params),
     exec: async (sql) => {
       await client.query(sql);
+    },
+    async copyFrom(target, data) {
+      if (!(client instanceof pg.Pool)) return copy(client, target, data);
+      const c = await client.connect();
+      try {
+        await copy(c, target, data);
+      } finally {
+        c.release();
+      }
     },
   };
 }

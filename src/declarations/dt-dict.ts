@@ -313,6 +313,7 @@ async function inRolledBackTransaction<T>(db: Database, fn: (db: Database) => Pr
         describe: () => db.describe(),
         query: (sql, params) => tx.query(sql, params),
         exec: (sql) => tx.exec(sql),
+        copyFrom: (target, data) => tx.copyFrom(target, data),
         transaction: savepoint,
         withSession: (f) => f(scoped),
         listen: () => Promise.reject(new Error('no LISTEN in a dry run')),

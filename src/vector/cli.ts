@@ -1,6 +1,6 @@
 import { UserError } from '../util/errors.js';
 import { formatReportJson, formatReportText } from './gml/report.js';
-import { validateGmlFile } from './gml/validate.js';
+import { validateGmlFileInWorker } from './gml-worker.js';
 import { importIntoVersion, listGmlFiles } from './import.js';
 import { exportVector, parseExportFormat } from './export.js';
 import { type Command, commandConfig, formatTable, openCommandContext, parseCommandArgs, print } from '../cli/command.js';
@@ -17,7 +17,7 @@ async function validate(argv: string[]): Promise<number> {
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UserError('usage', 'pcrs gml validate: give one file.', { hint: `Usage: ${USAGE}`, exitCode: 64 });
   const config = commandConfig();
-  const report = await validateGmlFile(file, {
+  const report = await validateGmlFileInWorker(file, {
     territoryBbox: config.territory.extent as [number, number, number, number],
     territoryName: `${config.territory.name} (${config.territory.code})`,
     ...(values['default-srs'] ? { defaultSrsName: values['default-srs'] } : {}),

@@ -35,6 +35,11 @@ describe('pcrs gml', () => {
     const r = pcrs(['gml', 'validate', bad]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/not-xml/);
+    // Read in a worker thread: its errors still reach the user as messages, not stack traces.
+    const missing = pcrs(['gml', 'validate', path.join(dir, 'absent.gml')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^pcrs gml: cannot read .*absent\.gml/);
+    expect(missing.stderr).not.toMatch(/\bat \w+ \(/);
     expect(pcrs(['gml']).code).toBe(64);
     expect(pcrs(['gml', 'import', fixture(LYON_FILES[0] as string)]).code).toBe(64);
   });

@@ -1,7 +1,7 @@
 /**
  * Import of CNIG PCRS v2.0 GML files into the vector store: one pass per file that validates
- * (XSD by xmllint in parallel + CNIG rules) and inserts at the same time, inside ONE database
- * transaction per file. When the validation finds an error the transaction is rolled back: a
+ * (XSD by xmllint in parallel + CNIG rules, in a worker thread: gml-worker.ts) and loads the
+ * rows at the same time (COPY), inside ONE database transaction per file. When the validation finds an error the transaction is rolled back: a
  * rejected or broken file leaves nothing behind. Geometries are transformed to EPSG:2154 in SQL,
  * the source CRS is kept per feature.
  */
@@ -13,10 +13,9 @@ import type { Database } from '../db/database.js';
 import type { Bbox } from '../grid/bbox.js';
 import { sha256File } from '../util/hash.js';
 import { UserError } from '../util/errors.js';
-import { MAX_CLASSES, OTHER_CLASSES } from './gml/cnig-rules.js';
-import { validateGmlFile } from './gml/validate.js';
 import type { ValidationReport } from './gml/report.js';
-import { FeatureWriter, featureRow } from './store.js';
+import { parseGmlForImportInWorker, type ImportParseResult } from './gml-worker.js';
+import { FeatureWriter } from './store.js';
 
 export interface ImportOptions {
   /** Version id (created by the caller with catalog.ensureVersion). */
@@ -69,8 +68,7 @@ export async function importGmlFile(db: Database, file: string, options: ImportO
   }
   let report: ValidationReport | null = null;
   let importId = 0;
-  const byClass: Record<string, number> = {};
-  let classCount = 0;
+  let byClass: Record<string, number> = {};
   let count = 0;
   try {
     await db.transaction(async (tx) => {
@@ -79,27 +77,26 @@ export async function importGmlFile(db: Database, file: string, options: ImportO
         [options.versionId, path.basename(file), sha256, bytes],
       );
       importId = Number(ins.rows[0]?.id);
-      const writer = new FeatureWriter(tx, options.versionId, importId, options.batchSize);
-      let fileCrs: string | null = options.defaultSrsName ? normaliseDefault(options.defaultSrsName) : null;
+      const writer = new FeatureWriter(tx, options.versionId, importId);
+      let parsed: ImportParseResult;
       try {
-        report = await validateGmlFile(file, {
-          ...(options.territoryBbox ? { territoryBbox: [...options.territoryBbox] as [number, number, number, number] } : {}),
-          ...(options.territoryName ? { territoryName: options.territoryName } : {}),
-          ...(options.defaultSrsName ? { defaultSrsName: options.defaultSrsName } : {}),
-          ...(options.xsd === false ? { xsd: false } : {}),
-          onFeature: async (f) => {
-            if (f.sourceCrs && !fileCrs) fileCrs = f.sourceCrs;
-            // Bounded: a file with thousands of made-up class names counts the rest together.
-            const key = Object.hasOwn(byClass, f.class) || classCount++ < MAX_CLASSES ? f.class : OTHER_CLASSES;
-            byClass[key] = (byClass[key] ?? 0) + 1;
-            count++;
-            // Invalid features are rolled back with the file anyway: do not send them to SQL.
-            if (f.issues?.some((i) => i.severity === 'error')) return;
-            await writer.add(featureRow(f, fileCrs));
+        parsed = await parseGmlForImportInWorker(
+          file,
+          {
+            versionId: options.versionId,
+            importId,
+            ...(options.territoryBbox ? { territoryBbox: [...options.territoryBbox] as [number, number, number, number] } : {}),
+            ...(options.territoryName ? { territoryName: options.territoryName } : {}),
+            ...(options.defaultSrsName ? { defaultSrsName: options.defaultSrsName } : {}),
+            ...(options.xsd === false ? { xsd: false } : {}),
+            ...(options.batchSize ? { insertBatch: options.batchSize } : {}),
           },
-        });
-        const r = report as ValidationReport;
-        if (!r.valid) throw new RejectedFile(`${r.summary.errors} validation error(s)`);
+          (batch) => writer.write(batch),
+        );
+        report = parsed.report;
+        byClass = parsed.byClass;
+        count = parsed.count;
+        if (!parsed.report.valid) throw new RejectedFile(`${parsed.report.summary.errors} validation error(s)`);
         await writer.flush();
       } catch (e) {
         // Nothing may still be running on the transaction when it rolls back.
@@ -114,14 +111,22 @@ export async function importGmlFile(db: Database, file: string, options: ImportO
         r.crs,
         JSON.stringify({ ...r, findings: r.findings.slice(0, 200) }),
       ]);
-      // The area this file covers: its EmpriseEchangePCRS, else the hull of its features.
-      const emprise = await tx.query<{ n: number }>(
-        `INSERT INTO vector_areas (version_id, import_id, source, footprint)
-         SELECT $1, $2, 'emprise', ST_Multi(ST_Union(ST_Force2D(geometry))) FROM vector_features
-         WHERE import_id = $2 AND class = 'EmpriseEchangePCRS' AND geometry IS NOT NULL HAVING COUNT(*) > 0 RETURNING 1 AS n`,
-        [options.versionId, importId],
-      );
-      if (emprise.rows.length === 0) {
+      // The area this file covers: its EmpriseEchangePCRS, else the hull of its features (computed
+      // while reading when every geometry is in Lambert-93, else by PostGIS after the transformation).
+      if (parsed.emprises > 0) {
+        await tx.query(
+          `INSERT INTO vector_areas (version_id, import_id, source, footprint)
+           SELECT $1, $2, 'emprise', ST_Multi(ST_Union(ST_Force2D(geometry))) FROM vector_features
+           WHERE import_id = $2 AND class = 'EmpriseEchangePCRS' AND geometry IS NOT NULL HAVING COUNT(*) > 0`,
+          [options.versionId, importId],
+        );
+      } else if (parsed.hull) {
+        await tx.query(`INSERT INTO vector_areas (version_id, import_id, source, footprint) VALUES ($1, $2, 'hull', ST_SetSRID(ST_GeomFromGeoJSON($3), 2154))`, [
+          options.versionId,
+          importId,
+          JSON.stringify(parsed.hull),
+        ]);
+      } else {
         await tx.query(
           `INSERT INTO vector_areas (version_id, import_id, source, footprint)
            SELECT $1, $2, 'hull', ST_ConvexHull(ST_Collect(ST_Force2D(geometry))) FROM vector_features
@@ -147,11 +152,6 @@ export async function importGmlFile(db: Database, file: string, options: ImportO
     };
   }
   return { file, status: 'imported', importId, features: count, byClass, report, durationMs: Date.now() - started };
-}
-
-function normaliseDefault(srs: string): string | null {
-  const m = /(\d{4,5})\s*$/.exec(srs);
-  return m ? `EPSG:${m[1]}` : null;
 }
 
 /** The GML files to import: the file itself, or every *.gml / *.xml below a directory (sorted). */

@@ -176,36 +176,150 @@ export function featureRow(f: PcrsFeature, fallbackCrs: string | null = null): F
   };
 }
 
+/** What `FeatureWriter` loads with COPY: the table and its columns, in the order of `copyLine`. */
+const COPY_TARGET = `vector_features (version_id, import_id, class, namespace, gml_id, id_objet, thematique, qualite_categorisation,
+  precision_planimetrique, precision_altimetrique, producteur, date_leve, attributes, geometry, dimension, curved,
+  source_crs, srs_name, source_line)`;
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIAL_ALL = /[\\\t\n\r]/g;
+const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** A value in COPY text format: `\N` for NULL, backslash, tab and line breaks escaped. */
+function copyValue(v: string | null): string {
+  if (v === null) return '\\N';
+  return COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c] as string) : v;
+}
+
 /**
- * Buffers features and inserts them in multi-row batches inside the caller's transaction. One
- * batch stays in flight while the caller goes on parsing the next one (PostgreSQL works in its
- * own process meanwhile); an insert error surfaces at the next `add`/`flush`.
+ * Whether PostGIS can take the row's geometry as it is: Lambert-93 hex EWKB (the geometry
+ * column's text input reads it), or no geometry. The others need `ST_Transform` (INSERT path).
+ */
+function copyable(r: FeatureRow): boolean {
+  return r.g === null || r.srid === 2154;
+}
+
+/** One row of `COPY_TARGET` in COPY text format (with its newline). */
+export function copyLine(versionId: number, importId: number, r: FeatureRow): string {
+  return (
+    `${versionId}\t${importId}\t${copyValue(r.class)}\t${copyValue(r.namespace)}\t${copyValue(r.gml_id)}\t${copyValue(r.id_objet)}\t` +
+    `${copyValue(r.thematique)}\t${copyValue(r.qualite_categorisation)}\t${copyValue(r.precision_planimetrique)}\t` +
+    `${copyValue(r.precision_altimetrique)}\t${copyValue(r.producteur)}\t${copyValue(r.date_leve)}\t${copyValue(JSON.stringify(r.attributes))}\t` +
+    `${r.g ?? '\\N'}\t${r.dimension ?? '\\N'}\t${r.curved ? 't' : 'f'}\t${copyValue(r.source_crs)}\t${copyValue(r.srs_name)}\t${r.source_line}\n`
+  );
+}
+
+/**
+ * A batch of rows, in file order: COPY text for the rows PostGIS takes as they are, or rows
+ * for the INSERT that transforms them to Lambert-93 in SQL. Plain data: it crosses threads.
+ */
+export type FeatureBatch = { kind: 'copy'; data: Uint8Array; rows: number } | { kind: 'insert'; rows: FeatureRow[] };
+
+/** COPY text per batch (the whole batch is one COPY statement). */
+export const COPY_BATCH_BYTES = 4 << 20;
+
+/**
+ * Groups rows into `FeatureBatch`es in file order (a batch ends when the kind changes, so that
+ * ids follow the file). Used where the rows are built: in the import's worker thread, or in
+ * `FeatureWriter` itself.
+ */
+export class FeatureBatcher {
+  /** COPY text being filled (a buffer of its own, not Node's shared pool: it is transferred). */
+  private text: Buffer | null = null;
+  private textLength = 0;
+  private textRows = 0;
+  private rows: FeatureRow[] = [];
+
+  constructor(
+    private readonly versionId: number,
+    private readonly importId: number,
+    private readonly emit: (batch: FeatureBatch) => Promise<void>,
+    private readonly insertBatch = INSERT_BATCH,
+  ) {}
+
+  async add(row: FeatureRow): Promise<void> {
+    if (copyable(row)) {
+      if (this.rows.length > 0) await this.emitRows();
+      const line = copyLine(this.versionId, this.importId, row);
+      // At most 3 bytes per UTF-16 unit: room is checked without measuring the line.
+      if (this.text && this.textLength + line.length * 3 > this.text.length) await this.emitText();
+      if (!this.text) this.text = Buffer.allocUnsafeSlow(Math.max(COPY_BATCH_BYTES, line.length * 3));
+      this.textLength += this.text.write(line, this.textLength, 'utf8');
+      this.textRows++;
+      if (this.textLength >= COPY_BATCH_BYTES) await this.emitText();
+    } else {
+      if (this.textRows > 0) await this.emitText();
+      this.rows.push(row);
+      if (this.rows.length >= this.insertBatch) await this.emitRows();
+    }
+  }
+
+  /** Emits what is buffered. */
+  async flush(): Promise<void> {
+    if (this.textRows > 0) await this.emitText();
+    if (this.rows.length > 0) await this.emitRows();
+  }
+
+  private async emitText(): Promise<void> {
+    const data = (this.text as Buffer).subarray(0, this.textLength);
+    const rows = this.textRows;
+    this.text = null;
+    this.textLength = 0;
+    this.textRows = 0;
+    await this.emit({ kind: 'copy', data, rows });
+  }
+
+  private async emitRows(): Promise<void> {
+    const rows = this.rows;
+    this.rows = [];
+    await this.emit({ kind: 'insert', rows });
+  }
+}
+
+/**
+ * Loads features inside the caller's transaction: COPY for Lambert-93 rows, multi-row INSERT
+ * with `ST_Transform` for the others, in file order. One batch stays in flight while the caller
+ * goes on parsing the next one (PostgreSQL works in its own process meanwhile); a load error
+ * surfaces at the next `add`/`write`/`flush`.
  */
 export class FeatureWriter {
-  private batch: FeatureRow[] = [];
+  private readonly batcher: FeatureBatcher;
   private inFlight: Promise<void> | null = null;
   count = 0;
   constructor(
     private readonly tx: Queryable,
     private readonly versionId: number,
     private readonly importId: number,
-    private readonly batchSize = INSERT_BATCH,
-  ) {}
-
-  async add(row: FeatureRow): Promise<void> {
-    this.batch.push(row);
-    if (this.batch.length >= this.batchSize) await this.send();
+    batchSize = INSERT_BATCH,
+  ) {
+    this.batcher = new FeatureBatcher(versionId, importId, (b) => this.write(b), batchSize);
   }
 
-  /** Sends what is buffered and waits until every batch is inserted. */
+  async add(row: FeatureRow): Promise<void> {
+    await this.batcher.add(row);
+  }
+
+  /** Sends a batch made elsewhere (same version and import ids), after the one in flight. */
+  async write(batch: FeatureBatch): Promise<void> {
+    await this.settle();
+    const p = batch.kind === 'copy' ? this.tx.copyFrom(COPY_TARGET, batch.data) : this.insert(batch.rows);
+    const rows = batch.kind === 'copy' ? batch.rows : batch.rows.length;
+    // Observed at the next settle(); never an unhandled rejection in between.
+    p.catch(() => undefined);
+    this.inFlight = p.then(() => {
+      this.count += rows;
+    });
+    this.inFlight.catch(() => undefined);
+  }
+
+  /** Sends what is buffered and waits until every batch is loaded. */
   async flush(): Promise<void> {
-    await this.send();
+    await this.batcher.flush();
     await this.settle();
   }
 
-  /** Drops the buffer and waits for the batch in flight, ignoring its outcome (before a rollback). */
+  /** Waits for the batch in flight, ignoring its outcome (before a rollback). */
   async abandon(): Promise<void> {
-    this.batch = [];
     await this.inFlight?.catch(() => undefined);
     this.inFlight = null;
   }
@@ -214,17 +328,6 @@ export class FeatureWriter {
     const p = this.inFlight;
     this.inFlight = null;
     if (p) await p;
-  }
-
-  private async send(): Promise<void> {
-    await this.settle();
-    if (this.batch.length === 0) return;
-    const rows = this.batch;
-    this.batch = [];
-    const p = this.insert(rows);
-    // Observed at the next settle(); never an unhandled rejection in between.
-    p.catch(() => undefined);
-    this.inFlight = p;
   }
 
   private async insert(rows: FeatureRow[]): Promise<void> {
@@ -243,7 +346,6 @@ export class FeatureWriter {
          attributes jsonb, g text, srid integer, dimension smallint, curved boolean, source_crs text, srs_name text, source_line integer)`,
       [this.versionId, this.importId, JSON.stringify(rows)],
     );
-    this.count += rows.length;
   }
 }
 

@@ -15,7 +15,7 @@ import type { Bbox, PointTransform } from './srs-name.js';
 import { crsDef, innerAreaOfUse, parseSrsName, pointTransform, transformBboxWith } from './srs-name.js';
 import type { GmlHeader } from './gml-reader.js';
 import type { GmlGeometryKind, PcrsFeature, PcrsGeometry, PcrsGeometryType, PcrsValue, Position } from './pcrs-model.js';
-import { CODE_LISTS, PCRS_NS, PCRS_ROOT, PCRS_VERSION, isValidCode, pcrsClass } from './pcrs-model.js';
+import { CODE_LISTS, PCRS_NS, PCRS_ROOT, PCRS_VERSION, forEachPosition, isValidCode, pcrsClass } from './pcrs-model.js';
 import type { FindingCollector } from './report.js';
 import { H1, H2, hashId, IdHashTable, U32Vec, verifyIdLines } from './id-hash.js';
 
@@ -561,27 +561,6 @@ function className(cls: string): string {
   return pcrsClass(cls)?.name ?? own(cls);
 }
 
-function forEachPosition(g: PcrsGeometry, fn: (p: Position) => void): void {
-  switch (g.type) {
-    case 'Point':
-      fn(g.coordinates);
-      return;
-    case 'LineString':
-    case 'MultiPoint':
-      for (const p of g.coordinates) fn(p);
-      return;
-    case 'Polygon':
-    case 'MultiLineString':
-      for (const r of g.coordinates) for (const p of r) fn(p);
-      return;
-    case 'MultiPolygon':
-      for (const poly of g.coordinates) for (const r of poly) for (const p of r) fn(p);
-      return;
-    case 'GeometryCollection':
-      for (const m of g.geometries) forEachPosition(m, fn);
-      return;
-  }
-}
 
 export function geometryBbox(g: PcrsGeometry): Bbox | null {
   const b: Bbox = [Infinity, Infinity, -Infinity, -Infinity];

@@ -68,6 +68,29 @@ export type PcrsGeometry =
   | GeometryCollectionGeometry;
 export type PcrsGeometryType = PcrsGeometry['type'];
 
+/** Calls `fn` with every position of a geometry, in order. */
+export function forEachPosition(g: PcrsGeometry, fn: (p: Position) => void): void {
+  switch (g.type) {
+    case 'Point':
+      fn(g.coordinates);
+      return;
+    case 'LineString':
+    case 'MultiPoint':
+      for (const p of g.coordinates) fn(p);
+      return;
+    case 'Polygon':
+    case 'MultiLineString':
+      for (const r of g.coordinates) for (const p of r) fn(p);
+      return;
+    case 'MultiPolygon':
+      for (const poly of g.coordinates) for (const r of poly) for (const p of r) fn(p);
+      return;
+    case 'GeometryCollection':
+      for (const m of g.geometries) forEachPosition(m, fn);
+      return;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Attribute values.
 
