@@ -3,7 +3,7 @@ import { AccessStore } from '../access/store.js';
 import type { VersionProvenance } from '../catalog/catalog.js';
 import type { AppContext } from '../context/app-context.js';
 import type { Bbox } from '../grid/bbox.js';
-import { ewkbHex, FeatureWriter, type FeatureRow } from '../vector/store.js';
+import { FeatureWriter, type FeatureRow } from '../vector/store.js';
 import type { PcrsGeometry, PcrsValue } from '../vector/gml/pcrs-model.js';
 import { features, ForeignFileError, readForeignVector, type ForeignFinding, type ForeignFormat } from '../contributions/foreign-vector.js';
 import { BusinessStore } from './store.js';
@@ -170,7 +170,7 @@ function businessRow(cls: string, fid: number | string | null, properties: Recor
     producteur: null,
     date_leve: null,
     attributes: properties as Record<string, PcrsValue>,
-    g: geometry ? ewkbHex(geometry as unknown as PcrsGeometry, 2154) : null,
+    geometry: geometry as unknown as PcrsGeometry | null,
     srid: geometry ? 2154 : null,
     dimension,
     curved: false,

@@ -16,9 +16,10 @@ export interface Queryable {
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /**
-   * Bulk-loads rows written in PostgreSQL's COPY text format (one line per row, tab-separated,
-   * `\N` for NULL) into `target`: a table and its column list, e.g. `t (a, b)`. `target` is
-   * written by our code, never taken from input. Far cheaper than INSERT for many rows.
+   * Bulk-loads rows written in PostgreSQL's binary COPY format (header, then per row a field
+   * count and length-prefixed values in each type's binary form, then the -1 trailer) into
+   * `target`: a table and its column list, e.g. `t (a, b)`. `target` is written by our code,
+   * never taken from input. Far cheaper than INSERT for many rows.
    */
   copyFrom(target: string, data: Uint8Array): Promise<void>;
 }

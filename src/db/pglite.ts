@@ -20,7 +20,7 @@ function queryableOf(db: PGlite | Transaction): Queryable {
     },
     // PGlite reads COPY data from a Blob it exposes as the file '/dev/blob'.
     copyFrom: async (target, data) => {
-      await db.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([data]) });
+      await db.query(`COPY ${target} FROM '/dev/blob' WITH (FORMAT binary)`, [], { blob: new Blob([data]) });
     },
   };
 }

@@ -29,7 +29,7 @@ async function run<Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: r
 
 async function copy(client: pg.PoolClient, target: string, data: Uint8Array): Promise<void> {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  await pipeline(Readable.from([bytes], { objectMode: false }), client.query(copyFromStdin(`COPY ${target} FROM STDIN`)));
+  await pipeline(Readable.from([bytes], { objectMode: false }), client.query(copyFromStdin(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
 }
 
 function queryableOf(client: pg.Pool | pg.PoolClient): Queryable {

@@ -6,6 +6,7 @@
  * per area), a class, a bbox, property filters, a date interval, paging; geometries come out as
  * GeoJSON text transformed in SQL (same SQL on PostgreSQL and PGlite).
  */
+import { endianness } from 'node:os';
 import { publishedVersionsSql } from '../catalog/catalog.js';
 import type { Queryable, SqlParam } from '../db/database.js';
 import type { Bbox } from '../grid/bbox.js';
@@ -51,9 +52,8 @@ export interface FeatureRow {
   producteur: string | null;
   date_leve: string | null;
   attributes: Record<string, PcrsValue>;
-  /** GeoJSON geometry in the source CRS (an object: serialised once, with the batch). */
-  /** The geometry as hex EWKB (with its SRID): PostGIS reads it far faster than GeoJSON. */
-  g: string | null;
+  /** The geometry in its source CRS (`srid`); it goes to PostGIS as EWKB. */
+  geometry: PcrsGeometry | null;
   srid: number | null;
   dimension: number | null;
   curved: boolean;
@@ -77,14 +77,15 @@ function firstPosition(g: PcrsGeometry): Position | undefined {
   return Array.isArray(c) && c.length > 0 ? (c as Position) : undefined;
 }
 
-/**
- * Hex EWKB (little-endian, Z when the geometry's first position has one, SRID when known) of a
- * geometry — what `ST_GeomFromEWKB(decode(…, 'hex'))` reads. A position without Z in a 3D
- * geometry gets NaN (PostGIS keeps it), one with extra ordinates loses them.
- */
-export function ewkbHex(g: PcrsGeometry, srid: number | null): string {
-  const hasZ = (firstPosition(g)?.length ?? 2) >= 3;
-  const dims = hasZ ? 3 : 2;
+/** Our doubles are in WKB's little-endian order as they are in memory (the usual case). */
+const LITTLE_ENDIAN = endianness() === 'LE';
+/** Positions of the geometry being written (grows with the largest). */
+let scratch = new Float64Array(3 * 1024);
+let scratchBytes = Buffer.from(scratch.buffer);
+
+/** Bytes of a geometry's EWKB (see `writeEwkb`). */
+export function ewkbByteLength(g: PcrsGeometry, srid: number | null): number {
+  const dims = (firstPosition(g)?.length ?? 2) >= 3 ? 3 : 2;
   const sizeOf = (x: PcrsGeometry): number => {
     switch (x.type) {
       case 'Point':
@@ -103,21 +104,50 @@ export function ewkbHex(g: PcrsGeometry, srid: number | null): string {
         return 9 + x.geometries.reduce((n, m) => n + sizeOf(m), 0);
     }
   };
-  const buf = Buffer.allocUnsafe(sizeOf(g) + (srid !== null ? 4 : 0));
-  let o = 0;
+  return sizeOf(g) + (srid !== null ? 4 : 0);
+}
+
+/**
+ * Writes the EWKB of a geometry (little-endian, Z when its first position has one, SRID when
+ * known) — what PostGIS' binary input and `ST_GeomFromEWKB` read — at `offset` of `buf`, which
+ * must hold `ewkbByteLength` bytes; returns the offset after it. A position without Z in a 3D
+ * geometry gets NaN (PostGIS keeps it), one with extra ordinates loses them.
+ */
+export function writeEwkb(g: PcrsGeometry, srid: number | null, buf: Buffer, offset: number): number {
+  const hasZ = (firstPosition(g)?.length ?? 2) >= 3;
+  let o = offset;
   const header = (type: number, withSrid: boolean) => {
     o = buf.writeUInt8(1, o);
     o = buf.writeUInt32LE((type | (hasZ ? 0x80000000 : 0) | (withSrid ? 0x20000000 : 0)) >>> 0, o);
     if (withSrid) o = buf.writeUInt32LE(srid as number, o);
   };
-  const pos = (p: Position) => {
-    o = buf.writeDoubleLE(p[0] ?? Number.NaN, o);
-    o = buf.writeDoubleLE(p[1] ?? Number.NaN, o);
-    if (hasZ) o = buf.writeDoubleLE(p[2] ?? Number.NaN, o);
+  /** Positions as doubles, gathered in a Float64Array and copied at once (`writeDoubleLE` per value was slow). */
+  const positions = (ps: Position[]) => {
+    const n = ps.length * (hasZ ? 3 : 2);
+    if (!LITTLE_ENDIAN) {
+      for (const p of ps) {
+        o = buf.writeDoubleLE(p[0] ?? Number.NaN, o);
+        o = buf.writeDoubleLE(p[1] ?? Number.NaN, o);
+        if (hasZ) o = buf.writeDoubleLE(p[2] ?? Number.NaN, o);
+      }
+      return;
+    }
+    if (scratch.length < n) {
+      scratch = new Float64Array(n * 2);
+      scratchBytes = Buffer.from(scratch.buffer);
+    }
+    let k = 0;
+    for (const p of ps) {
+      scratch[k++] = p[0] ?? Number.NaN;
+      scratch[k++] = p[1] ?? Number.NaN;
+      if (hasZ) scratch[k++] = p[2] ?? Number.NaN;
+    }
+    o += scratchBytes.copy(buf, o, 0, n * 8);
   };
+  const pos = (p: Position) => positions([p]);
   const points = (ps: Position[]) => {
     o = buf.writeUInt32LE(ps.length, o);
-    for (const p of ps) pos(p);
+    positions(ps);
   };
   const write = (x: PcrsGeometry, top: boolean) => {
     header(WKB_TYPE[x.type], top && srid !== null);
@@ -148,6 +178,13 @@ export function ewkbHex(g: PcrsGeometry, srid: number | null): string {
     for (const m of parts) write(m, false);
   };
   write(g, true);
+  return o;
+}
+
+/** Hex EWKB of a geometry (see `writeEwkb`): what `ST_GeomFromEWKB(decode(…, 'hex'))` reads. */
+export function ewkbHex(g: PcrsGeometry, srid: number | null): string {
+  const buf = Buffer.allocUnsafe(ewkbByteLength(g, srid));
+  writeEwkb(g, srid, buf, 0);
   return buf.toString('hex');
 }
 
@@ -166,7 +203,7 @@ export function featureRow(f: PcrsFeature, fallbackCrs: string | null = null): F
     producteur: textOf(a.producteur),
     date_leve: textOf(a.dateLeve),
     attributes: a,
-    g: f.geometry ? ewkbHex(f.geometry, sridOf(crs)) : null,
+    geometry: f.geometry,
     srid: sridOf(crs),
     dimension: f.dimension,
     curved: f.curved === true,
@@ -176,46 +213,112 @@ export function featureRow(f: PcrsFeature, fallbackCrs: string | null = null): F
   };
 }
 
-/** What `FeatureWriter` loads with COPY: the table and its columns, in the order of `copyLine`. */
+/** What `FeatureWriter` loads with COPY: the table and its columns, in the order `BinaryCopyBuffer` writes them. */
 const COPY_TARGET = `vector_features (version_id, import_id, class, namespace, gml_id, id_objet, thematique, qualite_categorisation,
   precision_planimetrique, precision_altimetrique, producteur, date_leve, attributes, geometry, dimension, curved,
   source_crs, srs_name, source_line)`;
-
-const COPY_SPECIAL = /[\\\t\n\r]/;
-const COPY_SPECIAL_ALL = /[\\\t\n\r]/g;
-const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** A value in COPY text format: `\N` for NULL, backslash, tab and line breaks escaped. */
-function copyValue(v: string | null): string {
-  if (v === null) return '\\N';
-  return COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c] as string) : v;
-}
 
 /**
  * Whether PostGIS can take the row's geometry as it is: Lambert-93 hex EWKB (the geometry
  * column's text input reads it), or no geometry. The others need `ST_Transform` (INSERT path).
  */
 function copyable(r: FeatureRow): boolean {
-  return r.g === null || r.srid === 2154;
+  return r.geometry === null || r.srid === 2154;
 }
 
-/** One row of `COPY_TARGET` in COPY text format (with its newline). */
-export function copyLine(versionId: number, importId: number, r: FeatureRow): string {
-  return (
-    `${versionId}\t${importId}\t${copyValue(r.class)}\t${copyValue(r.namespace)}\t${copyValue(r.gml_id)}\t${copyValue(r.id_objet)}\t` +
-    `${copyValue(r.thematique)}\t${copyValue(r.qualite_categorisation)}\t${copyValue(r.precision_planimetrique)}\t` +
-    `${copyValue(r.precision_altimetrique)}\t${copyValue(r.producteur)}\t${copyValue(r.date_leve)}\t${copyValue(JSON.stringify(r.attributes))}\t` +
-    `${r.g ?? '\\N'}\t${r.dimension ?? '\\N'}\t${r.curved ? 't' : 'f'}\t${copyValue(r.source_crs)}\t${copyValue(r.srs_name)}\t${r.source_line}\n`
-  );
+/** PostgreSQL's binary COPY: signature, flags, header extension length (no extension). */
+const PGCOPY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+/** Field count -1: the end of the data. */
+const PGCOPY_TRAILER_BYTES = 2;
+/** Fields of `COPY_TARGET`. */
+const COPY_FIELDS = 19;
+
+/**
+ * Appends rows of `COPY_TARGET` in PostgreSQL's binary COPY format to a buffer: lengths instead of
+ * escapes, and the geometry as EWKB bytes (PostGIS' binary input) instead of twice as much hex
+ * text for the server to decode (BENCHMARKS.md, gml-import).
+ */
+class BinaryCopyBuffer {
+  readonly buf: Buffer;
+  length: number;
+  rows = 0;
+  constructor(capacity: number) {
+    // A buffer of its own, not Node's shared pool: it is transferred to another thread.
+    this.buf = Buffer.allocUnsafeSlow(capacity);
+    this.length = PGCOPY_HEADER.copy(this.buf, 0);
+  }
+
+  /** An upper bound of the bytes `append` writes for a row (strings counted at 3 bytes per unit). */
+  static bound(r: FeatureRow, attributesJson: string, geometryBytes: number): number {
+    let n = 2 + COPY_FIELDS * 4 + 8 + 8 + 2 + 1 + 4 + 1 + geometryBytes + attributesJson.length * 3;
+    for (const v of [r.class, r.namespace, r.gml_id, r.id_objet, r.thematique, r.qualite_categorisation, r.precision_planimetrique, r.precision_altimetrique, r.producteur, r.date_leve, r.source_crs, r.srs_name]) {
+      if (v !== null) n += v.length * 3;
+    }
+    return n;
+  }
+
+  room(): number {
+    return this.buf.length - this.length - PGCOPY_TRAILER_BYTES;
+  }
+
+  append(versionId: number, importId: number, r: FeatureRow, attributesJson: string, geometryBytes: number): void {
+    const b = this.buf;
+    let o = b.writeInt16BE(COPY_FIELDS, this.length);
+    o = int8(b, o, versionId);
+    o = int8(b, o, importId);
+    o = text(b, o, r.class);
+    o = text(b, o, r.namespace);
+    o = text(b, o, r.gml_id);
+    o = text(b, o, r.id_objet);
+    o = text(b, o, r.thematique);
+    o = text(b, o, r.qualite_categorisation);
+    o = text(b, o, r.precision_planimetrique);
+    o = text(b, o, r.precision_altimetrique);
+    o = text(b, o, r.producteur);
+    o = text(b, o, r.date_leve);
+    // jsonb's binary form: a version byte (1), then the JSON text.
+    const jsonBytes = b.write(attributesJson, o + 5, 'utf8');
+    o = b.writeInt32BE(jsonBytes + 1, o);
+    o = b.writeUInt8(1, o) + jsonBytes;
+    if (r.geometry) {
+      o = b.writeInt32BE(geometryBytes, o);
+      o = writeEwkb(r.geometry, r.srid, b, o);
+    } else o = b.writeInt32BE(-1, o);
+    if (r.dimension === null) o = b.writeInt32BE(-1, o);
+    else o = b.writeInt16BE(r.dimension, b.writeInt32BE(2, o));
+    o = b.writeUInt8(r.curved ? 1 : 0, b.writeInt32BE(1, o));
+    o = text(b, o, r.source_crs);
+    o = text(b, o, r.srs_name);
+    o = b.writeInt32BE(r.source_line, b.writeInt32BE(4, o));
+    this.length = o;
+    this.rows++;
+  }
+
+  /** The COPY data, trailer included. */
+  finish(): Uint8Array {
+    this.length = this.buf.writeInt16BE(-1, this.length);
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+function int8(b: Buffer, o: number, v: number): number {
+  return b.writeBigInt64BE(BigInt(v), b.writeInt32BE(8, o));
+}
+
+function text(b: Buffer, o: number, v: string | null): number {
+  if (v === null) return b.writeInt32BE(-1, o);
+  const n = b.write(v, o + 4, 'utf8');
+  b.writeInt32BE(n, o);
+  return o + 4 + n;
 }
 
 /**
- * A batch of rows, in file order: COPY text for the rows PostGIS takes as they are, or rows
- * for the INSERT that transforms them to Lambert-93 in SQL. Plain data: it crosses threads.
+ * A batch of rows, in file order: binary COPY data for the rows PostGIS takes as they are, or
+ * rows for the INSERT that transforms them to Lambert-93 in SQL. Plain data: it crosses threads.
  */
 export type FeatureBatch = { kind: 'copy'; data: Uint8Array; rows: number } | { kind: 'insert'; rows: FeatureRow[] };
 
-/** COPY text per batch (the whole batch is one COPY statement). */
+/** COPY data per batch (the whole batch is one COPY statement). */
 export const COPY_BATCH_BYTES = 4 << 20;
 
 /**
@@ -224,10 +327,8 @@ export const COPY_BATCH_BYTES = 4 << 20;
  * `FeatureWriter` itself.
  */
 export class FeatureBatcher {
-  /** COPY text being filled (a buffer of its own, not Node's shared pool: it is transferred). */
-  private text: Buffer | null = null;
-  private textLength = 0;
-  private textRows = 0;
+  /** COPY data being filled. */
+  private copy: BinaryCopyBuffer | null = null;
   private rows: FeatureRow[] = [];
 
   constructor(
@@ -240,15 +341,15 @@ export class FeatureBatcher {
   async add(row: FeatureRow): Promise<void> {
     if (copyable(row)) {
       if (this.rows.length > 0) await this.emitRows();
-      const line = copyLine(this.versionId, this.importId, row);
-      // At most 3 bytes per UTF-16 unit: room is checked without measuring the line.
-      if (this.text && this.textLength + line.length * 3 > this.text.length) await this.emitText();
-      if (!this.text) this.text = Buffer.allocUnsafeSlow(Math.max(COPY_BATCH_BYTES, line.length * 3));
-      this.textLength += this.text.write(line, this.textLength, 'utf8');
-      this.textRows++;
-      if (this.textLength >= COPY_BATCH_BYTES) await this.emitText();
+      const json = JSON.stringify(row.attributes);
+      const geometryBytes = row.geometry ? ewkbByteLength(row.geometry, row.srid) : 0;
+      const need = BinaryCopyBuffer.bound(row, json, geometryBytes);
+      if (this.copy && need > this.copy.room()) await this.emitCopy();
+      this.copy ??= new BinaryCopyBuffer(Math.max(COPY_BATCH_BYTES, PGCOPY_HEADER.length + need + PGCOPY_TRAILER_BYTES));
+      this.copy.append(this.versionId, this.importId, row, json, geometryBytes);
+      if (this.copy.length >= COPY_BATCH_BYTES) await this.emitCopy();
     } else {
-      if (this.textRows > 0) await this.emitText();
+      if (this.copy) await this.emitCopy();
       this.rows.push(row);
       if (this.rows.length >= this.insertBatch) await this.emitRows();
     }
@@ -256,17 +357,14 @@ export class FeatureBatcher {
 
   /** Emits what is buffered. */
   async flush(): Promise<void> {
-    if (this.textRows > 0) await this.emitText();
+    if (this.copy) await this.emitCopy();
     if (this.rows.length > 0) await this.emitRows();
   }
 
-  private async emitText(): Promise<void> {
-    const data = (this.text as Buffer).subarray(0, this.textLength);
-    const rows = this.textRows;
-    this.text = null;
-    this.textLength = 0;
-    this.textRows = 0;
-    await this.emit({ kind: 'copy', data, rows });
+  private async emitCopy(): Promise<void> {
+    const copy = this.copy as BinaryCopyBuffer;
+    this.copy = null;
+    await this.emit({ kind: 'copy', data: copy.finish(), rows: copy.rows });
   }
 
   private async emitRows(): Promise<void> {
@@ -344,7 +442,7 @@ export class FeatureWriter {
        FROM jsonb_to_recordset($3::jsonb) AS r(class text, namespace text, gml_id text, id_objet text, thematique text,
          qualite_categorisation text, precision_planimetrique text, precision_altimetrique text, producteur text, date_leve text,
          attributes jsonb, g text, srid integer, dimension smallint, curved boolean, source_crs text, srs_name text, source_line integer)`,
-      [this.versionId, this.importId, JSON.stringify(rows)],
+      [this.versionId, this.importId, JSON.stringify(rows.map(({ geometry, ...r }) => ({ ...r, g: geometry ? ewkbHex(geometry, r.srid) : null })))],
     );
   }
 }

@@ -88,7 +88,7 @@ type Frame = 'root' | 'member' | 'members' | 'rootBoundedBy' | 'skip' | 'feature
  * cannot be opened.
  */
 export async function* readPcrsGml(source: string | Readable, options: GmlReadOptions = {}): AsyncGenerator<PcrsFeature, void, undefined> {
-  const chunkSize = options.chunkSize ?? 256 * 1024;
+  const chunkSize = options.chunkSize ?? 64 * 1024;
   const stream = typeof source === 'string' ? createReadStream(source, { highWaterMark: chunkSize }) : source;
   const state = new ReaderState(options);
   const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
