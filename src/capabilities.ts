@@ -2,6 +2,7 @@ import { accountsCapability } from './accounts/capability.js';
 import { accessCapability } from './access/capability.js';
 import { archiveCapability } from './archive/capability.js';
 import { businessCapability } from './business/capability.js';
+import { campaignsCapability } from './campaigns/capability.js';
 import { catalogCapability } from './catalog/capability.js';
 import { communesCapability } from './communes/capability.js';
 import type { Capability } from './context/capability.js';
@@ -43,4 +44,5 @@ export const CAPABILITIES: readonly Capability[] = [
   extractsCapability,
   contributionsCapability,
   businessCapability,
+  campaignsCapability,
 ];

@@ -288,10 +288,14 @@ export function formatDalleName(name: DalleName): string {
     throw nameError(shown, `extension '${String(ext)}' is not one of ${EXTENSIONS.join(', ')}`);
   }
   assertBboxInDomain(dalleBbox(ref), `dalle ${dalleKey(ref)}`);
-  // 1 km: corner in km, 4 digits. 200 m: corner in hm (= 2 · col), 5 digits.
+  return `${dep}-${year}-${dalleXY(ref)}-${suffix}${ext === undefined ? '' : `.${ext}`}`;
+}
+
+/** The `X-Y` part of a dalle's name, e.g. `0575-6374`: its upper-left corner in km on 4 digits (1 km dalles), in hm on 5 digits (200 m: 2 · col). */
+export function dalleXY(ref: DalleRef): string {
   const [x, y, digits] = ref.size === 1000 ? [ref.col, ref.row, 4] : [ref.col * 2, ref.row * 2, 5];
   const pad = (v: number) => String(v).padStart(digits, '0');
-  return `${dep}-${year}-${pad(x)}-${pad(y)}-${suffix}${ext === undefined ? '' : `.${ext}`}`;
+  return `${pad(x)}-${pad(y)}`;
 }
 
 /**

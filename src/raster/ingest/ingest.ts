@@ -68,6 +68,8 @@ export interface IngestOptions {
   signal?: AbortSignal;
   /** Where the report files go (default `${dataDir}/reports`). */
   reportDir?: string;
+  /** Publish the version once a dalle went in (default true; a campaign's version waits for the campaign). */
+  publish?: boolean;
 }
 
 interface IngestCheckpoint {
@@ -252,7 +254,7 @@ export async function ingestDelivery(services: IngestServices, options: IngestOp
         checkpoint.pyramidDone = true;
         await ctx.progress(last.total, last.total, 'pyramid built', checkpoint);
       }
-      if (accepted.length > 0 || Object.values(checkpoint.done).some((r) => r.status === 'skipped')) await catalog.setVersionStatus(version.id, 'published');
+      if (options.publish !== false && (accepted.length > 0 || Object.values(checkpoint.done).some((r) => r.status === 'skipped'))) await catalog.setVersionStatus(version.id, 'published');
       return buildReport(delivery.files.map((f) => checkpoint.done[f.rel]).filter((r): r is DalleReport => !!r), delivery.ignored, pyramid);
     },
     { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) },

@@ -1,0 +1,216 @@
+/**
+ * Update campaigns on PGlite and PostgreSQL: a campaign built from the "to update" marks expects
+ * the 200 m dalles of the marked 1 km dalle; its workflow refuses transitions that do not exist;
+ * a delivery (real dalles through the ingest) ticks off what it brought, with a refused dalle and
+ * its reason and a dalle outside the area flagged, into an update version that stays unpublished;
+ * deliveries to a campaign not receiving, or acquired outside its window, are refused before
+ * anything is ingested; the API's access (public progress, budget and writes for administrators).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/config.js';
+import { OPERATOR } from '../context/access.js';
+import { buildAppContext, type AppContext } from '../context/app-context.js';
+import { DeclarationService } from '../declarations/service.js';
+import { parisToday, UpdateMarks } from '../declarations/to-update.js';
+import { ingestDelivery } from '../raster/ingest/ingest.js';
+import { ingestServices } from '../raster/ingest/services.js';
+import { buildServer } from '../server/app.js';
+import { userWithKey } from '../test-support/access.js';
+import { runPcrs } from '../test-support/cli.js';
+import { ENGINES, type TestDatabase } from '../test-support/db.js';
+import { makeBadDalle, validDalle } from '../test-support/imagery.js';
+import { campaignsCapability } from './capability.js';
+import { CampaignService } from './service.js';
+
+const L93 = { type: 'name', properties: { name: 'EPSG:2154' } } as const;
+const YESTERDAY = parisToday(new Date(Date.now() - 86_400_000));
+
+describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
+  let t: TestDatabase;
+  let dataDir: string;
+  let ctx: AppContext;
+  let app: FastifyInstance;
+  let service: CampaignService;
+  let adminKey: string;
+  let memberKey: string;
+  const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+  /** A delivery directory of real dalles: three inside the marked kilometre (one refused), one outside. */
+  const delivery = async (name: string, dalles: Array<{ xmin: number; bad?: boolean }>) => {
+    const dir = path.join(dataDir, 'deliveries', name);
+    mkdirSync(dir, { recursive: true });
+    for (const d of dalles) {
+      if (d.bad) await makeBadDalle('wrong-resolution', { dir, xmin: d.xmin, ymax: 6_374_000 });
+      else await validDalle(dir, { xmin: d.xmin, ymax: 6_374_000 });
+    }
+    return dir;
+  };
+  const deliver = async (slug: string, dir: string, acquiredOn: string | null) => {
+    const { versionName } = await service.prepareDelivery(OPERATOR, slug, acquiredOn);
+    const report = await ingestDelivery(ingestServices(ctx), { dir, datasetId: 'ortho', versionName, kind: 'update', publish: false, ...(acquiredOn ? { date: acquiredOn } : {}) });
+    return service.recordIngest(OPERATOR, slug, report, acquiredOn);
+  };
+
+  beforeAll(async () => {
+    t = await open();
+    dataDir = (t.env.PCRS_DATA_DIR as string | undefined) ?? mkdtempSync(path.join(tmpdir(), 'pcrs-campaigns-'));
+    mkdirSync(path.join(dataDir, 'storage'), { recursive: true });
+    ctx = buildAppContext(loadConfig({ PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'silent' }), t.db);
+    await ctx.catalog.ensureStandardDatasets('46');
+    // The current orthophoto: two 1 km dalles of Cahors, acquired in 2019.
+    const v = Number((await t.db.query<{ id: number }>(`INSERT INTO versions (dataset_id, name, status, acquisition_date) VALUES ('ortho', '2019', 'published', '2019-06-01') RETURNING id`)).rows[0]?.id);
+    for (const col of [575, 576]) {
+      await t.db.query(`INSERT INTO dalles (version_id, name, size_m, grid_col, grid_row, footprint, state) VALUES ($1, $2, 1000, $3, 6374, ST_MakeEnvelope($4, 6373000, $5, 6374000, 2154), 'published')`, [
+        v,
+        `46-2019-0${col}-6374`,
+        col,
+        col * 1000,
+        col * 1000 + 1000,
+      ]);
+    }
+    // Works that ended yesterday in the middle of 0575-6374: that kilometre is "to update".
+    await new DeclarationService(ctx).create(OPERATOR, {
+      type: 'works',
+      title: 'Réfection place Chapou',
+      description: 'Chaussée et trottoirs refaits',
+      geometry: { type: 'Point', coordinates: [575_500, 6_373_500], crs: L93 },
+      works: { dtDictRef: 'REF-CHAPOU', plannedEnd: YESTERDAY, themes: ['03B'] },
+    });
+    await new UpdateMarks(ctx).mark();
+    service = new CampaignService(ctx);
+    adminKey = (await userWithKey(ctx, 'sig@fdel46.fr', { platformRoles: ['platform-admin'], scopes: ['admin'] })).key;
+    memberKey = (await userWithKey(ctx, 'voirie@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }], scopes: ['read', 'contributions:write'] })).key;
+    await t.db.query(`INSERT INTO organisations (slug, name, kind) VALUES ('geometre-sud', 'Géomètre Sud', 'company')`);
+    app = await buildServer(ctx, { logger: false, capabilities: [campaignsCapability] });
+    await app.ready();
+  }, 180_000);
+
+  afterAll(async () => {
+    await app?.close();
+    ctx?.mail.close();
+    await ctx?.access.close?.().catch(() => undefined);
+    await t?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const create = (body: object, key = adminKey) => app.inject({ method: 'POST', url: '/api/v1/campaigns', headers: auth(key), payload: body });
+
+  it('creates a campaign from the "to update" marks: the 25 dalles of 200 m of the marked kilometre; only administrators may', async () => {
+    const body = {
+      slug: 'maj-2026-cahors',
+      title: 'Mise à jour 2026 — Cahors centre',
+      kind: 'ortho',
+      dalleSize: 200,
+      area: { source: 'to-update' },
+      contractor: 'geometre-sud',
+      plannedStart: '2026-03-01',
+      plannedEnd: '2026-09-30',
+      budget: [{ label: 'Prise de vue 5 cm', category: 'update', amountEur: 12_500 }],
+    };
+    expect((await app.inject({ method: 'POST', url: '/api/v1/campaigns', payload: body })).statusCode).toBe(401);
+    expect((await create(body, memberKey)).statusCode).toBe(403);
+    const res = await create(body);
+    expect(res.statusCode, res.body).toBe(201);
+    const c = res.json();
+    expect(c).toMatchObject({ slug: 'maj-2026-cahors', status: 'planned', areaSource: 'to-update', bbox: [575000, 6373000, 576000, 6374000], contractor: { slug: 'geometre-sud' } });
+    expect(c.areaDetails.marks).toBe(1);
+    expect(c.progress).toMatchObject({ expected: 25, received: 0, missing: 25, outside: 0 });
+    // Taken slug; an unknown contractor; an area outside the territory; unknown communes.
+    expect((await create(body)).statusCode).toBe(409);
+    const other = { ...body, slug: 'autre' };
+    expect((await create({ ...other, contractor: 'nobody' })).json().detail).toMatch(/No organisation 'nobody'/);
+    const far = await create({ ...other, area: { source: 'drawn', geometry: { type: 'Polygon', coordinates: [[[2.3, 48.8], [2.4, 48.8], [2.4, 48.9], [2.3, 48.8]]] } } });
+    expect(far.statusCode).toBe(400);
+    expect(far.json().detail).toMatch(/outside the territory/);
+    expect((await create({ ...other, area: { source: 'communes', insee: ['46999'] } })).json().detail).toMatch(/Unknown commune/);
+    expect((await create({ ...other, plannedStart: '2026-09-30', plannedEnd: '2026-03-01' })).statusCode).toBe(400);
+    // A drawn polygon in Lambert-93 on the 1 km grid: the dalles its interior meets, not those it only touches.
+    const drawn = await create({ ...other, slug: 'trace', dalleSize: 1000, area: { source: 'drawn', geometry: { type: 'Polygon', coordinates: [[[575000, 6373000], [576000, 6373000], [576000, 6374000], [575000, 6374000], [575000, 6373000]]], crs: L93 } } });
+    expect(drawn.json().progress.expected).toBe(1);
+    // Public: the progress, not the budget; administrators see it.
+    const pub = await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-2026-cahors' });
+    expect(pub.statusCode).toBe(200);
+    expect(pub.json().budget).toBeUndefined();
+    expect((await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-2026-cahors', headers: auth(adminKey) })).json().budget).toHaveLength(1);
+    const geo = await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-2026-cahors/dalles?crs=EPSG:2154' });
+    expect(geo.headers['content-type']).toMatch(/geo\+json/);
+    const features = geo.json().features as Array<{ id: string; geometry: { coordinates: number[][][] }; properties: { state: string } }>;
+    expect(features).toHaveLength(25);
+    expect(features[0]?.id).toBe('05750-63740');
+    expect(features.every((f) => f.properties.state === 'expected')).toBe(true);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-2026-cahors/events' })).statusCode).toBe(401);
+  });
+
+  it('follows its workflow: no transition that does not exist, no delivery before the order, each change logged', async () => {
+    const status = (to: string, key = adminKey) => app.inject({ method: 'POST', url: '/api/v1/campaigns/maj-2026-cahors/status', headers: auth(key), payload: { to } });
+    expect((await status('in-acquisition')).statusCode).toBe(409);
+    expect((await status('published')).json().detail).toMatch(/no transition planned → published/);
+    expect((await status('ordered', memberKey)).statusCode).toBe(403);
+    await expect(service.prepareDelivery(OPERATOR, 'maj-2026-cahors', '2026-04-02')).rejects.toMatchObject({ status: 409, code: 'campaign-not-receiving' });
+    const ordered = await status('ordered');
+    expect(ordered.statusCode, ordered.body).toBe(200);
+    expect(ordered.json().status).toBe('ordered');
+    expect((await status('delivered')).statusCode).toBe(409);
+    const events = (await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-2026-cahors/events', headers: auth(adminKey) })).json().events;
+    expect(events.map((e: { action: string; toStatus: string }) => `${e.action}:${e.toStatus}`)).toEqual(['created:planned', 'status-changed:ordered']);
+  });
+
+  it('ticks off a delivery: received dalles, a refused one with its reason, one outside the area flagged; the version stays unpublished', async () => {
+    // Acquired outside the campaign's window, or without a date: refused before any ingest.
+    await expect(service.prepareDelivery(OPERATOR, 'maj-2026-cahors', '2025-12-01')).rejects.toMatchObject({ status: 400, code: 'acquisition-date-outside' });
+    await expect(service.prepareDelivery(OPERATOR, 'maj-2026-cahors', null)).rejects.toMatchObject({ status: 400, code: 'acquisition-date-required' });
+    const dir = await delivery('first', [{ xmin: 575_000 }, { xmin: 575_200 }, { xmin: 575_400, bad: true }, { xmin: 577_000 }]);
+    const outcome = await deliver('maj-2026-cahors', dir, '2026-04-02');
+    expect(outcome).toMatchObject({ received: 2, rejected: 1, unmatched: [] });
+    expect(outcome.outside).toHaveLength(1);
+    expect(outcome.outside[0]).toMatch(/05770-63740/);
+    expect(outcome.campaign.status).toBe('in-acquisition');
+    expect(outcome.campaign.progress).toMatchObject({ expected: 25, received: 2, rejected: 1, missing: 22, outside: 1, deliveries: 1, receivedRatio: 0.08 });
+    const geo = (await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-2026-cahors/dalles' })).json().features as Array<{ id: string; properties: { state: string; expected: boolean; reason: string | null } }>;
+    const byId = new Map(geo.map((f) => [f.id, f.properties]));
+    expect(byId.get('05750-63740')?.state).toBe('received');
+    expect(byId.get('05752-63740')?.state).toBe('received');
+    expect(byId.get('05754-63740')).toMatchObject({ state: 'rejected' });
+    expect(byId.get('05754-63740')?.reason).toMatch(/pixel|resolution|5 cm/i);
+    expect(byId.get('05770-63740')).toMatchObject({ expected: false, state: 'received' });
+    // Into the campaign's own update version, not published: the current orthophoto is unchanged.
+    const version = await ctx.catalog.getVersion('ortho', 'campaign-maj-2026-cahors');
+    expect(version).toMatchObject({ kind: 'update', status: 'ingesting', campaign: 'maj-2026-cahors' });
+    expect((await ctx.catalog.publishedVersions('ortho')).map((x) => x.name)).toEqual(['2019']);
+    const deliveries = (await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-2026-cahors/deliveries', headers: auth(adminKey) })).json().deliveries;
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0].summary).toMatchObject({ received: 2, rejected: 1, outside: 1 });
+  }, 240_000);
+
+  it('refuses a delivery to a cancelled campaign; a cancelled campaign changes no more', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/campaigns/trace/status', headers: auth(adminKey), payload: { to: 'cancelled', note: 'Budget reporté' } });
+    expect(res.json().status).toBe('cancelled');
+    await expect(service.prepareDelivery(OPERATOR, 'trace', null)).rejects.toMatchObject({ status: 409, code: 'campaign-not-receiving' });
+    expect((await app.inject({ method: 'POST', url: '/api/v1/campaigns/trace/status', headers: auth(adminKey), payload: { to: 'planned' } })).json().detail).toMatch(/does not change status/);
+  });
+
+  it.runIf(engine === 'postgres')('pcrs ingest --campaign and pcrs campaigns show/status as operators use them', async () => {
+    const dir = await delivery('second', [{ xmin: 575_600 }]);
+    const bad = await runPcrs(t, dataDir, ['ingest', dir, '--campaign', 'maj-2026-cahors', '--version', 'x']);
+    expect(bad.code).toBe(64);
+    const late = await runPcrs(t, dataDir, ['ingest', dir, '--campaign', 'maj-2026-cahors', '--date', '2027-01-01']);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/outside campaign 'maj-2026-cahors'/);
+    const ok = await runPcrs(t, dataDir, ['ingest', dir, '--campaign', 'maj-2026-cahors', '--date', '2026-04-20']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/Campaign maj-2026-cahors: 1 received, 0 rejected by this delivery; 21 of 25 expected dalle\(s\) still missing/);
+    const show = await runPcrs(t, dataDir, ['campaigns', 'show', 'maj-2026-cahors', '--json']);
+    expect(JSON.parse(show.stdout)).toMatchObject({ progress: { received: 3, rejected: 1, missing: 21, deliveries: 2 } });
+    const delivered = await runPcrs(t, dataDir, ['campaigns', 'status', 'maj-2026-cahors', 'delivered', '--note', 'Livraison complète annoncée']);
+    expect(delivered.stdout).toMatch(/now delivered/);
+    const checked = await runPcrs(t, dataDir, ['campaigns', 'status', 'maj-2026-cahors', 'checked']);
+    expect(checked.code).not.toBe(0);
+    expect(checked.stderr).toMatch(/3 dalle\(s\) .* received but not checked/);
+    const list = await runPcrs(t, dataDir, ['campaigns', 'list']);
+    expect(list.stdout).toMatch(/maj-2026-cahors\s+ortho\s+delivered\s+25\s+3\s+1\s+21/);
+  }, 240_000);
+});
