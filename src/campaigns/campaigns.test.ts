@@ -213,4 +213,28 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     const list = await runPcrs(t, dataDir, ['campaigns', 'list']);
     expect(list.stdout).toMatch(/maj-2026-cahors\s+ortho\s+delivered\s+25\s+3\s+1\s+21/);
   }, 240_000);
+
+  it('the API runs the check in the background and publishes a checked campaign; both for administrators only', async () => {
+    const url = '/api/v1/campaigns/maj-2026-cahors';
+    const before = (await app.inject({ method: 'GET', url })).json();
+    expect(before.progress.received).toBeGreaterThan(0);
+    expect((await app.inject({ method: 'POST', url: `${url}/check`, headers: auth(memberKey) })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url: `${url}/publish`, headers: auth(adminKey) })).statusCode).toBe(409);
+    const started = await app.inject({ method: 'POST', url: `${url}/check`, headers: auth(adminKey) });
+    expect(started.statusCode, started.body).toBe(202);
+    expect(started.json()).toMatchObject({ campaign: 'maj-2026-cahors', checking: before.progress.received });
+    // No current imagery around these dalles: no seam to compare, every received dalle is accepted.
+    await expect.poll(async () => (await app.inject({ method: 'GET', url })).json().progress.received, { timeout: 60_000, interval: 250 }).toBe(0);
+    const after = (await app.inject({ method: 'GET', url })).json();
+    expect(after.progress.accepted).toBe(before.progress.received);
+    if (after.status === 'in-acquisition') await app.inject({ method: 'POST', url: `${url}/status`, headers: auth(adminKey), payload: { to: 'delivered' } });
+    expect((await app.inject({ method: 'POST', url: `${url}/status`, headers: auth(adminKey), payload: { to: 'checked' } })).json().status).toBe('checked');
+    expect((await app.inject({ method: 'POST', url: `${url}/publish`, headers: auth(memberKey) })).statusCode).toBe(403);
+    const published = await app.inject({ method: 'POST', url: `${url}/publish`, headers: auth(adminKey) });
+    expect(published.statusCode, published.body).toBe(200);
+    expect(published.json()).toMatchObject({ status: 'published', orthoVersion: 'campaign-maj-2026-cahors' });
+    expect((await ctx.catalog.publishedVersions('ortho')).map((v) => v.name)).toContain('campaign-maj-2026-cahors');
+    // The works' "to update" mark of the kilometre is not consumed: the campaign did not cover all of it.
+    expect((await t.db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM declaration_update_marks WHERE consumed_at IS NOT NULL`)).rows[0]?.n).toBe(0);
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
+import { createProgress } from '../cli/progress.js';
 import { OPERATOR } from '../context/access.js';
 import { UserError } from '../util/errors.js';
 import { CAMPAIGN_STATUSES, type Campaign, type CampaignStatus } from './model.js';
@@ -12,9 +13,9 @@ import { CampaignService } from './service.js';
  */
 export const campaignsCommand: Command = {
   name: 'campaigns',
-  summary: 'Update campaigns: list, show one with its progress, create one for an area, move it along its workflow',
+  summary: 'Update campaigns: list, show one with its progress, create one for an area, move it along its workflow, check the delivered dalles, publish',
   usage:
-    'pcrs campaigns list [--json] | show SLUG [--json] | create --slug S --title T --kind ortho|vector|mixed [--dalle-size 200|1000] (--area FILE.geojson | --to-update | --communes INSEE,… | --older-than YEARS) [--contractor ORG] [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--json] | status SLUG ordered|in-acquisition|delivered|checked|cancelled [--note TEXT]',
+    'pcrs campaigns list [--json] | show SLUG [--json] | create --slug S --title T --kind ortho|vector|mixed [--dalle-size 200|1000] (--area FILE.geojson | --to-update | --communes INSEE,… | --older-than YEARS) [--contractor ORG] [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--json] | status SLUG ordered|in-acquisition|delivered|checked|cancelled [--note TEXT] | check SLUG [--json] | publish SLUG',
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'list') {
@@ -87,6 +88,39 @@ export const campaignsCommand: Command = {
       return withService(async (service) => {
         const c = await service.changeStatus(OPERATOR, slug, to as CampaignStatus, values.note ?? null);
         print(`Campaign ${c.slug} is now ${c.status}.`);
+        return 0;
+      });
+    }
+    if (sub === 'check') {
+      const { values, positionals } = parseCommandArgs(this, rest, { json: { type: 'boolean' } }, true);
+      const slug = positionals[0];
+      if (!slug || positionals.length > 1) throw usageError(this, 'give the campaign’s name (its slug).');
+      return withService(async (service) => {
+        const progress = createProgress('check');
+        const controller = new AbortController();
+        const stop = () => controller.abort();
+        process.once('SIGINT', stop);
+        try {
+          const r = await service.check(OPERATOR, slug, { signal: controller.signal, onProgress: (d, t, m) => progress.update(d, t, m) });
+          progress.finish(r.interrupted ? 'interrupted' : `${r.accepted.length} accepted, ${r.rejected.length} refused`);
+          if (values.json) print(JSON.stringify(r, null, 2));
+          else {
+            print(r.interrupted ? 'Interrupted: run the same command again to go on.' : `${r.accepted.length} dalle(s) accepted, ${r.rejected.length} refused.`);
+            for (const x of r.rejected) print(`  REFUSED ${x.label}: ${x.reason}`);
+          }
+          return r.interrupted ? 75 : 0;
+        } finally {
+          process.off('SIGINT', stop);
+        }
+      });
+    }
+    if (sub === 'publish') {
+      const { positionals } = parseCommandArgs(this, rest, {}, true);
+      const slug = positionals[0];
+      if (!slug || positionals.length > 1) throw usageError(this, 'give the campaign’s name (its slug).');
+      return withService(async (service) => {
+        const c = await service.publish(OPERATOR, slug);
+        print(`Campaign ${c.slug} published: ${c.progress.accepted} dalle(s) in version ${c.orthoVersion}, now part of the current orthophoto.`);
         return 0;
       });
     }

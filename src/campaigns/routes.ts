@@ -49,7 +49,7 @@ function out(c: Campaign, caller: Caller) {
   return canManageCampaigns(caller) ? { ...rest, budget } : rest;
 }
 
-export function registerCampaignRoutes(app: RouteApp, service: CampaignService): void {
+export function registerCampaignRoutes(app: RouteApp, service: CampaignService, startCheck: (caller: Caller, slug: string) => void): void {
   app.get('/api/v1/campaigns', { config: { access: 'public' }, schema: { tags, summary: 'Update campaigns, newest first, with their progress' } }, async (request) => ({
     campaigns: (await service.store.list()).map((c) => out(c, request.caller)),
   }));
@@ -72,7 +72,7 @@ export function registerCampaignRoutes(app: RouteApp, service: CampaignService):
     async (request, reply) => {
       const c = await service.store.get(request.params.slug);
       const dalles = await service.store.dalles(c.id, request.query.crs === 'EPSG:2154' ? 2154 : 4326);
-      const features = dalles.map((d) => `{"type":"Feature","id":${JSON.stringify(d.label)},"geometry":${d.geometry},"properties":${JSON.stringify({ label: d.label, expected: d.expected, state: d.state, reason: d.reason, delivery: d.deliveryId, updatedAt: d.updatedAt })}}`);
+      const features = dalles.map((d) => `{"type":"Feature","id":${JSON.stringify(d.label)},"geometry":${d.geometry},"properties":${JSON.stringify({ label: d.label, expected: d.expected, state: d.state, reason: d.reason, delivery: d.deliveryId, seamScore: d.seamScore, seamEdge: d.seamEdge, updatedAt: d.updatedAt })}}`);
       return reply.type('application/geo+json').send(`{"type":"FeatureCollection","campaign":${JSON.stringify(c.slug)},"features":[${features.join(',')}]}`);
     },
   );
@@ -115,5 +115,28 @@ export function registerCampaignRoutes(app: RouteApp, service: CampaignService):
       },
     },
     async (request) => out(await service.changeStatus(request.caller, request.params.slug, request.body.to, request.body.note ?? null), request.caller),
+  );
+
+  app.post(
+    '/api/v1/campaigns/:slug/check',
+    {
+      config: { access: MANAGE },
+      schema: {
+        tags,
+        summary: 'Administrators: run the acceptance check of the received dalles (seams with the imagery around) in the background; 202, progress in /api/jobs?kind=campaigns.check, outcome on the dalles',
+        params: slugParams,
+      },
+    },
+    async (request, reply) => {
+      const c = await service.assertCheckable(request.caller, request.params.slug);
+      startCheck(request.caller, c.slug);
+      return reply.code(202).header('location', `/api/v1/campaigns/${c.slug}`).send({ campaign: c.slug, checking: c.progress.received, job: { kind: 'campaigns.check', list: '/api/jobs?kind=campaigns.check' } });
+    },
+  );
+
+  app.post(
+    '/api/v1/campaigns/:slug/publish',
+    { config: { access: MANAGE }, schema: { tags, summary: 'Administrators: publish a checked campaign as one update version (all of it at once); 409 unless checked', params: slugParams } },
+    async (request) => out(await service.publish(request.caller, request.params.slug), request.caller),
   );
 }

@@ -6,11 +6,29 @@ import type { Bbox } from '../grid/bbox.js';
 import { DEFAULT_MAX_DALLES, dallesInBbox, parseDalleName, type DalleRef } from '../grid/dalle-grid.js';
 import type { IngestReport } from '../raster/ingest/report.js';
 import { UserError } from '../util/errors.js';
+import { runJob } from '../jobs/run-job.js';
+import { withdrawDallesFromPyramid } from '../raster/pyramid/rebuild-file.js';
+import { DeclarationStore } from '../declarations/store.js';
+import { dalleBbox } from '../grid/dalle-grid.js';
+import { createHash } from 'node:crypto';
+import { OrthoSampler, type SeamScore } from './imagery.js';
 import { canManageCampaigns, checkCampaignTransition, RECEIVING, type Campaign, type CampaignInput, type CampaignStatus } from './model.js';
 import { CampaignStore, type BuiltArea, type DeliveredCell } from './store.js';
 
 /** Dalles one campaign may expect: the Lot is ~5 200 km², 130 000 dalles of 200 m. */
 export const MAX_CAMPAIGN_DALLES = 250_000;
+
+/** Job kinds of campaigns. */
+export const CHECK_JOB = 'campaigns.check';
+
+/** What an acceptance check concluded. */
+export interface CheckOutcome {
+  campaign: Campaign;
+  accepted: string[];
+  rejected: Array<{ label: string; reason: string }>;
+  /** True when it was interrupted (run it again to go on). */
+  interrupted: boolean;
+}
 
 /** What a delivery did to the campaign. */
 export interface DeliveryOutcome {
@@ -196,7 +214,118 @@ export class CampaignService {
     });
     return { deliveryId, campaign: await this.store.get(slug), received, rejected, outside, unmatched };
   }
+
+  /**
+   * The acceptance check of the received dalles (a persistent job, resumable): radiometric
+   * consistency at the seams — the mean colour difference along each edge with the imagery across
+   * it (the campaign's own neighbouring dalle, else the current orthophoto) must stay within
+   * `campaigns.seamThreshold`. Accepted dalles wait for the publication; refused ones get the
+   * reason and leave the campaign's version and its pyramid (the current orthophoto stays there).
+   */
+  /** Throws what `check` would refuse with before it starts (403, 404, 409). */
+  async assertCheckable(caller: Caller, slug: string): Promise<Campaign> {
+    this.requireManager(caller);
+    const c = await this.store.get(slug);
+    if (!RECEIVING.has(c.status)) throw new UserError('campaign-not-checking', `Campaign '${slug}' is ${c.status}: its dalles are checked while it is in acquisition or delivered.`, { status: 409 });
+    return c;
+  }
+
+  async check(caller: Caller, slug: string, options: { signal?: AbortSignal; onProgress?: (done: number, total: number | null, message?: string) => void } = {}): Promise<CheckOutcome> {
+    const c = await this.assertCheckable(caller, slug);
+    const received = await this.store.receivedDalles(c.id);
+    if (received.length === 0 || !c.orthoVersion) return { campaign: c, accepted: [], rejected: [], interrupted: false };
+    const version = await this.ctx.catalog.getVersion('ortho', c.orthoVersion);
+    const threshold = this.ctx.config.campaigns.seamThreshold;
+    const fingerprint = createHash('sha256').update(JSON.stringify([received, threshold])).digest('hex').slice(0, 16);
+    const job = await this.ctx.jobs.findOrCreate(CHECK_JOB, `${CHECK_JOB}:${c.id}:${fingerprint}`, { campaign: c.slug, dalles: received.length });
+    type Checkpoint = { scores: Record<string, SeamScore> };
+    const scores = await runJob<Checkpoint, Checkpoint | null>(
+      this.ctx.jobs,
+      job,
+      async (jc) => {
+        const done: Record<string, SeamScore> = { ...(jc.checkpoint?.scores ?? {}) };
+        const sampler = new OrthoSampler(this.ctx);
+        try {
+          for (const [i, d] of received.entries()) {
+            if (done[d.label]) continue;
+            if (jc.signal.aborted) return null;
+            done[d.label] = await sampler.seam(version, dalleBbox({ size: c.dalleSize, col: d.col, row: d.row }));
+            await jc.progress(i + 1, received.length, `dalle ${d.label}`, { scores: done });
+          }
+        } finally {
+          await sampler.close();
+        }
+        return { scores: done };
+      },
+      { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    if (!scores) return { campaign: c, accepted: [], rejected: [], interrupted: true };
+    const results = received.map((d) => {
+      const s = scores.scores[d.label] ?? { score: null, edge: null };
+      const accepted = s.score === null || s.score <= threshold;
+      const reason = accepted
+        ? null
+        : `Raccord radiométrique : écart de couleur moyen ${s.score} (sur 255) le long du bord ${EDGE_FR[s.edge ?? 'north']}, au-delà du seuil ${threshold}.`;
+      return { ...d, accepted, reason, score: s.score, edge: s.edge };
+    });
+    const refused = results.filter((r) => !r.accepted);
+    // Out of the version (and its pyramid) before the states say so: a crash in between leaves them
+    // `received`, and the next check refuses them again.
+    const refusedDalles = [];
+    for (const r of refused) {
+      if (r.dalleId === null) continue;
+      const d = (await this.ctx.catalog.listDalles({ versionId: version.id, bbox: dalleBbox({ size: c.dalleSize, col: r.col, row: r.row }) })).find((x) => x.id === r.dalleId);
+      if (d && d.state !== 'withdrawn') refusedDalles.push(d);
+    }
+    await withdrawDallesFromPyramid(this.ctx, version, refusedDalles, options.signal);
+    await this.ctx.db.transaction(async (tx) => {
+      const store = this.store.with(tx);
+      await store.recordChecks(c.id, results);
+      await store.addEvent(c.id, { actor: caller.id, action: 'checked', note: `${results.length - refused.length} dalle(s) accepted, ${refused.length} refused (seam threshold ${threshold})` });
+      await this.ctx.audit.record(caller, { action: 'campaign.check', target: `campaign:${c.id}`, details: { accepted: results.length - refused.length, refused: refused.length, threshold } }, tx);
+    });
+    return {
+      campaign: await this.store.get(slug),
+      accepted: results.filter((r) => r.accepted).map((r) => r.label),
+      rejected: refused.map((r) => ({ label: r.label, reason: r.reason as string })),
+      interrupted: false,
+    };
+  }
+
+  /**
+   * Publishes a checked campaign: its version goes above the others and is published and the
+   * campaign becomes `published` in one transaction, so readers see the whole campaign or none of
+   * it; then the "to update" marks its accepted dalles cover are consumed.
+   */
+  async publish(caller: Caller, slug: string): Promise<Campaign> {
+    this.requireManager(caller);
+    const c = await this.store.get(slug);
+    if (c.status !== 'checked') {
+      throw new UserError('campaign-not-checked', `Campaign '${slug}' is ${c.status}: only a checked campaign is published.`, { status: 409, hint: `pcrs campaigns check ${slug}, then pcrs campaigns status ${slug} checked.` });
+    }
+    if (c.progress.accepted === 0 || !c.orthoVersion) throw new UserError('nothing-accepted', `Campaign '${slug}' has no accepted dalle to publish.`, { status: 409 });
+    const version = await this.ctx.catalog.getVersion('ortho', c.orthoVersion);
+    await this.ctx.db.transaction(async (tx) => {
+      const store = this.store.with(tx);
+      if ((await store.lockStatus(c.id)) !== 'checked') throw new UserError('campaign-changed', `Campaign '${slug}' changed meanwhile; look at it again.`, { status: 409 });
+      const catalog = this.ctx.catalog.with(tx);
+      await catalog.raiseVersionToTop(version.id);
+      await catalog.setVersionStatus(version.id, 'published');
+      if (!(await store.markPublished(c.id))) throw new UserError('campaign-changed', `Campaign '${slug}' changed meanwhile; look at it again.`, { status: 409 });
+      await store.addEvent(c.id, { actor: caller.id, action: 'published', from: 'checked', to: 'published', note: `version ${version.name}` });
+      await this.ctx.audit.record(caller, { action: 'campaign.publish', target: `campaign:${c.id}`, details: { version: version.name } }, tx);
+    });
+    // What the campaign answered: the "to update" marks its accepted dalles cover (bookkeeping after
+    // the switch, as for contributions; marking them again is harmless).
+    const coverage = await this.store.acceptedCoverage(c.id);
+    const consumed = coverage ? await new DeclarationStore(this.ctx.db).consumeMarksCoveredBy('ortho', coverage, `campaign:${c.slug}`) : 0;
+    if (consumed > 0) await this.store.addEvent(c.id, { actor: caller.id, action: 'marks-consumed', note: `${consumed} "to update" mark(s) consumed` });
+    this.ctx.log.info({ campaign: slug, version: version.name }, 'campaign published');
+    return this.store.get(slug);
+  }
 }
+
+const EDGE_FR: Record<NonNullable<SeamScore['edge']>, string> = { north: 'nord', south: 'sud', east: 'est', west: 'ouest' };
 
 /** The grid cell of an ingest report's `cell` (`EPSG:2154:1000:575:6374`); null for another CRS. */
 function cellOf(cell: string | undefined): DalleRef | null {

@@ -97,6 +97,9 @@ export interface CampaignDalle {
   state: DalleState;
   reason: string | null;
   deliveryId: number | null;
+  /** The acceptance check's seam score (0–255) and its edge, once checked. */
+  seamScore: number | null;
+  seamEdge: string | null;
   updatedAt: string;
   /** GeoJSON text of the footprint, in the CRS asked for. */
   geometry: string;
@@ -268,8 +271,8 @@ export class CampaignStore {
 
   /** The campaign's dalles (expected, then delivered outside the area), north to south, west to east. */
   async dalles(id: number, srid: 4326 | 2154 = 4326): Promise<CampaignDalle[]> {
-    const { rows } = await this.db.query<{ label: string; grid_col: number; grid_row: number; expected: boolean; state: DalleState; reason: string | null; delivery_id: string | null; updated_at: Date; g: string }>(
-      `SELECT label, grid_col, grid_row, expected, state, reason, delivery_id, updated_at,
+    const { rows } = await this.db.query<{ label: string; grid_col: number; grid_row: number; expected: boolean; state: DalleState; reason: string | null; delivery_id: string | null; seam_score: number | null; seam_edge: string | null; updated_at: Date; g: string }>(
+      `SELECT label, grid_col, grid_row, expected, state, reason, delivery_id, seam_score, seam_edge, updated_at,
               ST_AsGeoJSON(CASE WHEN $2::int = 2154 THEN footprint ELSE ST_Transform(footprint, 4326) END, CASE WHEN $2::int = 2154 THEN 2 ELSE 7 END) AS g
          FROM campaign_dalles WHERE campaign_id = $1 ORDER BY expected DESC, grid_row DESC, grid_col`,
       [id, srid],
@@ -282,9 +285,44 @@ export class CampaignStore {
       state: r.state,
       reason: r.reason,
       deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
+      seamScore: r.seam_score,
+      seamEdge: r.seam_edge,
       updatedAt: r.updated_at.toISOString(),
       geometry: r.g,
     }));
+  }
+
+  /** The expected dalles received and waiting for their acceptance check. */
+  async receivedDalles(id: number): Promise<Array<{ col: number; row: number; label: string; dalleId: number | null }>> {
+    const { rows } = await this.db.query<{ grid_col: number; grid_row: number; label: string; dalle_id: string | null }>(
+      `SELECT grid_col, grid_row, label, dalle_id FROM campaign_dalles WHERE campaign_id = $1 AND expected AND state = 'received' ORDER BY grid_row DESC, grid_col`,
+      [id],
+    );
+    return rows.map((r) => ({ col: r.grid_col, row: r.grid_row, label: r.label, dalleId: r.dalle_id === null ? null : Number(r.dalle_id) }));
+  }
+
+  /** Records the outcome of acceptance checks (only for dalles still `received`: a dalle delivered again meanwhile keeps its new state). */
+  async recordChecks(id: number, results: ReadonlyArray<{ col: number; row: number; accepted: boolean; reason: string | null; score: number | null; edge: string | null }>): Promise<void> {
+    if (results.length === 0) return;
+    await this.db.query(
+      `UPDATE campaign_dalles d SET state = CASE WHEN t.accepted THEN 'accepted' ELSE 'rejected' END, reason = t.reason, seam_score = t.score, seam_edge = t.edge,
+              checked_at = now(), updated_at = now()
+         FROM unnest($2::int[], $3::int[], $4::boolean[], $5::text[], $6::real[], $7::text[]) AS t(col, row, accepted, reason, score, edge)
+        WHERE d.campaign_id = $1 AND d.grid_col = t.col AND d.grid_row = t.row AND d.state = 'received'`,
+      [id, results.map((r) => r.col), results.map((r) => r.row), results.map((r) => r.accepted), results.map((r) => r.reason), results.map((r) => r.score), results.map((r) => r.edge)],
+    );
+  }
+
+  /** Lambert-93 GeoJSON of the accepted dalles, merged (what a published campaign covers), or null. */
+  async acceptedCoverage(id: number): Promise<string | null> {
+    const { rows } = await this.db.query<{ g: string | null }>(`SELECT ST_AsGeoJSON(ST_Union(footprint)) AS g FROM campaign_dalles WHERE campaign_id = $1 AND state = 'accepted'`, [id]);
+    return rows[0]?.g ?? null;
+  }
+
+  /** checked → published (false when it is not `checked` any more). */
+  async markPublished(id: number): Promise<boolean> {
+    const { rowCount } = await this.db.query(`UPDATE campaigns SET status = 'published', published_at = now(), updated_at = now() WHERE id = $1 AND status = 'checked'`, [id]);
+    return rowCount === 1;
   }
 
   /** `col:row` of the cells a campaign expects. */

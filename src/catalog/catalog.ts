@@ -303,6 +303,11 @@ export class Catalog {
     return dalleOf(rows[0] as DalleRow);
   }
 
+  /** Takes a dalle out of its version (its masters stay): the pyramid and the services leave it out. */
+  async withdrawDalle(dalleId: number): Promise<void> {
+    await this.db.query(`UPDATE dalles SET state = 'withdrawn', updated_at = now() WHERE id = $1`, [dalleId]);
+  }
+
   async findDalle(versionId: number, sourceCrs: string, sizeM: number, gridCol: number, gridRow: number): Promise<Dalle | null> {
     const { rows } = await this.db.query<DalleRow>(
       `SELECT ${DALLE_COLUMNS} FROM dalles WHERE version_id = $1 AND source_crs = $2 AND size_m = $3 AND grid_col = $4 AND grid_row = $5`,

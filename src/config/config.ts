@@ -342,6 +342,16 @@ export const configSchema = z.strictObject({
       uploadKeepDays: z.number().int().min(1).max(60).default(3),
     })
     .default({ maxFileBytes: 5e9, organisationQuotaBytes: 200e9, uploadKeepDays: 3 }),
+  /** Update campaigns: the acceptance checks of delivered dalles. */
+  campaigns: z
+    .strictObject({
+      /**
+       * Largest mean colour difference (0–255, mean of |ΔR|, |ΔG|, |ΔB|) along a delivered dalle's
+       * edge with the imagery across it before the dalle is rejected as radiometrically inconsistent.
+       */
+      seamThreshold: z.number().min(0).max(255).default(12),
+    })
+    .default({ seamThreshold: 12 }),
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -52,6 +52,21 @@ export class PyramidCatalog {
     return rows[0] ? rowOf(rows[0]) : null;
   }
 
+  /**
+   * Takes a file out of a version's pyramid (every dalle under it was withdrawn): its row goes, its
+   * asset is marked deleted (the bytes are left to the tier's clean-up). Returns whether it existed.
+   */
+  async remove(versionId: number, ref: PyramidFileRef): Promise<boolean> {
+    const { rows } = await this.db.query<{ asset_id: number }>(
+      'DELETE FROM pyramid_files WHERE version_id = $1 AND family = $2 AND col = $3 AND row = $4 RETURNING asset_id',
+      [versionId, ref.family, ref.col, ref.row],
+    );
+    const assetId = rows[0]?.asset_id;
+    if (assetId === undefined) return false;
+    await this.db.query(`UPDATE assets SET state = 'deleted', updated_at = now() WHERE id = $1`, [assetId]);
+    return true;
+  }
+
   async list(versionId: number, family?: FileFamily): Promise<PyramidFileRow[]> {
     const { rows } = await this.db.query<Row>(
       'SELECT * FROM pyramid_files WHERE version_id = $1 AND ($2::text IS NULL OR family = $2) ORDER BY family, row, col',
