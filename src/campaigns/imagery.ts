@@ -7,6 +7,11 @@ import { CURRENT_LAYER, ORTHO_DATASET, type RasterLayer } from '../raster/servin
 import { planRender } from '../raster/serving/render.js';
 import { RasterTileService } from '../raster/serving/tile-service.js';
 
+/** Pixels per side of the low-resolution renders that score a dalle's change (≈ 3 m for 200 m, 16 m for 1 km). */
+const CHANGE_PX = 64;
+/** Mean |ΔR|, |ΔG|, |ΔB| above which a pixel counts as changed (JPEG and resampling noise stay far below). */
+const CHANGED_PIXEL = 24;
+
 /** Resolution of the seam strips (m/px): pyramid level 20, fine enough for a street's colour. */
 const SEAM_RESOLUTION = 0.2;
 /** Depth of the strips on each side of an edge (m). */
@@ -77,6 +82,28 @@ export class OrthoSampler {
       if (score !== null && (best.score === null || score > best.score)) best = { score, edge: e.edge };
     }
     return best;
+  }
+
+  /**
+   * How much of a dalle changed between `version` and the current orthophoto (before the version
+   * is published: what it replaces), from renders of `CHANGE_PX`² pixels — the pyramid's low
+   * levels, not the masters: the share of the pixels covered by both whose colour moved by more
+   * than `CHANGED_PIXEL`. Null where the current orthophoto has nothing (a new area).
+   */
+  async changeScore(version: Version, dalle: Bbox): Promise<number | null> {
+    const after = await this.rgba(version, dalle, CHANGE_PX, CHANGE_PX);
+    const before = await this.rgba(null, dalle, CHANGE_PX, CHANGE_PX);
+    if (!after || !before) return null;
+    let both = 0;
+    let changed = 0;
+    for (let o = 0; o < after.length; o += 4) {
+      if ((after[o + 3] as number) === 0 || (before[o + 3] as number) === 0) continue;
+      both++;
+      const d = Math.abs((after[o] as number) - (before[o] as number)) + Math.abs((after[o + 1] as number) - (before[o + 1] as number)) + Math.abs((after[o + 2] as number) - (before[o + 2] as number));
+      if (d / 3 > CHANGED_PIXEL) changed++;
+    }
+    if (both < (CHANGE_PX * CHANGE_PX) / 4) return null;
+    return Math.round((changed / both) * 10_000) / 10_000;
   }
 
   async close(): Promise<void> {

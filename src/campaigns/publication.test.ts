@@ -1,19 +1,26 @@
 /**
  * A campaign's acceptance check and publication on PGlite and PostgreSQL, with real imagery: over
- * a current orthophoto of four 200 m dalles, a campaign expects two; the delivery brings one with a
- * new building (its seams match the dalles around) and one whose colours are off (refused at the
- * seams, with the reason). Published, the current orthophoto's tiles change exactly where the
- * accepted dalle is — not under the refused one, not outside the campaign.
+ * a current orthophoto of five 200 m dalles, a campaign expects four; the delivery brings one with a
+ * new building, one with a street resurfaced, one unchanged (their seams match the dalles around)
+ * and one whose colours are off (refused at the seams, with the reason). Published, the current
+ * orthophoto's tiles change where the accepted dalles are — not under the refused one, not outside
+ * the campaign —, the change scores and the change map light the building and the street and not
+ * the unchanged dalle.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.js';
 import { OPERATOR } from '../context/access.js';
 import { buildAppContext, type AppContext } from '../context/app-context.js';
+import { transformPoint } from '../grid/crs.js';
 import { tileRange, TMS_2154_5CM } from '../grid/tile-matrix-set.js';
+import { buildServer } from '../server/app.js';
+import { campaignsCapability } from './capability.js';
 import { ingestDelivery } from '../raster/ingest/ingest.js';
 import { ingestServices } from '../raster/ingest/services.js';
 import { PyramidReader } from '../raster/pyramid/pyramid-reader.js';
@@ -30,6 +37,7 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ open }) =
   let dataDir: string;
   let ctx: AppContext;
   let service: CampaignService;
+  let app: FastifyInstance;
   const names: Record<number, string> = {};
 
   /** SHA-256 of the current orthophoto's level-20 tile (0.2 m) at the centre of the 200 m dalle at `xmin`, or 'none'. */
@@ -55,30 +63,33 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ open }) =
     // The current orthophoto: four 200 m dalles in a row at Cahors.
     const current = path.join(dataDir, 'current');
     mkdirSync(current, { recursive: true });
-    for (const xmin of [575_000, 575_200, 575_400, 575_600]) names[xmin] = path.basename((await validDalle(current, { xmin, ymax: YMAX, year: 2019 })).file);
+    for (const xmin of [575_000, 575_200, 575_400, 575_600, 575_800]) names[xmin] = path.basename((await validDalle(current, { xmin, ymax: YMAX, year: 2019 })).file);
     const report = await ingestDelivery(ingestServices(ctx), { dir: current, datasetId: 'ortho', versionName: '2019', date: '2019-06-01' });
-    expect(report.summary.ok + report.summary.warning).toBe(4);
+    expect(report.summary.ok + report.summary.warning).toBe(5);
     service = new CampaignService(ctx);
+    app = await buildServer(ctx, { logger: false, capabilities: [campaignsCapability] });
+    await app.ready();
   }, 300_000);
 
   afterAll(async () => {
+    await app?.close();
     ctx?.mail.close();
     await ctx?.access.close?.().catch(() => undefined);
     await t?.dispose();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('refuses the dalle whose seams do not match, publishes the other, and the current tiles change only there', async () => {
+  it('refuses the dalle whose seams do not match, publishes the others; the current tiles, the change scores and the change map change only where the imagery did', async () => {
     const c = await service.create(OPERATOR, {
       slug: 'maj-lot-ouest',
       title: 'Mise à jour Lot ouest',
       kind: 'ortho',
       dalleSize: 200,
-      area: { source: 'drawn', geometry: { type: 'Polygon', coordinates: [[[575_200, YMAX - 200], [575_600, YMAX - 200], [575_600, YMAX], [575_200, YMAX], [575_200, YMAX - 200]]], crs: L93 } },
+      area: { source: 'drawn', geometry: { type: 'Polygon', coordinates: [[[575_200, YMAX - 200], [576_000, YMAX - 200], [576_000, YMAX], [575_200, YMAX], [575_200, YMAX - 200]]], crs: L93 } },
       plannedStart: '2026-03-01',
       plannedEnd: '2026-09-30',
     });
-    expect(c.progress.expected).toBe(2);
+    expect(c.progress.expected).toBe(4);
     await service.changeStatus(OPERATOR, c.slug, 'ordered');
 
     // The delivery: the dalle at 575 200 with a new building (a dark roof burned into its centre), and
@@ -92,42 +103,74 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ open }) =
     writeFileSync(building, JSON.stringify({ type: 'FeatureCollection', crs: { type: 'name', properties: { name: 'EPSG:2154' } }, features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[575_280, YMAX - 120], [575_320, YMAX - 120], [575_320, YMAX - 80], [575_280, YMAX - 80], [575_280, YMAX - 120]]] } }] }));
     const aOut = path.join(delivery, path.basename(a));
     await gdal('gdal_translate', ['-q', '-co', 'TILED=YES', a, aOut]);
-    await gdal('gdal_rasterize', ['-q', '-burn', '60', '-burn', '40', '-burn', '40', building, aOut]);
+    await gdal('gdal_rasterize', ['-q', '-b', '1', '-b', '2', '-b', '3', '-burn', '60', '-burn', '40', '-burn', '40', building, aOut]);
     const b = (await validDalle(made, { xmin: 575_400, ymax: YMAX, year: 2026 })).file;
     await gdal('gdal_translate', ['-q', '-co', 'TILED=YES', '-scale', '0', '255', '110', '255', b, path.join(delivery, path.basename(b))]);
+    await validDalle(delivery, { xmin: 575_600, ymax: YMAX, year: 2026 });
+    // A street resurfaced: a dark band 10 m wide across the dalle at 575 800.
+    const d = (await validDalle(made, { xmin: 575_800, ymax: YMAX, year: 2026 })).file;
+    const street = path.join(made, 'street.geojson');
+    writeFileSync(street, JSON.stringify({ type: 'FeatureCollection', crs: { type: 'name', properties: { name: 'EPSG:2154' } }, features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[575_800, YMAX - 115], [576_000, YMAX - 115], [576_000, YMAX - 105], [575_800, YMAX - 105], [575_800, YMAX - 115]]] } }] }));
+    const dOut = path.join(delivery, path.basename(d));
+    await gdal('gdal_translate', ['-q', '-co', 'TILED=YES', d, dOut]);
+    await gdal('gdal_rasterize', ['-q', '-b', '1', '-b', '2', '-b', '3', '-burn', '35', '-burn', '35', '-burn', '38', street, dOut]);
 
     const { versionName } = await service.prepareDelivery(OPERATOR, c.slug, '2026-04-02');
     const report = await ingestDelivery(ingestServices(ctx), { dir: delivery, datasetId: 'ortho', versionName, kind: 'update', publish: false, date: '2026-04-02' });
     const outcome = await service.recordIngest(OPERATOR, c.slug, report, '2026-04-02');
-    expect(outcome).toMatchObject({ received: 2, rejected: 0, outside: [] });
+    expect(outcome).toMatchObject({ received: 4, rejected: 0, outside: [] });
 
-    const before = { west: await tileAt(575_000), accepted: await tileAt(575_200), refused: await tileAt(575_400), east: await tileAt(575_600) };
+    const before = { west: await tileAt(575_000), accepted: await tileAt(575_200), refused: await tileAt(575_400), street: await tileAt(575_800) };
     expect(Object.values(before)).not.toContain('none');
 
     // A checked campaign is needed to publish; the check decides per dalle.
     await expect(service.publish(OPERATOR, c.slug)).rejects.toMatchObject({ status: 409, code: 'campaign-not-checked' });
     const checked = await service.check(OPERATOR, c.slug);
-    expect(checked.accepted).toEqual(['05752-63740']);
+    expect(checked.accepted).toEqual(['05752-63740', '05756-63740', '05758-63740']);
     expect(checked.rejected.map((r) => r.label)).toEqual(['05754-63740']);
     expect(checked.rejected[0]?.reason).toMatch(/Raccord radiométrique : écart de couleur moyen [\d.]+ \(sur 255\) le long du bord \w+, au-delà du seuil 12/);
     const dalles = new Map((await service.store.dalles(c.id, 2154)).map((d) => [d.label, d]));
     expect(dalles.get('05752-63740')?.seamScore).toBeLessThan(12);
     expect(dalles.get('05754-63740')?.seamScore).toBeGreaterThan(30);
-    expect(checked.campaign.progress).toMatchObject({ accepted: 1, rejected: 1, received: 0 });
+    expect(checked.campaign.progress).toMatchObject({ accepted: 3, rejected: 1, received: 0 });
 
     await service.changeStatus(OPERATOR, c.slug, 'delivered');
     await service.changeStatus(OPERATOR, c.slug, 'checked');
     // Until the publication, the current orthophoto is the 2019 one everywhere.
-    expect({ west: await tileAt(575_000), accepted: await tileAt(575_200), refused: await tileAt(575_400), east: await tileAt(575_600) }).toEqual(before);
+    expect({ west: await tileAt(575_000), accepted: await tileAt(575_200), refused: await tileAt(575_400), street: await tileAt(575_800) }).toEqual(before);
     const published = await service.publish(OPERATOR, c.slug);
     expect(published.status).toBe('published');
     expect((await ctx.catalog.getVersion('ortho', versionName)).status).toBe('published');
 
-    const after = { west: await tileAt(575_000), accepted: await tileAt(575_200), refused: await tileAt(575_400), east: await tileAt(575_600) };
+    const after = { west: await tileAt(575_000), accepted: await tileAt(575_200), refused: await tileAt(575_400), street: await tileAt(575_800) };
     expect(after.accepted).not.toBe(before.accepted);
     expect(after.refused).toBe(before.refused);
     expect(after.west).toBe(before.west);
-    expect(after.east).toBe(before.east);
+    expect(after.street).not.toBe(before.street);
+
+    // What changed: the building and the street, not the dalle delivered as it was.
+    const changes = (await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-lot-ouest/changes' })).json();
+    expect(changes.changed).toBe(2);
+    const score = new Map((changes.dalles as Array<{ label: string; changeScore: number; changed: boolean }>).map((x) => [x.label, x]));
+    expect(score.get('05752-63740')).toMatchObject({ changed: true });
+    expect(score.get('05758-63740')).toMatchObject({ changed: true });
+    expect(score.get('05756-63740')).toMatchObject({ changed: false });
+    expect(score.get('05756-63740')?.changeScore).toBeLessThan(0.002);
+    expect(score.get('05752-63740')?.changeScore).toBeGreaterThan(0.02);
+    // The change map: painted over the building's dalle, transparent over the unchanged one.
+    const alphaAt = async (x: number, y: number) => {
+      const z = 16;
+      const [mx, my] = transformPoint('EPSG:2154', 'EPSG:3857', [x, y]);
+      const span = 40_075_016.685578488 / 2 ** z;
+      const [fx, fy] = [(mx + 20_037_508.342789244) / span, (20_037_508.342789244 - my) / span];
+      const res = await app.inject({ method: 'GET', url: `/api/v1/campaigns/maj-lot-ouest/change-map/${z}/${Math.floor(fx)}/${Math.floor(fy)}.png` });
+      expect(res.headers['content-type']).toBe('image/png');
+      const { data } = await sharp(res.rawPayload).raw().toBuffer({ resolveWithObject: true });
+      return data[(Math.floor((fy % 1) * 256) * 256 + Math.floor((fx % 1) * 256)) * 4 + 3];
+    };
+    expect(await alphaAt(575_300, YMAX - 100)).toBeGreaterThan(0);
+    expect(await alphaAt(575_700, YMAX - 100)).toBe(0);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-lot-ouest/change-map/16/1/x.png' })).statusCode).toBe(400);
 
     // Published: no second publication, no more deliveries, no more status changes.
     await expect(service.publish(OPERATOR, c.slug)).rejects.toMatchObject({ status: 409 });

@@ -4,6 +4,8 @@ import type { RouteApp } from '../context/capability.js';
 import { geometry, text } from '../declarations/routes.js';
 import { CAMPAIGN_KINDS, CAMPAIGN_STATUSES, canManageCampaigns, type Campaign } from './model.js';
 import type { CampaignService } from './service.js';
+import { CHANGE_MAP_MAX_ZOOM, CHANGE_MAP_MIN_ZOOM, changeMapTile } from './change-map.js';
+import { UserError } from '../util/errors.js';
 
 /**
  * /api/v1/campaigns: the update campaigns, their expected dalles (GeoJSON, for the map) and
@@ -49,7 +51,7 @@ function out(c: Campaign, caller: Caller) {
   return canManageCampaigns(caller) ? { ...rest, budget } : rest;
 }
 
-export function registerCampaignRoutes(app: RouteApp, service: CampaignService, startCheck: (caller: Caller, slug: string) => void): void {
+export function registerCampaignRoutes(app: RouteApp, service: CampaignService, startCheck: (caller: Caller, slug: string) => void, changeThreshold: number): void {
   app.get('/api/v1/campaigns', { config: { access: 'public' }, schema: { tags, summary: 'Update campaigns, newest first, with their progress' } }, async (request) => ({
     campaigns: (await service.store.list()).map((c) => out(c, request.caller)),
   }));
@@ -138,5 +140,48 @@ export function registerCampaignRoutes(app: RouteApp, service: CampaignService, 
     '/api/v1/campaigns/:slug/publish',
     { config: { access: MANAGE }, schema: { tags, summary: 'Administrators: publish a checked campaign as one update version (all of it at once); 409 unless checked', params: slugParams } },
     async (request) => out(await service.publish(request.caller, request.params.slug), request.caller),
+  );
+
+  app.get(
+    '/api/v1/campaigns/:slug/changes',
+    {
+      config: { access: 'public' },
+      schema: { tags, summary: 'What a published campaign changed: its accepted dalles with the share of each that changed (computed at publication), the changed ones first', params: slugParams },
+    },
+    async (request) => {
+      const c = await service.store.get(request.params.slug);
+      const dalles = (await service.store.dalles(c.id, 2154)).filter((d) => d.state === 'accepted');
+      const items = dalles
+        .map((d) => ({ label: d.label, changeScore: d.changeScore, changed: d.changeScore === null ? null : d.changeScore >= changeThreshold }))
+        .sort((a, b) => (b.changeScore ?? -1) - (a.changeScore ?? -1));
+      return {
+        campaign: c.slug,
+        status: c.status,
+        threshold: changeThreshold,
+        changed: items.filter((i) => i.changed).length,
+        dalles: items,
+        changeMap: `/api/v1/campaigns/${c.slug}/change-map/{z}/{x}/{y}.png`,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/campaigns/:slug/change-map/:z/:x/:yext',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: `The campaign's change map as XYZ tiles (WebMercatorQuad PNG, z ${CHANGE_MAP_MIN_ZOOM}–${CHANGE_MAP_MAX_ZOOM}): changed dalles from yellow to red, the others transparent`,
+        params: z.strictObject({ slug, z: z.coerce.number().int().min(CHANGE_MAP_MIN_ZOOM).max(CHANGE_MAP_MAX_ZOOM), x: z.coerce.number().int().min(0), yext: z.string().regex(/^\d+\.png$/, 'must be {y}.png') }),
+      },
+    },
+    async (request, reply) => {
+      const { z: level, x } = request.params;
+      const y = Number.parseInt(request.params.yext, 10);
+      if (x >= 2 ** level || y >= 2 ** level) throw new UserError('tile-out-of-range', `There is no tile ${level}/${x}/${y}.`, { status: 404 });
+      const c = await service.store.get(request.params.slug);
+      const png = await changeMapTile(service.store, c.id, level, x, y, changeThreshold);
+      return reply.type('image/png').header('cache-control', c.status === 'published' ? 'public, max-age=86400' : 'no-cache').send(png);
+    },
   );
 }

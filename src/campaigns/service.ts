@@ -305,6 +305,15 @@ export class CampaignService {
     }
     if (c.progress.accepted === 0 || !c.orthoVersion) throw new UserError('nothing-accepted', `Campaign '${slug}' has no accepted dalle to publish.`, { status: 409 });
     const version = await this.ctx.catalog.getVersion('ortho', c.orthoVersion);
+    // What changed, dalle by dalle, while the current orthophoto is still the one it replaces.
+    const sampler = new OrthoSampler(this.ctx);
+    const scores: Array<{ col: number; row: number; score: number | null }> = [];
+    try {
+      for (const d of await this.store.acceptedDalles(c.id)) scores.push({ ...d, score: await sampler.changeScore(version, dalleBbox({ size: c.dalleSize, col: d.col, row: d.row })) });
+    } finally {
+      await sampler.close();
+    }
+    await this.store.recordChangeScores(c.id, scores);
     await this.ctx.db.transaction(async (tx) => {
       const store = this.store.with(tx);
       if ((await store.lockStatus(c.id)) !== 'checked') throw new UserError('campaign-changed', `Campaign '${slug}' changed meanwhile; look at it again.`, { status: 409 });

@@ -99,6 +99,8 @@ export interface CampaignDalle {
   deliveryId: number | null;
   /** The acceptance check's seam score (0–255) and its edge, once checked. */
   seamScore: number | null;
+  /** Share of the dalle that changed, computed at publication (null before, or for a new area). */
+  changeScore: number | null;
   seamEdge: string | null;
   updatedAt: string;
   /** GeoJSON text of the footprint, in the CRS asked for. */
@@ -271,8 +273,8 @@ export class CampaignStore {
 
   /** The campaign's dalles (expected, then delivered outside the area), north to south, west to east. */
   async dalles(id: number, srid: 4326 | 2154 = 4326): Promise<CampaignDalle[]> {
-    const { rows } = await this.db.query<{ label: string; grid_col: number; grid_row: number; expected: boolean; state: DalleState; reason: string | null; delivery_id: string | null; seam_score: number | null; seam_edge: string | null; updated_at: Date; g: string }>(
-      `SELECT label, grid_col, grid_row, expected, state, reason, delivery_id, seam_score, seam_edge, updated_at,
+    const { rows } = await this.db.query<{ label: string; grid_col: number; grid_row: number; expected: boolean; state: DalleState; reason: string | null; delivery_id: string | null; seam_score: number | null; seam_edge: string | null; change_score: number | null; updated_at: Date; g: string }>(
+      `SELECT label, grid_col, grid_row, expected, state, reason, delivery_id, seam_score, seam_edge, change_score, updated_at,
               ST_AsGeoJSON(CASE WHEN $2::int = 2154 THEN footprint ELSE ST_Transform(footprint, 4326) END, CASE WHEN $2::int = 2154 THEN 2 ELSE 7 END) AS g
          FROM campaign_dalles WHERE campaign_id = $1 ORDER BY expected DESC, grid_row DESC, grid_col`,
       [id, srid],
@@ -287,6 +289,7 @@ export class CampaignStore {
       deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
       seamScore: r.seam_score,
       seamEdge: r.seam_edge,
+      changeScore: r.change_score,
       updatedAt: r.updated_at.toISOString(),
       geometry: r.g,
     }));
@@ -319,10 +322,39 @@ export class CampaignStore {
     return rows[0]?.g ?? null;
   }
 
+  /** The accepted dalles (what a publication publishes). */
+  async acceptedDalles(id: number): Promise<Array<{ col: number; row: number; label: string }>> {
+    const { rows } = await this.db.query<{ grid_col: number; grid_row: number; label: string }>(
+      `SELECT grid_col, grid_row, label FROM campaign_dalles WHERE campaign_id = $1 AND state = 'accepted' ORDER BY grid_row DESC, grid_col`,
+      [id],
+    );
+    return rows.map((r) => ({ col: r.grid_col, row: r.grid_row, label: r.label }));
+  }
+
+  async recordChangeScores(id: number, scores: ReadonlyArray<{ col: number; row: number; score: number | null }>): Promise<void> {
+    if (scores.length === 0) return;
+    await this.db.query(
+      `UPDATE campaign_dalles d SET change_score = t.score FROM unnest($2::int[], $3::int[], $4::real[]) AS t(col, row, score)
+        WHERE d.campaign_id = $1 AND d.grid_col = t.col AND d.grid_row = t.row`,
+      [id, scores.map((x) => x.col), scores.map((x) => x.row), scores.map((x) => x.score)],
+    );
+  }
+
   /** checked → published (false when it is not `checked` any more). */
   async markPublished(id: number): Promise<boolean> {
     const { rowCount } = await this.db.query(`UPDATE campaigns SET status = 'published', published_at = now(), updated_at = now() WHERE id = $1 AND status = 'checked'`, [id]);
     return rowCount === 1;
+  }
+
+  /** Lambert-93 corners of the accepted dalles with a change score inside a Lambert-93 bbox (the change map). */
+  async scoredDallesIn(id: number, bbox: readonly [number, number, number, number]): Promise<Array<{ xmin: number; ymin: number; xmax: number; ymax: number; score: number }>> {
+    const { rows } = await this.db.query<{ xmin: number; ymin: number; xmax: number; ymax: number; score: number }>(
+      `SELECT ST_XMin(footprint) AS xmin, ST_YMin(footprint) AS ymin, ST_XMax(footprint) AS xmax, ST_YMax(footprint) AS ymax, change_score AS score
+         FROM campaign_dalles WHERE campaign_id = $1 AND state = 'accepted' AND change_score IS NOT NULL
+          AND footprint && ST_MakeEnvelope($2, $3, $4, $5, 2154)`,
+      [id, ...bbox],
+    );
+    return rows;
   }
 
   /** `col:row` of the cells a campaign expects. */

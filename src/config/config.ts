@@ -350,8 +350,10 @@ export const configSchema = z.strictObject({
        * edge with the imagery across it before the dalle is rejected as radiometrically inconsistent.
        */
       seamThreshold: z.number().min(0).max(255).default(12),
+      /** Share of a dalle whose colour changed (0–1) from which the change map and the list call it changed. */
+      changeThreshold: z.number().min(0).max(1).default(0.01),
     })
-    .default({ seamThreshold: 12 }),
+    .default({ seamThreshold: 12, changeThreshold: 0.01 }),
 });
 export type Config = z.infer<typeof configSchema>;
 
