@@ -3,6 +3,7 @@ import { accessCapability } from './access/capability.js';
 import { archiveCapability } from './archive/capability.js';
 import { businessCapability } from './business/capability.js';
 import { campaignsCapability } from './campaigns/capability.js';
+import { changesCapability } from './changes/capability.js';
 import { catalogCapability } from './catalog/capability.js';
 import { communesCapability } from './communes/capability.js';
 import type { Capability } from './context/capability.js';
@@ -45,4 +46,5 @@ export const CAPABILITIES: readonly Capability[] = [
   contributionsCapability,
   businessCapability,
   campaignsCapability,
+  changesCapability,
 ];

@@ -227,6 +227,9 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     await expect.poll(async () => (await app.inject({ method: 'GET', url })).json().progress.received, { timeout: 60_000, interval: 250 }).toBe(0);
     const after = (await app.inject({ method: 'GET', url })).json();
     expect(after.progress.accepted).toBe(before.progress.received);
+    // The dalle delivered outside the area is taken out of the campaign's version, with the reason.
+    const outside = ((await app.inject({ method: 'GET', url: `${url}/dalles` })).json().features as Array<{ id: string; properties: { state: string; reason: string } }>).find((f) => f.id === '05770-63740');
+    expect(outside?.properties).toMatchObject({ state: 'rejected', reason: 'En dehors de la zone de la campagne.' });
     if (after.status === 'in-acquisition') await app.inject({ method: 'POST', url: `${url}/status`, headers: auth(adminKey), payload: { to: 'delivered' } });
     expect((await app.inject({ method: 'POST', url: `${url}/status`, headers: auth(adminKey), payload: { to: 'checked' } })).json().status).toBe('checked');
     expect((await app.inject({ method: 'POST', url: `${url}/publish`, headers: auth(memberKey) })).statusCode).toBe(403);
@@ -236,5 +239,16 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     expect((await ctx.catalog.publishedVersions('ortho')).map((v) => v.name)).toContain('campaign-maj-2026-cahors');
     // The works' "to update" mark of the kilometre is not consumed: the campaign did not cover all of it.
     expect((await t.db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM declaration_update_marks WHERE consumed_at IS NOT NULL`)).rows[0]?.n).toBe(0);
+    if (engine === 'postgres') {
+      // The changes feed from the command line: the campaign's dalles, published just now.
+      const feed = await runPcrs(t, dataDir, ['changes', '--since', '2000-01-01', '--json']);
+      expect(feed.code, feed.stderr).toBe(0);
+      const items = JSON.parse(feed.stdout).items as Array<{ version: string; download: string }>;
+      expect(items.filter((i) => i.version === 'campaign-maj-2026-cahors')).toHaveLength(after.progress.accepted);
+      expect(items[0]?.download).toMatch(/^http:\/\/localhost:\d+\/api\/datasets\/ortho\/versions\//);
+      const text = await runPcrs(t, dataDir, ['changes', '--since', '2000-01-01']);
+      expect(text.stdout).toMatch(/change\(s\) published since 2000-01-01/);
+      expect((await runPcrs(t, dataDir, ['changes', '--since', 'hier'])).code).toBe(64);
+    }
   }, 120_000);
 });

@@ -20,6 +20,8 @@ import { buildAppContext, type AppContext } from '../context/app-context.js';
 import { transformPoint } from '../grid/crs.js';
 import { tileRange, TMS_2154_5CM } from '../grid/tile-matrix-set.js';
 import { buildServer } from '../server/app.js';
+import { changesCapability } from '../changes/capability.js';
+import { rasterCapability } from '../raster/capability.js';
 import { campaignsCapability } from './capability.js';
 import { ingestDelivery } from '../raster/ingest/ingest.js';
 import { ingestServices } from '../raster/ingest/services.js';
@@ -67,7 +69,7 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ open }) =
     const report = await ingestDelivery(ingestServices(ctx), { dir: current, datasetId: 'ortho', versionName: '2019', date: '2019-06-01' });
     expect(report.summary.ok + report.summary.warning).toBe(5);
     service = new CampaignService(ctx);
-    app = await buildServer(ctx, { logger: false, capabilities: [campaignsCapability] });
+    app = await buildServer(ctx, { logger: false, capabilities: [campaignsCapability, changesCapability, rasterCapability] });
     await app.ready();
   }, 300_000);
 
@@ -138,6 +140,7 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ open }) =
     await service.changeStatus(OPERATOR, c.slug, 'checked');
     // Until the publication, the current orthophoto is the 2019 one everywhere.
     expect({ west: await tileAt(575_000), accepted: await tileAt(575_200), refused: await tileAt(575_400), street: await tileAt(575_800) }).toEqual(before);
+    const beforePublication = new Date().toISOString();
     const published = await service.publish(OPERATOR, c.slug);
     expect(published.status).toBe('published');
     expect((await ctx.catalog.getVersion('ortho', versionName)).status).toBe('published');
@@ -171,6 +174,25 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ open }) =
     expect(await alphaAt(575_300, YMAX - 100)).toBeGreaterThan(0);
     expect(await alphaAt(575_700, YMAX - 100)).toBe(0);
     expect((await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-lot-ouest/change-map/16/1/x.png' })).statusCode).toBe(400);
+
+    // The changes feed since just before the publication: the campaign's three dalles (not the refused
+    // one, not the 2019 orthophoto published earlier), each with its change score and download.
+    const feed = await app.inject({ method: 'GET', url: `/api/v1/changes?since=${encodeURIComponent(beforePublication)}` });
+    expect(feed.statusCode, feed.body).toBe(200);
+    const items = feed.json().items as Array<{ kind: string; version: string; name: string; campaign: string; changeScore: number; download: string }>;
+    expect(items.map((i) => `${i.version}/${i.name.slice(8, 19)}`)).toEqual(['campaign-maj-lot-ouest/05752-63740', 'campaign-maj-lot-ouest/05756-63740', 'campaign-maj-lot-ouest/05758-63740']);
+    expect(items[0]).toMatchObject({ kind: 'dalle', campaign: 'maj-lot-ouest' });
+    expect(items[0]?.changeScore).toBeGreaterThan(0.02);
+    const download = await app.inject({ method: 'GET', url: new URL(items[0]?.download as string).pathname });
+    expect(download.statusCode).toBe(200);
+    expect(download.rawPayload.length).toBeGreaterThan(100_000);
+    expect(items[0]?.download).toMatch(/\/api\/datasets\/ortho\/versions\/campaign-maj-lot-ouest\/dalles\/46-2026-05752-63740-LA93-0M05-RVB\/download$/);
+    const atom = await app.inject({ method: 'GET', url: `/api/v1/changes?since=${encodeURIComponent(beforePublication)}`, headers: { accept: 'application/atom+xml' } });
+    expect(atom.headers['content-type']).toMatch(/application\/atom\+xml/);
+    expect(atom.body.match(/<entry>/g)).toHaveLength(3);
+    expect(atom.body).toContain('rel="enclosure"');
+    expect((await app.inject({ method: 'GET', url: '/api/v1/changes?since=hier' })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/changes?since=2000-01-01' })).json().items.length).toBeGreaterThanOrEqual(8);
 
     // Published: no second publication, no more deliveries, no more status changes.
     await expect(service.publish(OPERATOR, c.slug)).rejects.toMatchObject({ status: 409 });

@@ -233,7 +233,8 @@ export class CampaignService {
   async check(caller: Caller, slug: string, options: { signal?: AbortSignal; onProgress?: (done: number, total: number | null, message?: string) => void } = {}): Promise<CheckOutcome> {
     const c = await this.assertCheckable(caller, slug);
     const received = await this.store.receivedDalles(c.id);
-    if (received.length === 0 || !c.orthoVersion) return { campaign: c, accepted: [], rejected: [], interrupted: false };
+    const outside = await this.store.outsideDalles(c.id);
+    if ((received.length === 0 && outside.length === 0) || !c.orthoVersion) return { campaign: c, accepted: [], rejected: [], interrupted: false };
     const version = await this.ctx.catalog.getVersion('ortho', c.orthoVersion);
     const threshold = this.ctx.config.campaigns.seamThreshold;
     const fingerprint = createHash('sha256').update(JSON.stringify([received, threshold])).digest('hex').slice(0, 16);
@@ -268,6 +269,8 @@ export class CampaignService {
         : `Raccord radiométrique : écart de couleur moyen ${s.score} (sur 255) le long du bord ${EDGE_FR[s.edge ?? 'north']}, au-delà du seuil ${threshold}.`;
       return { ...d, accepted, reason, score: s.score, edge: s.edge };
     });
+    // Delivered outside the area: flagged at delivery, never published with the campaign.
+    for (const d of outside) results.push({ ...d, accepted: false, reason: 'En dehors de la zone de la campagne.', score: null, edge: null });
     const refused = results.filter((r) => !r.accepted);
     // Out of the version (and its pyramid) before the states say so: a crash in between leaves them
     // `received`, and the next check refuses them again.

@@ -304,6 +304,15 @@ export class CampaignStore {
     return rows.map((r) => ({ col: r.grid_col, row: r.grid_row, label: r.label, dalleId: r.dalle_id === null ? null : Number(r.dalle_id) }));
   }
 
+  /** The dalles delivered outside the area and not refused yet (the check takes them out of the version). */
+  async outsideDalles(id: number): Promise<Array<{ col: number; row: number; label: string; dalleId: number | null }>> {
+    const { rows } = await this.db.query<{ grid_col: number; grid_row: number; label: string; dalle_id: string | null }>(
+      `SELECT grid_col, grid_row, label, dalle_id FROM campaign_dalles WHERE campaign_id = $1 AND NOT expected AND state = 'received' ORDER BY grid_row DESC, grid_col`,
+      [id],
+    );
+    return rows.map((r) => ({ col: r.grid_col, row: r.grid_row, label: r.label, dalleId: r.dalle_id === null ? null : Number(r.dalle_id) }));
+  }
+
   /** Records the outcome of acceptance checks (only for dalles still `received`: a dalle delivered again meanwhile keeps its new state). */
   async recordChecks(id: number, results: ReadonlyArray<{ col: number; row: number; accepted: boolean; reason: string | null; score: number | null; edge: string | null }>): Promise<void> {
     if (results.length === 0) return;
