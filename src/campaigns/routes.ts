@@ -74,7 +74,7 @@ export function registerCampaignRoutes(app: RouteApp, service: CampaignService, 
     async (request, reply) => {
       const c = await service.store.get(request.params.slug);
       const dalles = await service.store.dalles(c.id, request.query.crs === 'EPSG:2154' ? 2154 : 4326);
-      const features = dalles.map((d) => `{"type":"Feature","id":${JSON.stringify(d.label)},"geometry":${d.geometry},"properties":${JSON.stringify({ label: d.label, expected: d.expected, state: d.state, reason: d.reason, delivery: d.deliveryId, seamScore: d.seamScore, seamEdge: d.seamEdge, updatedAt: d.updatedAt })}}`);
+      const features = dalles.map((d) => `{"type":"Feature","id":${JSON.stringify(d.label)},"geometry":${d.geometry},"properties":${JSON.stringify({ label: d.label, expected: d.expected, state: d.state, reason: d.reason, delivery: d.deliveryId, seamScore: d.seamScore, seamEdge: d.seamEdge, changeScore: d.changeScore, updatedAt: d.updatedAt })}}`);
       return reply.type('application/geo+json').send(`{"type":"FeatureCollection","campaign":${JSON.stringify(c.slug)},"features":[${features.join(',')}]}`);
     },
   );

@@ -83,7 +83,7 @@ export class CampaignService {
       });
       const candidates = dallesInBbox((await store.areaBbox(campaignId)) as Bbox, input.dalleSize, Math.min(DEFAULT_MAX_DALLES, MAX_CAMPAIGN_DALLES));
       const expected = await store.expect(campaignId, candidates);
-      await store.addEvent(campaignId, { actor: caller.id, action: 'created', to: 'planned', note: `${expected} dalle(s) of ${input.dalleSize} m expected` });
+      await store.addEvent(campaignId, { actor: caller.id, action: 'created', to: 'planned', note: `${expected} dalle(s) de ${input.dalleSize} m attendue(s)` });
       await this.ctx.audit.record(caller, { action: 'campaign.create', target: `campaign:${campaignId}`, details: { slug: input.slug, areaSource: input.area.source, expected } }, tx);
       return campaignId;
     });
@@ -206,9 +206,9 @@ export class CampaignService {
       await store.deliver(c.id, id, [...cells.values()]);
       if (status === 'ordered') {
         await store.setStatus(c.id, 'ordered', 'in-acquisition');
-        await store.addEvent(c.id, { actor: caller.id, action: 'status-changed', from: 'ordered', to: 'in-acquisition', note: 'first delivery' });
+        await store.addEvent(c.id, { actor: caller.id, action: 'status-changed', from: 'ordered', to: 'in-acquisition', note: 'première livraison' });
       }
-      await store.addEvent(c.id, { actor: caller.id, action: 'delivery', note: `${received} dalle(s) received, ${rejected} rejected, ${outside.length} outside the area, ${unmatched.length} unmatched` });
+      await store.addEvent(c.id, { actor: caller.id, action: 'delivery', note: `${received} dalle(s) reçue(s), ${rejected} refusée(s), ${outside.length} hors zone, ${unmatched.length} non rattachée(s) à la grille` });
       await this.ctx.audit.record(caller, { action: 'campaign.delivery', target: `campaign:${c.id}`, details: { delivery: id, received, rejected, outside: outside.length } }, tx);
       return id;
     });
@@ -284,7 +284,7 @@ export class CampaignService {
     await this.ctx.db.transaction(async (tx) => {
       const store = this.store.with(tx);
       await store.recordChecks(c.id, results);
-      await store.addEvent(c.id, { actor: caller.id, action: 'checked', note: `${results.length - refused.length} dalle(s) accepted, ${refused.length} refused (seam threshold ${threshold})` });
+      await store.addEvent(c.id, { actor: caller.id, action: 'checked', note: `${results.length - refused.length} dalle(s) acceptée(s), ${refused.length} refusée(s) (seuil de raccord ${threshold})` });
       await this.ctx.audit.record(caller, { action: 'campaign.check', target: `campaign:${c.id}`, details: { accepted: results.length - refused.length, refused: refused.length, threshold } }, tx);
     });
     return {
@@ -331,7 +331,7 @@ export class CampaignService {
     // the switch, as for contributions; marking them again is harmless).
     const coverage = await this.store.acceptedCoverage(c.id);
     const consumed = coverage ? await new DeclarationStore(this.ctx.db).consumeMarksCoveredBy('ortho', coverage, `campaign:${c.slug}`) : 0;
-    if (consumed > 0) await this.store.addEvent(c.id, { actor: caller.id, action: 'marks-consumed', note: `${consumed} "to update" mark(s) consumed` });
+    if (consumed > 0) await this.store.addEvent(c.id, { actor: caller.id, action: 'marks-consumed', note: `${consumed} zone(s) « à mettre à jour » traitée(s)` });
     this.ctx.log.info({ campaign: slug, version: version.name }, 'campaign published');
     return this.store.get(slug);
   }

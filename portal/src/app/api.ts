@@ -438,6 +438,70 @@ export interface Licence {
   acceptedAt: string | null;
 }
 
+// --- campaigns (issue 14) -------------------------------------------------------------------------
+export const CAMPAIGN_STATUSES = ['planned', 'ordered', 'in-acquisition', 'delivered', 'checked', 'published', 'cancelled'] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+/** The status changes an administrator may ask for (the server's CAMPAIGN_TRANSITIONS). */
+export const CAMPAIGN_TRANSITIONS: Readonly<Record<CampaignStatus, readonly CampaignStatus[]>> = {
+  planned: ['ordered', 'cancelled'],
+  ordered: ['in-acquisition', 'cancelled'],
+  'in-acquisition': ['delivered', 'cancelled'],
+  delivered: ['checked', 'in-acquisition', 'cancelled'],
+  checked: ['delivered', 'cancelled'],
+  published: [],
+  cancelled: [],
+};
+export type CampaignDalleState = 'expected' | 'received' | 'accepted' | 'rejected';
+
+export interface Campaign {
+  id: number;
+  slug: string;
+  title: string;
+  kind: 'ortho' | 'vector' | 'mixed';
+  status: CampaignStatus;
+  dalleSize: 200 | 1000;
+  areaSource: 'drawn' | 'to-update' | 'communes' | 'older-than';
+  bbox: [number, number, number, number];
+  areaKm2: number;
+  contractor: { id: number; slug: string; name: string } | null;
+  plannedStart: string | null;
+  plannedEnd: string | null;
+  /** Administrators only. */
+  budget?: Array<{ label: string; category: string; amountEur: number }>;
+  description: string | null;
+  createdAt: string;
+  publishedAt: string | null;
+  orthoVersion: string | null;
+  progress: { expected: number; received: number; accepted: number; rejected: number; missing: number; outside: number; deliveries: number; receivedRatio: number };
+}
+
+/** GET /api/v1/campaigns/:slug/dalles?crs=EPSG:2154: a GeoJSON FeatureCollection. */
+export interface CampaignDalles {
+  type: 'FeatureCollection';
+  features: Array<{
+    type: 'Feature';
+    id: string;
+    geometry: { type: 'Polygon'; coordinates: number[][][] };
+    properties: { label: string; expected: boolean; state: CampaignDalleState; reason: string | null; seamScore: number | null; changeScore?: number | null };
+  }>;
+}
+
+export interface CampaignEvent {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  fromStatus: CampaignStatus | null;
+  toStatus: CampaignStatus | null;
+  note: string | null;
+}
+
+export interface CampaignChanges {
+  threshold: number;
+  changed: number;
+  dalles: Array<{ label: string; changeScore: number | null; changed: boolean | null }>;
+}
+
 // --- contributions (issue 12) ------------------------------------------------------------------
 export const CONTRIBUTION_KINDS = ['vector', 'raster', 'business'] as const;
 export type ContributionKind = (typeof CONTRIBUTION_KINDS)[number];
@@ -833,6 +897,31 @@ export class Api {
   }
   acceptLicence(licence: LicenceId, version: string) {
     return this.request<{ licence: LicenceId; version: string; acceptedAt: string }>('POST', '/licences/acceptances', { licence, version });
+  }
+  // --- campaigns -----------------------------------------------------------------------------
+  campaigns() {
+    return this.request<{ campaigns: Campaign[] }>('GET', '/campaigns');
+  }
+  campaign(slug: string) {
+    return this.request<Campaign>('GET', `/campaigns/${encodeURIComponent(slug)}`);
+  }
+  campaignDalles(slug: string) {
+    return this.request<CampaignDalles>('GET', `/campaigns/${encodeURIComponent(slug)}/dalles?crs=EPSG:2154`);
+  }
+  campaignEvents(slug: string) {
+    return this.request<{ events: CampaignEvent[] }>('GET', `/campaigns/${encodeURIComponent(slug)}/events`);
+  }
+  campaignChanges(slug: string) {
+    return this.request<CampaignChanges>('GET', `/campaigns/${encodeURIComponent(slug)}/changes`);
+  }
+  setCampaignStatus(slug: string, to: CampaignStatus, note?: string) {
+    return this.request<Campaign>('POST', `/campaigns/${encodeURIComponent(slug)}/status`, { to, ...(note ? { note } : {}) });
+  }
+  checkCampaign(slug: string) {
+    return this.request<{ campaign: string; checking: number }>('POST', `/campaigns/${encodeURIComponent(slug)}/check`);
+  }
+  publishCampaign(slug: string) {
+    return this.request<Campaign>('POST', `/campaigns/${encodeURIComponent(slug)}/publish`);
   }
   // --- contributions -----------------------------------------------------------------------
   contributions(limit = 50) {

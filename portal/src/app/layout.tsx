@@ -54,6 +54,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
         <nav id="nav-main" aria-label={t('nav.main')} class={menuOpen ? 'open' : ''}>
           <ul>
             {link('/carte', t('nav.map'))}
+            {link('/campagnes', t('nav.campaigns'))}
             {s.user ? (
               <>
                 {link('/declarations', t('nav.declarations'), true)}

@@ -1,0 +1,108 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CampaignService } from '../campaigns/service.js';
+import { OPERATOR } from '../context/access.js';
+import { ingestDelivery } from '../raster/ingest/ingest.js';
+import { ingestServices } from '../raster/ingest/services.js';
+import { createUser, sessionFor } from '../test-support/access.js';
+import { makeBadDalle, validDalle } from '../test-support/imagery.js';
+import { CAN_RUN_BROWSER, launchChromium, portalServer, screenshot, type PortalServer } from './test-support/portal-server.js';
+
+/**
+ * CAMPAIGNS IN THE PORTAL, in Chromium against the real server: a campaign over three 200 m dalles
+ * has received a delivery — two dalles that pass the ingest, one refused (its pixel size). Anyone
+ * sees the list and the campaign's progress, its map and the refused dalle's reason; the
+ * administrator checks the received dalles (in the background: the page follows), moves the
+ * campaign to delivered then checked, publishes it and sees it in the log; the anonymous sees no
+ * action.
+ */
+describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)', () => {
+  let s: PortalServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const errors: string[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), 'pcrs-portal-campaigns-'));
+  const YMAX = 6_374_000;
+
+  beforeAll(async () => {
+    s = await portalServer({ PCRS_COOKIE_SECURE: 'false', PCRS_SECRET_KEY: 'portal-campaigns-secret-key-of-32-chars+++' });
+    const service = new CampaignService(s.ctx);
+    await service.create(OPERATOR, {
+      slug: 'maj-2026-cahors',
+      title: 'Mise à jour 2026 — Cahors',
+      kind: 'ortho',
+      dalleSize: 200,
+      area: { source: 'drawn', geometry: { type: 'Polygon', coordinates: [[[575_000, YMAX - 200], [575_600, YMAX - 200], [575_600, YMAX], [575_000, YMAX], [575_000, YMAX - 200]]], crs: { type: 'name', properties: { name: 'EPSG:2154' } } } },
+      plannedStart: '2026-03-01',
+      plannedEnd: '2026-09-30',
+    });
+    await service.changeStatus(OPERATOR, 'maj-2026-cahors', 'ordered');
+    const delivery = path.join(dir, 'livraison');
+    mkdirSync(delivery, { recursive: true });
+    await validDalle(delivery, { xmin: 575_000, ymax: YMAX, year: 2026 });
+    await validDalle(delivery, { xmin: 575_200, ymax: YMAX, year: 2026 });
+    await makeBadDalle('wrong-resolution', { dir: delivery, xmin: 575_400, ymax: YMAX, year: 2026 });
+    const { versionName } = await service.prepareDelivery(OPERATOR, 'maj-2026-cahors', '2026-04-02');
+    const report = await ingestDelivery(ingestServices(s.ctx), { dir: delivery, datasetId: 'ortho', versionName, kind: 'update', publish: false, date: '2026-04-02' });
+    await service.recordIngest(OPERATOR, 'maj-2026-cahors', report, '2026-04-02');
+    const adminId = await createUser(s.ctx, 'sig@fdel46.fr', { platformRoles: ['platform-admin'] });
+    const { cookie } = await sessionFor(s.ctx, adminId);
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1300, height: 900 }, locale: 'fr-FR' });
+    await context.addCookies([{ name: 'pcrs_session', value: cookie, url: s.base }]);
+    page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+  }, 300_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await s?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the list and the page: progress, the map, the refused dalle and why', async () => {
+    await page.goto(`${s.base}/#/campagnes`);
+    const row = page.locator('table.campaigns tr', { hasText: 'Mise à jour 2026 — Cahors' });
+    await expect.poll(() => row.innerText(), { timeout: 15_000 }).toContain('en acquisition');
+    expect(await row.innerText()).toContain('2 / 3 dalles reçues');
+    await row.getByRole('link', { name: 'Mise à jour 2026 — Cahors' }).click();
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Campagne : Mise à jour 2026 — Cahors');
+    expect(await page.locator('.campaign-progress .counts').innerText()).toBe('3 attendues · 2 reçues · 0 acceptées · 1 refusées · 0 manquantes · 0 hors zone');
+    const refused = page.locator('table.campaign-refused tr', { hasText: '05754-63740' });
+    expect(await refused.innerText()).toMatch(/pixel|5 cm|résolution|resolution/i);
+    await expect.poll(() => page.locator('.campaign-map canvas').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await screenshot(page, 'campaign-page');
+    expect(errors).toEqual([]);
+  });
+
+  it('the administrator checks the received dalles, moves the campaign along and publishes it', async () => {
+    await page.getByRole('button', { name: 'Vérifier les dalles reçues' }).click();
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 60_000 }).toContain('Vérification terminée : 2 acceptée(s), 1 refusée(s).');
+    expect(await page.locator('.campaign-progress .counts').innerText()).toContain('0 reçues · 2 acceptées · 1 refusées');
+    await page.getByRole('button', { name: 'Passer à « livrée »' }).click();
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 10_000 }).toContain('La campagne est maintenant « livrée ».');
+    await page.getByRole('button', { name: 'Passer à « vérifiée »' }).click();
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 10_000 }).toContain('La campagne est maintenant « vérifiée ».');
+    await page.getByRole('button', { name: 'Publier la campagne' }).click();
+    await page.getByRole('button', { name: 'Oui' }).click();
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 30_000 }).toContain('Campagne publiée : les dalles acceptées font partie de l’orthophotographie actuelle.');
+    expect(await page.locator('.campaign-facts .badge').innerText()).toBe('publiée');
+    await expect.poll(() => page.locator('table.campaign-journal').innerText(), { timeout: 10_000 }).toContain('publication');
+    expect((await s.ctx.catalog.getVersion('ortho', 'campaign-maj-2026-cahors')).status).toBe('published');
+    expect(errors).toEqual([]);
+  });
+
+  it('the anonymous sees the campaign, not the actions', async () => {
+    const anonymous = await browser.newContext({ locale: 'fr-FR' });
+    const p = await anonymous.newPage();
+    await p.goto(`${s.base}/#/campagnes/maj-2026-cahors`);
+    await expect.poll(() => p.locator('h1').innerText(), { timeout: 15_000 }).toBe('Campagne : Mise à jour 2026 — Cahors');
+    expect(await p.locator('.campaign-actions').count()).toBe(0);
+    await anonymous.close();
+  });
+});
