@@ -194,6 +194,19 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ open }) =
     expect((await app.inject({ method: 'GET', url: '/api/v1/changes?since=hier' })).statusCode).toBe(400);
     expect((await app.inject({ method: 'GET', url: '/api/v1/changes?since=2000-01-01' })).json().items.length).toBeGreaterThanOrEqual(8);
 
+    // The history of a point: under the new building, the campaign (shown now) over 2019; under the
+    // refused dalle, 2019 only; in WGS84 too; outside the territory, 400.
+    const history = async (x: number, y: number, crs = 'EPSG:2154') => (await app.inject({ method: 'GET', url: `/api/v1/history?x=${x}&y=${y}&crs=${crs}` })).json();
+    const underBuilding = await history(575_300, YMAX - 100);
+    expect(underBuilding.versions.map((v: { version: string; current: boolean; campaign: string | null }) => [v.version, v.current, v.campaign])).toEqual([
+      ['campaign-maj-lot-ouest', true, 'maj-lot-ouest'],
+      ['2019', false, null],
+    ]);
+    expect((await history(575_500, YMAX - 100)).versions.map((v: { version: string; current: boolean }) => [v.version, v.current])).toEqual([['2019', true]]);
+    const [lon, lat] = transformPoint('EPSG:2154', 'OGC:CRS84', [575_300, YMAX - 100]);
+    expect((await history(lon, lat, 'EPSG:4326')).versions).toHaveLength(2);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/history?x=100&y=100' })).statusCode).toBe(400);
+
     // Published: no second publication, no more deliveries, no more status changes.
     await expect(service.publish(OPERATOR, c.slug)).rejects.toMatchObject({ status: 409 });
     await expect(service.prepareDelivery(OPERATOR, c.slug, '2026-04-03')).rejects.toMatchObject({ status: 409, code: 'campaign-not-receiving' });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RouteApp } from '../context/capability.js';
 import type { AppContext } from '../context/app-context.js';
 import { baseUrl, withApiKey } from '../http/base-url.js';
-import { changesAtom, changesSince, MAX_CHANGES } from './service.js';
+import { changesAtom, changesSince, historyAt, MAX_CHANGES } from './service.js';
 
 /** A date (YYYY-MM-DD, midnight UTC) or an instant (ISO 8601 with its offset). */
 export const instant = z
@@ -37,5 +37,23 @@ export function registerChangeRoutes(app: RouteApp, ctx: AppContext): void {
       if (atom) return reply.type('application/atom+xml; charset=utf-8').send(changesAtom(page, `${baseUrl(request, ctx.config)}${request.url}`));
       return page;
     },
+  );
+
+  app.get(
+    '/api/v1/history',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['changes'],
+        summary: 'The history of a point: every version of the orthophoto and of the vector PCRS that covered it (date, campaign, contribution), newest first, the one shown now marked current. x, y in Lambert-93, or lon, lat with crs=EPSG:4326',
+        querystring: z.strictObject({
+          x: z.coerce.number().finite(),
+          y: z.coerce.number().finite(),
+          crs: z.enum(['EPSG:2154', 'EPSG:4326']).default('EPSG:2154'),
+          apikey: z.string().max(200).optional(),
+        }),
+      },
+    },
+    async (request) => historyAt(ctx, request.caller, request.query),
   );
 }

@@ -1,7 +1,9 @@
 import type { Caller } from '../context/access.js';
 import type { AppContext } from '../context/app-context.js';
 import { xmlEscape } from '../util/xml.js';
-import { ChangeStore, type Change } from './store.js';
+import { transformPoint } from '../grid/crs.js';
+import { UserError } from '../util/errors.js';
+import { ChangeStore, versionsAt, type Change, type PointVersion } from './store.js';
 
 /** A change with the link that downloads it. */
 export type ChangeWithLink = Change & { download: string };
@@ -64,4 +66,19 @@ export function changesAtom(page: ChangesPage, self: string): string {
 ${page.items.map(entry).join('\n')}
 </feed>
 `;
+}
+
+/**
+ * The history of a point (Lambert-93, or longitude/latitude with EPSG:4326): the versions that
+ * covered it, newest first per dataset, only those the caller may read. 400 outside the territory.
+ */
+export async function historyAt(ctx: AppContext, caller: Caller, q: { x: number; y: number; crs: 'EPSG:2154' | 'EPSG:4326' }): Promise<{ point: [number, number]; versions: PointVersion[] }> {
+  const [x, y] = q.crs === 'EPSG:2154' ? [q.x, q.y] : transformPoint('OGC:CRS84', 'EPSG:2154', [q.x, q.y]);
+  const [xmin, ymin, xmax, ymax] = ctx.config.territory.extent;
+  if (!(x >= xmin && x <= xmax && y >= ymin && y <= ymax)) {
+    throw new UserError('outside-territory', `The point (${q.x}, ${q.y}) in ${q.crs} is outside the territory.`, { status: 400, hint: q.crs === 'EPSG:2154' ? 'Give x, y in Lambert-93 metres, or lon, lat with crs=EPSG:4326.' : undefined });
+  }
+  const versions: PointVersion[] = [];
+  for (const v of await versionsAt(ctx.db, x, y)) if (await ctx.access.canRead(caller, { datasetId: v.dataset, version: v.version, bbox: [x, y, x, y] })) versions.push(v);
+  return { point: [Math.round(x * 100) / 100, Math.round(y * 100) / 100], versions };
 }

@@ -106,3 +106,64 @@ export class ChangeStore {
     });
   }
 }
+
+/** A version that covered a point: its dalle there (orthophoto) or its imported file (vector). */
+export interface PointVersion {
+  dataset: string;
+  version: string;
+  kind: 'full' | 'update';
+  status: 'published' | 'withdrawn';
+  acquisitionDate: string | null;
+  publishedAt: string | null;
+  campaign: string | null;
+  contribution: number | null;
+  /** The dalle (orthophoto) or the imported file (vector) that covers the point. */
+  item: string;
+  /** The version shown there now (the highest published one of its dataset). */
+  current: boolean;
+}
+
+/** Every version (published or withdrawn) of the orthophoto and of the vector PCRS that covered a Lambert-93 point, newest first per dataset. */
+export async function versionsAt(db: Queryable, x: number, y: number): Promise<PointVersion[]> {
+  const { rows } = await db.query<{
+    dataset: string;
+    version: string;
+    kind: 'full' | 'update';
+    status: 'published' | 'withdrawn';
+    acquisition_date: string | null;
+    published_at: Date | null;
+    campaign: string | null;
+    contribution: number | null;
+    item: string;
+    priority: number;
+  }>(
+    `WITH p AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 2154) AS g),
+     hits AS (
+       SELECT v.id, v.dataset_id, v.name, v.kind, v.status, v.acquisition_date, v.published_at, v.campaign, v.provenance, v.priority, d.name AS item
+         FROM p, dalles d JOIN versions v ON v.id = d.version_id
+        WHERE ST_Covers(d.footprint, p.g) AND d.state IN ('registered', 'published') AND v.status IN ('published', 'withdrawn')
+       UNION ALL
+       SELECT v.id, v.dataset_id, v.name, v.kind, v.status, v.acquisition_date, v.published_at, v.campaign, v.provenance, v.priority, i.file_name
+         FROM p, vector_areas a JOIN versions v ON v.id = a.version_id JOIN vector_imports i ON i.id = a.import_id
+        WHERE ST_Covers(a.footprint, p.g) AND v.status IN ('published', 'withdrawn'))
+     SELECT DISTINCT ON (dataset_id, id) dataset_id AS dataset, name AS version, kind, status, to_char(acquisition_date, 'YYYY-MM-DD') AS acquisition_date, published_at, campaign,
+            (provenance->>'contribution')::bigint AS contribution, item, priority
+       FROM hits ORDER BY dataset_id, id, item`,
+    [x, y],
+  );
+  const sorted = rows.sort((a, b) => a.dataset.localeCompare(b.dataset) || b.priority - a.priority);
+  const top = new Map<string, number>();
+  for (const r of sorted) if (r.status === 'published' && !top.has(r.dataset)) top.set(r.dataset, r.priority);
+  return sorted.map((r) => ({
+    dataset: r.dataset,
+    version: r.version,
+    kind: r.kind,
+    status: r.status,
+    acquisitionDate: r.acquisition_date,
+    publishedAt: r.published_at ? r.published_at.toISOString() : null,
+    campaign: r.campaign,
+    contribution: r.contribution === null ? null : Number(r.contribution),
+    item: r.item,
+    current: r.status === 'published' && top.get(r.dataset) === r.priority,
+  }));
+}

@@ -97,6 +97,19 @@ describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)
     expect(errors).toEqual([]);
   });
 
+  it('on the map, "what changed here" names the campaign\'s version, shown, with a link to the campaign', async () => {
+    await page.goto(`${s.base}/#/carte?vue=575100.0,6373900.0,19`);
+    const report = page.getByRole('button', { name: 'Signaler', exact: true });
+    await expect.poll(() => report.isEnabled(), { timeout: 30_000 }).toBe(true);
+    const box = (await page.locator('#map').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    const history = page.getByRole('region', { name: 'Ce qui a changé ici' });
+    await expect.poll(() => history.innerText(), { timeout: 15_000 }).toMatch(/campaign-maj-2026-cahors \(orthophoto, 2 avr\. 2026\) · affichée · campagne maj-2026-cahors/);
+    await history.getByRole('link', { name: 'campagne maj-2026-cahors' }).click();
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Campagne : Mise à jour 2026 — Cahors');
+    expect(errors).toEqual([]);
+  });
+
   it('the anonymous sees the campaign, not the actions', async () => {
     const anonymous = await browser.newContext({ locale: 'fr-FR' });
     const p = await anonymous.newPage();

@@ -496,6 +496,12 @@ export interface CampaignEvent {
   note: string | null;
 }
 
+/** GET /api/v1/history: the versions that covered a point, newest first per dataset. */
+export interface PointHistory {
+  point: [number, number];
+  versions: Array<{ dataset: string; version: string; kind: 'full' | 'update'; status: 'published' | 'withdrawn'; acquisitionDate: string | null; publishedAt: string | null; campaign: string | null; contribution: number | null; item: string; current: boolean }>;
+}
+
 export interface CampaignChanges {
   threshold: number;
   changed: number;
@@ -919,6 +925,10 @@ export class Api {
   }
   checkCampaign(slug: string) {
     return this.request<{ campaign: string; checking: number }>('POST', `/campaigns/${encodeURIComponent(slug)}/check`);
+  }
+  /** The versions that covered a Lambert-93 point (the map's "what changed here"). */
+  history(x: number, y: number) {
+    return this.request<PointHistory>('GET', `/history?x=${x.toFixed(2)}&y=${y.toFixed(2)}`);
   }
   publishCampaign(slug: string) {
     return this.request<Campaign>('POST', `/campaigns/${encodeURIComponent(slug)}/publish`);

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
-import { api, getJson, type Commune, type DatasetAccess, type Declaration, type DeclarationDetail, type Health, type VersionRow } from '../../app/api.js';
+import { api, getJson, type Commune, type DatasetAccess, type Declaration, type DeclarationDetail, type Health, type PointHistory, type VersionRow } from '../../app/api.js';
 import { Checkbox, PageTitle } from '../../app/components.js';
 import { errorText, formatDate, t, versionStatusText } from '../../app/i18n.js';
 import { rememberedKeys } from '../../app/remembered-keys.js';
@@ -21,6 +21,8 @@ interface ClickInfo {
   objects: Array<Record<string, unknown>>;
   /** The declaration under the click, if any (read from the server). */
   declaration?: DeclarationDetail | null;
+  /** The versions that covered the point ("what changed here"). */
+  history?: PointHistory | null;
 }
 
 const DECLARATIONS_KEY = 'pcrs.map.declarations';
@@ -90,7 +92,7 @@ export default function MapPage({ query }: ScreenProps) {
           const hit = layer.layer.getVisible() ? layer.idsAt(e.pixel)[0] : undefined;
           layer.highlight(hit === undefined ? [] : [hit]);
           const declaration = hit === undefined ? Promise.resolve(null) : api.declaration(hit).catch(() => null);
-          void Promise.all([map.dallesAt(x, y), map.objectsAt(e.pixel), declaration]).then(([dalles, objects, d]) => setInfo({ x, y, dalles, objects, declaration: d }));
+          void Promise.all([map.dallesAt(x, y), map.objectsAt(e.pixel), declaration, api.history(x, y).catch(() => null)]).then(([dalles, objects, d, history]) => setInfo({ x, y, dalles, objects, declaration: d, history }));
         });
         map.map.on('moveend', () => refreshDeclarations.current());
       },
@@ -261,6 +263,7 @@ function ClickPanel({ info, datasets }: { info: ClickInfo | null; datasets: Data
           ) : null}
         </p>
       ))}
+      {info.history && info.history.versions.length > 0 ? <History history={info.history} /> : null}
       {info.objects.length ? (
         <>
           <h3>
@@ -273,6 +276,37 @@ function ClickPanel({ info, datasets }: { info: ClickInfo | null; datasets: Data
       ) : null}
       {gate.dialog}
     </>
+  );
+}
+
+/** "What changed here": the versions that covered the clicked point, newest first, the one shown marked. */
+function History({ history }: { history: PointHistory }) {
+  return (
+    <section class="point-history" aria-label={t('map.history')}>
+      <h3>{t('map.history')}</h3>
+      <ul>
+        {history.versions.map((v) => (
+          <li key={`${v.dataset}/${v.version}`}>
+            <strong>{v.version}</strong> ({t(v.dataset === 'vector' ? 'map.historyVector' : 'map.historyOrtho')}
+            {v.acquisitionDate ? `, ${formatDate(v.acquisitionDate)}` : ''})
+            {v.current ? ` · ${t('map.historyCurrent')}` : ''}
+            {v.status === 'withdrawn' ? ` · ${t('map.historyWithdrawn')}` : ''}
+            {v.campaign ? (
+              <>
+                {' '}
+                · <a href={href(`/campagnes/${v.campaign}`)}>{t('map.historyCampaign', { slug: v.campaign })}</a>
+              </>
+            ) : null}
+            {v.contribution !== null ? (
+              <>
+                {' '}
+                · <a href={href(`/contributions/${v.contribution}`)}>{t('map.historyContribution', { id: v.contribution })}</a>
+              </>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
