@@ -6,7 +6,8 @@
  * deliveries to a campaign not receiving, or acquired outside its window, are refused before
  * anything is ingested; the API's access (public progress, budget and writes for administrators).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { simpleParser } from 'mailparser';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -19,7 +20,7 @@ import { parisToday, UpdateMarks } from '../declarations/to-update.js';
 import { ingestDelivery } from '../raster/ingest/ingest.js';
 import { ingestServices } from '../raster/ingest/services.js';
 import { buildServer } from '../server/app.js';
-import { userWithKey } from '../test-support/access.js';
+import { createUser, userWithKey } from '../test-support/access.js';
 import { runPcrs } from '../test-support/cli.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { makeBadDalle, validDalle } from '../test-support/imagery.js';
@@ -85,6 +86,7 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     adminKey = (await userWithKey(ctx, 'sig@fdel46.fr', { platformRoles: ['platform-admin'], scopes: ['admin'] })).key;
     memberKey = (await userWithKey(ctx, 'voirie@cahors.fr', { memberships: [{ org: 'cahors', role: 'member' }], scopes: ['read', 'contributions:write'] })).key;
     await t.db.query(`INSERT INTO organisations (slug, name, kind) VALUES ('geometre-sud', 'Géomètre Sud', 'company')`);
+    await createUser(ctx, 'chef@geometre-sud.fr', { memberships: [{ org: 'geometre-sud', role: 'member' }] });
     app = await buildServer(ctx, { logger: false, capabilities: [campaignsCapability] });
     await app.ready();
   }, 180_000);
@@ -97,6 +99,12 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** The mails written to the data directory (no SMTP server configured): to, subject, text. */
+  const mails = async () => {
+    const dir = path.join(dataDir, 'mail');
+    if (!existsSync(dir)) return [];
+    return Promise.all(readdirSync(dir).map(async (f) => simpleParser(readFileSync(path.join(dir, f))).then((m) => ({ to: m.to && !Array.isArray(m.to) ? m.to.text : '', subject: m.subject ?? '', text: m.text ?? '' }))));
+  };
   const create = (body: object, key = adminKey) => app.inject({ method: 'POST', url: '/api/v1/campaigns', headers: auth(key), payload: body });
 
   it('creates a campaign from the "to update" marks: the 25 dalles of 200 m of the marked kilometre; only administrators may', async () => {
@@ -154,6 +162,8 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     const ordered = await status('ordered');
     expect(ordered.statusCode, ordered.body).toBe(200);
     expect(ordered.json().status).toBe('ordered');
+    // The contractor's members are told.
+    expect((await mails()).filter((m) => m.subject === 'Campagne commandée — Mise à jour 2026 — Cahors centre').map((m) => m.to)).toEqual(['chef@geometre-sud.fr']);
     expect((await status('delivered')).statusCode).toBe(409);
     const events = (await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-2026-cahors/events', headers: auth(adminKey) })).json().events;
     expect(events.map((e: { action: string; toStatus: string }) => `${e.action}:${e.toStatus}`)).toEqual(['created:planned', 'status-changed:ordered']);
@@ -237,6 +247,8 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     expect(published.statusCode, published.body).toBe(200);
     expect(published.json()).toMatchObject({ status: 'published', orthoVersion: 'campaign-maj-2026-cahors' });
     expect((await ctx.catalog.publishedVersions('ortho')).map((v) => v.name)).toContain('campaign-maj-2026-cahors');
+    const told = (await mails()).find((m) => m.subject === 'Campagne publiée — Mise à jour 2026 — Cahors centre');
+    expect(told?.text).toContain('version campaign-maj-2026-cahors');
     // The works' "to update" mark of the kilometre is not consumed: the campaign did not cover all of it.
     expect((await t.db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM declaration_update_marks WHERE consumed_at IS NOT NULL`)).rows[0]?.n).toBe(0);
     if (engine === 'postgres') {

@@ -5,7 +5,7 @@ import { parisToday } from '../declarations/to-update.js';
 import type { Bbox } from '../grid/bbox.js';
 import { DEFAULT_MAX_DALLES, dallesInBbox, parseDalleName, type DalleRef } from '../grid/dalle-grid.js';
 import type { IngestReport } from '../raster/ingest/report.js';
-import { UserError } from '../util/errors.js';
+import { errorMessage, UserError } from '../util/errors.js';
 import { runJob } from '../jobs/run-job.js';
 import { withdrawDallesFromPyramid } from '../raster/pyramid/rebuild-file.js';
 import { DeclarationStore } from '../declarations/store.js';
@@ -135,6 +135,9 @@ export class CampaignService {
       await store.addEvent(c.id, { actor: caller.id, action: 'status-changed', from: c.status, to, note });
       await this.ctx.audit.record(caller, { action: 'campaign.status', target: `campaign:${c.id}`, details: { from: c.status, to } }, tx);
     });
+    const WHAT: Partial<Record<CampaignStatus, [string, string]>> = { ordered: ['commandée', 'ordered'], cancelled: ['annulée', 'cancelled'], checked: ['vérifiée', 'checked'] };
+    const what = WHAT[to];
+    if (what) await this.tell(c, what[0], note ?? '', what[1]);
     return this.store.get(slug);
   }
 
@@ -222,6 +225,25 @@ export class CampaignService {
    * `campaigns.seamThreshold`. Accepted dalles wait for the publication; refused ones get the
    * reason and leave the campaign's version and its pyramid (the current orthophoto stays there).
    */
+  /**
+   * Mails the contractor's members about a step of the campaign (French, then English), as the other
+   * workflows tell their people; a mail that cannot go is logged, never fails the step.
+   */
+  private async tell(c: Pick<Campaign, 'id' | 'slug' | 'title'>, what: string, text: string, english: string): Promise<void> {
+    try {
+      const link = `${this.ctx.config.publicUrl ?? ''}/#/campagnes/${c.slug}`;
+      for (const r of await this.store.contractorRecipients(c.id)) {
+        await this.ctx.mail.send({
+          to: r.email,
+          subject: `Campagne ${what} — ${c.title}`,
+          text: `Bonjour ${r.name},\n\nLa campagne de mise à jour « ${c.title} » est ${what}.\n${text ? `\n${text}\n` : ''}\n${link}\n\n— English —\nThe update campaign "${c.title}": ${english}.\n${link}\n`,
+        });
+      }
+    } catch (e) {
+      this.ctx.log.warn({ err: errorMessage(e), campaign: c.slug }, 'campaigns: the contractor could not be told');
+    }
+  }
+
   /** Throws what `check` would refuse with before it starts (403, 404, 409). */
   async assertCheckable(caller: Caller, slug: string): Promise<Campaign> {
     this.requireManager(caller);
@@ -287,6 +309,10 @@ export class CampaignService {
       await store.addEvent(c.id, { actor: caller.id, action: 'checked', note: `${results.length - refused.length} dalle(s) acceptée(s), ${refused.length} refusée(s) (seuil de raccord ${threshold})` });
       await this.ctx.audit.record(caller, { action: 'campaign.check', target: `campaign:${c.id}`, details: { accepted: results.length - refused.length, refused: refused.length, threshold } }, tx);
     });
+    if (refused.length > 0) {
+      const lines = refused.map((r) => `- ${r.label} : ${r.reason ?? ''}`).join('\n');
+      await this.tell(c, 'vérifiée en partie', `${results.length - refused.length} dalle(s) acceptée(s), ${refused.length} refusée(s) à livrer de nouveau :\n${lines}`, `${refused.length} dalle(s) refused, to be delivered again`);
+    }
     return {
       campaign: await this.store.get(slug),
       accepted: results.filter((r) => r.accepted).map((r) => r.label),
@@ -333,6 +359,7 @@ export class CampaignService {
     const consumed = coverage ? await new DeclarationStore(this.ctx.db).consumeMarksCoveredBy('ortho', coverage, `campaign:${c.slug}`) : 0;
     if (consumed > 0) await this.store.addEvent(c.id, { actor: caller.id, action: 'marks-consumed', note: `${consumed} zone(s) « à mettre à jour » traitée(s)` });
     this.ctx.log.info({ campaign: slug, version: version.name }, 'campaign published');
+    await this.tell(c, 'publiée', `Ses ${c.progress.accepted} dalle(s) acceptée(s) font maintenant partie de l’orthophotographie actuelle (version ${version.name}).`, `published as version ${version.name}`);
     return this.store.get(slug);
   }
 }

@@ -366,6 +366,16 @@ export class CampaignStore {
     return rows;
   }
 
+  /** Who to tell about a campaign: the active members of its contractor organisation. */
+  async contractorRecipients(id: number): Promise<Array<{ email: string; name: string }>> {
+    const { rows } = await this.db.query<{ email: string; display_name: string }>(
+      `SELECT u.email, u.display_name FROM campaigns c JOIN memberships m ON m.organisation_id = c.contractor_organisation_id AND m.status = 'active'
+         JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL WHERE c.id = $1 ORDER BY u.email`,
+      [id],
+    );
+    return rows.map((r) => ({ email: r.email, name: r.display_name }));
+  }
+
   /** `col:row` of the cells a campaign expects. */
   async expectedCells(id: number): Promise<Set<string>> {
     const { rows } = await this.db.query<{ k: string }>(`SELECT grid_col || ':' || grid_row AS k FROM campaign_dalles WHERE campaign_id = $1 AND expected`, [id]);
