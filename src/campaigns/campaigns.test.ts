@@ -24,6 +24,9 @@ import { createUser, userWithKey } from '../test-support/access.js';
 import { runPcrs } from '../test-support/cli.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { makeBadDalle, validDalle } from '../test-support/imagery.js';
+import { getScene, CAHORS_CENTRE } from '../demo/synthetic-scene.js';
+import { writeDemoGml } from '../demo/vector.js';
+import { importIntoVersion } from '../vector/import.js';
 import { campaignsCapability } from './capability.js';
 import { CampaignService } from './service.js';
 
@@ -248,7 +251,7 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     expect(published.json()).toMatchObject({ status: 'published', orthoVersion: 'campaign-maj-2026-cahors' });
     expect((await ctx.catalog.publishedVersions('ortho')).map((v) => v.name)).toContain('campaign-maj-2026-cahors');
     const told = (await mails()).find((m) => m.subject === 'Campagne publiée — Mise à jour 2026 — Cahors centre');
-    expect(told?.text).toContain('version campaign-maj-2026-cahors');
+    expect(told?.text).toContain('campaign-maj-2026-cahors');
     // The works' "to update" mark of the kilometre is not consumed: the campaign did not cover all of it.
     expect((await t.db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM declaration_update_marks WHERE consumed_at IS NOT NULL`)).rows[0]?.n).toBe(0);
     if (engine === 'postgres') {
@@ -261,6 +264,43 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
       const text = await runPcrs(t, dataDir, ['changes', '--since', '2000-01-01']);
       expect(text.stdout).toMatch(/change\(s\) published since 2000-01-01/);
       expect((await runPcrs(t, dataDir, ['changes', '--since', 'hier'])).code).toBe(64);
+    }
+  }, 120_000);
+
+  it('a vector campaign takes GML files into its own version, flags nothing inside the area, publishes them with the campaign', async () => {
+    const c = await service.create(OPERATOR, {
+      slug: 'leve-vecteur',
+      title: 'Levé vectoriel place Rousseau',
+      kind: 'vector',
+      dalleSize: 200,
+      area: { source: 'drawn', geometry: { type: 'Polygon', coordinates: [[[575_000, 6_373_400], [575_200, 6_373_400], [575_200, 6_373_600], [575_000, 6_373_600], [575_000, 6_373_400]]], crs: L93 } },
+    });
+    await expect(service.prepareVectorDelivery(OPERATOR, c.slug, null)).rejects.toMatchObject({ status: 409, code: 'campaign-not-receiving' });
+    await service.changeStatus(OPERATOR, c.slug, 'ordered');
+    await expect(service.prepareDelivery(OPERATOR, c.slug, null)).rejects.toMatchObject({ status: 409, code: 'wrong-campaign-kind' });
+    const file = path.join(dataDir, 'rousseau.gml');
+    await writeDemoGml(getScene({ seed: 46, centre: CAHORS_CENTRE }), [575_020, 6_373_420, 575_120, 6_373_520], file);
+    const { versionName } = await service.prepareVectorDelivery(OPERATOR, c.slug, null);
+    const { results } = await importIntoVersion(ctx, [file], { datasetId: 'vector', versionName, kind: 'update', publish: false });
+    expect(results[0]?.status).toBe('imported');
+    const delivered = await service.recordGmlImport(OPERATOR, c.slug, results, null);
+    expect(delivered.outside).toEqual([]);
+    expect(delivered.campaign.status).toBe('in-acquisition');
+    expect(delivered.campaign.progress.vectorCoverage).toBeGreaterThan(0.05);
+    expect(delivered.campaign.vectorVersion).toBe('campaign-leve-vecteur');
+    expect((await ctx.catalog.publishedVersions('vector')).map((v) => v.name)).not.toContain('campaign-leve-vecteur');
+    await service.changeStatus(OPERATOR, c.slug, 'delivered');
+    await service.changeStatus(OPERATOR, c.slug, 'checked');
+    const published = await service.publish(OPERATOR, c.slug);
+    expect(published.status).toBe('published');
+    expect((await ctx.catalog.getVersion('vector', 'campaign-leve-vecteur')).status).toBe('published');
+    expect(published.orthoVersion).toBeNull();
+    if (engine === 'postgres') {
+      // The CLI: --campaign goes alone, and a published campaign takes no more files.
+      expect((await runPcrs(t, dataDir, ['gml', 'import', file, '--campaign', c.slug, '--version', 'x'])).code).toBe(64);
+      const late = await runPcrs(t, dataDir, ['gml', 'import', file, '--campaign', c.slug]);
+      expect(late.code).toBe(1);
+      expect(late.stderr).toContain("Campaign 'leve-vecteur' is published: it receives no delivery");
     }
   }, 120_000);
 });

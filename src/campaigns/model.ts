@@ -92,6 +92,8 @@ export interface Campaign {
   publishedAt: string | null;
   /** The orthophoto version its deliveries go into (unpublished until the campaign is). */
   orthoVersion: string | null;
+  /** The vector PCRS version its GML deliveries go into (idem). */
+  vectorVersion: string | null;
   progress: CampaignProgress;
 }
 
@@ -106,6 +108,8 @@ export interface CampaignProgress {
   deliveries: number;
   /** Share of the expected dalles received or accepted, 0–1. */
   receivedRatio: number;
+  /** Share of the area covered by the vector deliveries (their imported areas), 0–1; null without any. */
+  vectorCoverage: number | null;
 }
 
 /** Who manages campaigns: the APLC's administrators (and the operator). */

@@ -1,10 +1,12 @@
 import type { Caller } from '../context/access.js';
 import type { AppContext } from '../context/app-context.js';
+import type { Version } from '../catalog/catalog.js';
 import { toLambert93 } from '../declarations/model.js';
 import { parisToday } from '../declarations/to-update.js';
 import type { Bbox } from '../grid/bbox.js';
 import { DEFAULT_MAX_DALLES, dallesInBbox, parseDalleName, type DalleRef } from '../grid/dalle-grid.js';
 import type { IngestReport } from '../raster/ingest/report.js';
+import type { FileImportResult } from '../vector/import.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { runJob } from '../jobs/run-job.js';
 import { withdrawDallesFromPyramid } from '../raster/pyramid/rebuild-file.js';
@@ -156,6 +158,48 @@ export class CampaignService {
     if (version.status !== 'ingesting') throw new UserError('campaign-version-published', `The version ${versionName} is already ${version.status}.`, { status: 409 });
     await this.store.setOrthoVersion(c.id, version.id);
     return { campaign: c, versionName };
+  }
+
+  /** `prepareDelivery` for the vector PCRS: GML files go into the campaign's update version `campaign-<slug>` of the vector dataset, unpublished. */
+  async prepareVectorDelivery(caller: Caller, slug: string, acquiredOn: string | null): Promise<{ campaign: Campaign; versionName: string }> {
+    this.requireManager(caller);
+    const c = await this.store.get(slug);
+    this.checkReceiving(c, acquiredOn);
+    if (c.kind === 'ortho') throw new UserError('wrong-campaign-kind', `Campaign '${slug}' is an orthophoto survey: it takes no vector files.`, { status: 409 });
+    const versionName = `campaign-${c.slug}`;
+    const version = await this.ctx.catalog.ensureVersion({ datasetId: 'vector', name: versionName, kind: 'update', campaign: c.slug, acquisitionDate: acquiredOn, description: `Campagne de mise à jour « ${c.title} »` });
+    if (version.status !== 'ingesting') throw new UserError('campaign-version-published', `The version ${versionName} is already ${version.status}.`, { status: 409 });
+    await this.store.setVectorVersion(c.id, version.id);
+    return { campaign: c, versionName };
+  }
+
+  /** Logs a GML delivery imported into the campaign's vector version: files imported or refused, those outside the area flagged, the area covered. */
+  async recordGmlImport(caller: Caller, slug: string, results: readonly FileImportResult[], acquiredOn: string | null): Promise<{ deliveryId: number; campaign: Campaign; outside: string[] }> {
+    this.requireManager(caller);
+    const c = await this.store.get(slug);
+    const imported = results.filter((r) => r.status === 'imported');
+    const rejected = results.filter((r) => r.status === 'rejected');
+    const outside = await this.store.vectorImportsOutside(c.id);
+    const deliveryId = await this.ctx.db.transaction(async (tx) => {
+      const store = this.store.with(tx);
+      const status = await store.lockStatus(c.id);
+      if (!RECEIVING.has(status)) throw new UserError('campaign-not-receiving', `Campaign '${slug}' became ${status} during the delivery: it is not recorded.`, { status: 409 });
+      const id = await store.addDelivery(c.id, {
+        source: 'gml-import',
+        label: results.map((r) => r.file.split('/').pop()).join(', ') || '(no file)',
+        acquiredOn,
+        receivedBy: caller.id,
+        summary: { files: results.length, imported: imported.length, rejected: rejected.map((r) => ({ file: r.file.split('/').pop(), reason: r.reason ?? null })), features: imported.reduce((n, r) => n + r.features, 0), outside },
+      });
+      if (status === 'ordered') {
+        await store.setStatus(c.id, 'ordered', 'in-acquisition');
+        await store.addEvent(c.id, { actor: caller.id, action: 'status-changed', from: 'ordered', to: 'in-acquisition', note: 'première livraison' });
+      }
+      await store.addEvent(c.id, { actor: caller.id, action: 'delivery', note: `${imported.length} fichier(s) GML importé(s), ${rejected.length} refusé(s), ${outside.length} hors zone` });
+      await this.ctx.audit.record(caller, { action: 'campaign.delivery', target: `campaign:${c.id}`, details: { delivery: id, imported: imported.length, rejected: rejected.length, outside: outside.length } }, tx);
+      return id;
+    });
+    return { deliveryId, campaign: await this.store.get(slug), outside };
   }
 
   private checkReceiving(c: Campaign, acquiredOn: string | null): void {
@@ -332,8 +376,12 @@ export class CampaignService {
     if (c.status !== 'checked') {
       throw new UserError('campaign-not-checked', `Campaign '${slug}' is ${c.status}: only a checked campaign is published.`, { status: 409, hint: `pcrs campaigns check ${slug}, then pcrs campaigns status ${slug} checked.` });
     }
-    if (c.progress.accepted === 0 || !c.orthoVersion) throw new UserError('nothing-accepted', `Campaign '${slug}' has no accepted dalle to publish.`, { status: 409 });
-    const version = await this.ctx.catalog.getVersion('ortho', c.orthoVersion);
+    const hasOrtho = c.progress.accepted > 0 && c.orthoVersion !== null;
+    const hasVector = c.progress.vectorCoverage !== null && c.vectorVersion !== null;
+    if (!hasOrtho && !hasVector) throw new UserError('nothing-accepted', `Campaign '${slug}' has no accepted dalle nor imported vector file to publish.`, { status: 409 });
+    const vectorVersion = hasVector ? await this.ctx.catalog.getVersion('vector', c.vectorVersion as string) : null;
+    if (!hasOrtho) return this.publishVersions(caller, c, null, vectorVersion);
+    const version = await this.ctx.catalog.getVersion('ortho', c.orthoVersion as string);
     // What changed, dalle by dalle, while the current orthophoto is still the one it replaces.
     const sampler = new OrthoSampler(this.ctx);
     const scores: Array<{ col: number; row: number; score: number | null }> = [];
@@ -343,23 +391,36 @@ export class CampaignService {
       await sampler.close();
     }
     await this.store.recordChangeScores(c.id, scores);
+    return this.publishVersions(caller, c, version, vectorVersion);
+  }
+
+  /**
+   * The switch: the campaign's versions raised above the others and published, the campaign marked
+   * published — one transaction (readers see all of it or none); then the bookkeeping and the mail.
+   */
+  private async publishVersions(caller: Caller, c: Campaign, version: Version | null, vectorVersion: Version | null): Promise<Campaign> {
+    const slug = c.slug;
+    const names = [version, vectorVersion].filter((v): v is Version => v !== null).map((v) => v.name);
     await this.ctx.db.transaction(async (tx) => {
       const store = this.store.with(tx);
       if ((await store.lockStatus(c.id)) !== 'checked') throw new UserError('campaign-changed', `Campaign '${slug}' changed meanwhile; look at it again.`, { status: 409 });
       const catalog = this.ctx.catalog.with(tx);
-      await catalog.raiseVersionToTop(version.id);
-      await catalog.setVersionStatus(version.id, 'published');
+      for (const v of [version, vectorVersion]) {
+        if (!v) continue;
+        await catalog.raiseVersionToTop(v.id);
+        await catalog.setVersionStatus(v.id, 'published');
+      }
       if (!(await store.markPublished(c.id))) throw new UserError('campaign-changed', `Campaign '${slug}' changed meanwhile; look at it again.`, { status: 409 });
-      await store.addEvent(c.id, { actor: caller.id, action: 'published', from: 'checked', to: 'published', note: `version ${version.name}` });
-      await this.ctx.audit.record(caller, { action: 'campaign.publish', target: `campaign:${c.id}`, details: { version: version.name } }, tx);
+      await store.addEvent(c.id, { actor: caller.id, action: 'published', from: 'checked', to: 'published', note: `version(s) ${names.join(', ')}` });
+      await this.ctx.audit.record(caller, { action: 'campaign.publish', target: `campaign:${c.id}`, details: { versions: names } }, tx);
     });
     // What the campaign answered: the "to update" marks its accepted dalles cover (bookkeeping after
     // the switch, as for contributions; marking them again is harmless).
     const coverage = await this.store.acceptedCoverage(c.id);
     const consumed = coverage ? await new DeclarationStore(this.ctx.db).consumeMarksCoveredBy('ortho', coverage, `campaign:${c.slug}`) : 0;
     if (consumed > 0) await this.store.addEvent(c.id, { actor: caller.id, action: 'marks-consumed', note: `${consumed} zone(s) « à mettre à jour » traitée(s)` });
-    this.ctx.log.info({ campaign: slug, version: version.name }, 'campaign published');
-    await this.tell(c, 'publiée', `Ses ${c.progress.accepted} dalle(s) acceptée(s) font maintenant partie de l’orthophotographie actuelle (version ${version.name}).`, `published as version ${version.name}`);
+    this.ctx.log.info({ campaign: slug, versions: names }, 'campaign published');
+    await this.tell(c, 'publiée', `Ce qu’elle a livré et qui a été accepté fait maintenant partie du PCRS actuel (version(s) ${names.join(', ')}).`, `published as version(s) ${names.join(', ')}`);
     return this.store.get(slug);
   }
 }

@@ -32,6 +32,8 @@ interface CampaignRow {
   updated_at: Date;
   published_at: Date | null;
   ortho_version: string | null;
+  vector_version: string | null;
+  vector_coverage: number | null;
   expected: number;
   received: number;
   accepted: number;
@@ -44,14 +46,15 @@ const SELECT = `SELECT c.id, c.slug, c.title, c.kind, c.status, c.dalle_size, c.
     ST_XMin(c.area) AS xmin, ST_YMin(c.area) AS ymin, ST_XMax(c.area) AS xmax, ST_YMax(c.area) AS ymax, ST_Area(c.area) / 1e6 AS area_km2,
     o.id AS contractor_id, o.slug AS contractor_slug, o.name AS contractor_name,
     to_char(c.planned_start, 'YYYY-MM-DD') AS planned_start, to_char(c.planned_end, 'YYYY-MM-DD') AS planned_end,
-    c.budget, c.description, c.created_by, c.created_at, c.updated_at, c.published_at, v.name AS ortho_version,
+    c.budget, c.description, c.created_by, c.created_at, c.updated_at, c.published_at, v.name AS ortho_version, vv.name AS vector_version,
+    (SELECT ST_Area(ST_Intersection(c.area, ST_Union(a.footprint))) / NULLIF(ST_Area(c.area), 0) FROM vector_areas a WHERE a.version_id = c.vector_version_id) AS vector_coverage,
     (SELECT COUNT(*) FROM campaign_dalles d WHERE d.campaign_id = c.id AND d.expected)::int AS expected,
     (SELECT COUNT(*) FROM campaign_dalles d WHERE d.campaign_id = c.id AND d.expected AND d.state = 'received')::int AS received,
     (SELECT COUNT(*) FROM campaign_dalles d WHERE d.campaign_id = c.id AND d.expected AND d.state = 'accepted')::int AS accepted,
     (SELECT COUNT(*) FROM campaign_dalles d WHERE d.campaign_id = c.id AND d.expected AND d.state = 'rejected')::int AS rejected,
     (SELECT COUNT(*) FROM campaign_dalles d WHERE d.campaign_id = c.id AND NOT d.expected)::int AS outside,
     (SELECT COUNT(*) FROM campaign_deliveries x WHERE x.campaign_id = c.id)::int AS deliveries
-  FROM campaigns c LEFT JOIN organisations o ON o.id = c.contractor_organisation_id LEFT JOIN versions v ON v.id = c.ortho_version_id`;
+  FROM campaigns c LEFT JOIN organisations o ON o.id = c.contractor_organisation_id LEFT JOIN versions v ON v.id = c.ortho_version_id LEFT JOIN versions vv ON vv.id = c.vector_version_id`;
 
 function campaignOf(r: CampaignRow): Campaign {
   const progress: CampaignProgress = {
@@ -63,6 +66,7 @@ function campaignOf(r: CampaignRow): Campaign {
     outside: r.outside,
     deliveries: r.deliveries,
     receivedRatio: r.expected === 0 ? 0 : Math.round(((r.received + r.accepted) / r.expected) * 1000) / 1000,
+    vectorCoverage: r.vector_coverage === null ? null : Math.round(r.vector_coverage * 1000) / 1000,
   };
   return {
     id: Number(r.id),
@@ -85,6 +89,7 @@ function campaignOf(r: CampaignRow): Campaign {
     updatedAt: r.updated_at.toISOString(),
     publishedAt: r.published_at ? r.published_at.toISOString() : null,
     orthoVersion: r.ortho_version,
+    vectorVersion: r.vector_version,
     progress,
   };
 }
@@ -390,6 +395,20 @@ export class CampaignStore {
 
   async setOrthoVersion(id: number, versionId: number): Promise<void> {
     await this.db.query(`UPDATE campaigns SET ortho_version_id = $2, updated_at = now() WHERE id = $1`, [id, versionId]);
+  }
+
+  async setVectorVersion(id: number, versionId: number): Promise<void> {
+    await this.db.query(`UPDATE campaigns SET vector_version_id = $2, updated_at = now() WHERE id = $1`, [id, versionId]);
+  }
+
+  /** Files of the campaign's vector version whose area does not meet the campaign's (delivered outside it). */
+  async vectorImportsOutside(id: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ file_name: string }>(
+      `SELECT DISTINCT i.file_name FROM campaigns c JOIN vector_areas a ON a.version_id = c.vector_version_id JOIN vector_imports i ON i.id = a.import_id
+        WHERE c.id = $1 AND NOT ST_Intersects(a.footprint, c.area) ORDER BY 1`,
+      [id],
+    );
+    return rows.map((r) => r.file_name);
   }
 
   /** Locks the campaign's row for the rest of the transaction and returns its status. */

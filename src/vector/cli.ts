@@ -1,4 +1,6 @@
 import { UserError } from '../util/errors.js';
+import { CampaignService } from '../campaigns/service.js';
+import { OPERATOR } from '../context/access.js';
 import { formatReportJson, formatReportText } from './gml/report.js';
 import { validateGmlFileInWorker } from './gml-worker.js';
 import { importIntoVersion, listGmlFiles } from './import.js';
@@ -7,7 +9,7 @@ import { type Command, commandConfig, formatTable, openCommandContext, parseComm
 import { parseBboxFlag } from '../catalog/cli.js';
 
 const USAGE = [
-  'pcrs gml import <file|dir> --version V [--dataset vector] [--date YYYY-MM-DD] [--update] [--default-srs EPSG:n] [--no-publish] [--json]',
+  'pcrs gml import <file|dir> (--version V [--dataset vector] [--update] [--no-publish] | --campaign SLUG) [--date YYYY-MM-DD] [--default-srs EPSG:n] [--json]',
   '       pcrs gml validate <file> [--json] [--default-srs EPSG:n]',
   '       pcrs gml export --version V|current [--dataset vector] (--bbox xmin,ymin,xmax,ymax | --polygon FILE.geojson) --format gml|gpkg|dxf|geojson -o FILE',
 ].join('\n');
@@ -37,22 +39,28 @@ async function importCmd(argv: string[]): Promise<number> {
       update: { type: 'boolean' },
       'default-srs': { type: 'string' },
       'no-publish': { type: 'boolean' },
+      campaign: { type: 'string' },
       json: { type: 'boolean' },
     },
     true,
   );
   const target = positionals[0];
-  if (!target || !values.version) throw new UserError('usage', 'pcrs gml import: a file or directory and --version are required.', { hint: `Usage: ${USAGE}`, exitCode: 64 });
+  if (values.campaign !== undefined && (values.version !== undefined || values.update || values['no-publish'] || values.dataset !== 'vector')) {
+    throw new UserError('usage', 'pcrs gml import: --campaign puts the files into the campaign’s own unpublished update version; do not give --version, --dataset, --update or --no-publish with it.', { hint: `Usage: ${USAGE}`, exitCode: 64 });
+  }
+  if (!target || (!values.version && values.campaign === undefined)) throw new UserError('usage', 'pcrs gml import: a file or directory and --version (or --campaign) are required.', { hint: `Usage: ${USAGE}`, exitCode: 64 });
   const files = await listGmlFiles(target);
   const ctx = await openCommandContext();
   try {
+    const campaigns = values.campaign === undefined ? null : new CampaignService(ctx);
+    const campaign = campaigns ? await campaigns.prepareVectorDelivery(OPERATOR, values.campaign as string, values.date ?? null) : null;
     const { version, results } = await importIntoVersion(ctx, files, {
-      datasetId: values.dataset ?? 'vector',
-      versionName: values.version,
-      kind: values.update ? 'update' : 'full',
+      datasetId: campaign ? 'vector' : (values.dataset ?? 'vector'),
+      versionName: campaign ? campaign.versionName : (values.version as string),
+      kind: values.update || campaign ? 'update' : 'full',
       ...(values.date ? { date: values.date } : {}),
       ...(values['default-srs'] ? { defaultSrsName: values['default-srs'] } : {}),
-      publish: !values['no-publish'],
+      publish: !values['no-publish'] && !campaign,
       onFile: (r) => {
         if (values.json) return;
         print(`${r.status.padEnd(8)} ${r.file}: ${r.features} feature(s) in ${(r.durationMs / 1000).toFixed(1)} s${r.reason ? ` — ${r.reason}` : ''}`);
@@ -60,6 +68,12 @@ async function importCmd(argv: string[]): Promise<number> {
       },
     });
     const rejected = results.filter((r) => r.status === 'rejected').length;
+    const delivery = campaigns && campaign ? await campaigns.recordGmlImport(OPERATOR, campaign.campaign.slug, results, values.date ?? null) : null;
+    if (delivery && !values.json) {
+      const cover = delivery.campaign.progress.vectorCoverage;
+      print(`Campaign ${delivery.campaign.slug}: ${cover === null ? 'no' : `${Math.round(cover * 1000) / 10} % of the`} area covered by its vector deliveries (published with the campaign).`);
+      if (delivery.outside.length) print(`  OUTSIDE the campaign's area: ${delivery.outside.join(', ')}`);
+    }
     if (values.json) {
       print(JSON.stringify({ version: version.name, results: results.map((r) => ({ ...r, report: r.status === 'rejected' ? r.report : r.report?.summary })) }, null, 2));
     } else {
