@@ -295,6 +295,11 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     expect(published.status).toBe('published');
     expect((await ctx.catalog.getVersion('vector', 'campaign-leve-vecteur')).status).toBe('published');
     expect(published.orthoVersion).toBeNull();
+    // What it changed, class by class: every object is new here (no vector PCRS before it).
+    const changes = (await app.inject({ method: 'GET', url: '/api/v1/campaigns/leve-vecteur/changes' })).json();
+    expect(changes.vector.summary.added).toBeGreaterThan(10);
+    expect(changes.vector.summary).toMatchObject({ removed: 0, changed: 0 });
+    expect(Object.values(changes.vector.byClass as Record<string, { added: number }>).reduce((n, c) => n + c.added, 0)).toBe(changes.vector.summary.added);
     if (engine === 'postgres') {
       // The CLI: --campaign goes alone, and a published campaign takes no more files.
       expect((await runPcrs(t, dataDir, ['gml', 'import', file, '--campaign', c.slug, '--version', 'x'])).code).toBe(64);

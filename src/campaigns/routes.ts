@@ -146,7 +146,7 @@ export function registerCampaignRoutes(app: RouteApp, service: CampaignService, 
     '/api/v1/campaigns/:slug/changes',
     {
       config: { access: 'public' },
-      schema: { tags, summary: 'What a published campaign changed: its accepted dalles with the share of each that changed (computed at publication), the changed ones first', params: slugParams },
+      schema: { tags, summary: 'What a published campaign changed: its accepted dalles with the share of each that changed, the changed ones first, and the vector objects added, removed and changed per class (computed at publication)', params: slugParams },
     },
     async (request) => {
       const c = await service.store.get(request.params.slug);
@@ -160,6 +160,7 @@ export function registerCampaignRoutes(app: RouteApp, service: CampaignService, 
         threshold: changeThreshold,
         changed: items.filter((i) => i.changed).length,
         dalles: items,
+        vector: await service.store.vectorChanges(c.id),
         changeMap: `/api/v1/campaigns/${c.slug}/change-map/{z}/{x}/{y}.png`,
       };
     },

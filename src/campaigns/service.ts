@@ -7,6 +7,8 @@ import type { Bbox } from '../grid/bbox.js';
 import { DEFAULT_MAX_DALLES, dallesInBbox, parseDalleName, type DalleRef } from '../grid/dalle-grid.js';
 import type { IngestReport } from '../raster/ingest/report.js';
 import type { FileImportResult } from '../vector/import.js';
+import { diffFeatures } from '../vector/diff.js';
+import { queryFeatures, VECTOR_DATASET } from '../vector/store.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { runJob } from '../jobs/run-job.js';
 import { withdrawDallesFromPyramid } from '../raster/pyramid/rebuild-file.js';
@@ -380,6 +382,13 @@ export class CampaignService {
     const hasVector = c.progress.vectorCoverage !== null && c.vectorVersion !== null;
     if (!hasOrtho && !hasVector) throw new UserError('nothing-accepted', `Campaign '${slug}' has no accepted dalle nor imported vector file to publish.`, { status: 409 });
     const vectorVersion = hasVector ? await this.ctx.catalog.getVersion('vector', c.vectorVersion as string) : null;
+    if (vectorVersion) {
+      // What it changes in the vector PCRS, class by class, while the current PCRS is still the one it replaces.
+      const common = { datasetId: VECTOR_DATASET, outSrid: 2154 as const, decimals: 3 };
+      const [after, before] = await Promise.all([queryFeatures(this.ctx.db, { ...common, versionId: vectorVersion.id }), queryFeatures(this.ctx.db, { ...common, replacedBy: vectorVersion.id })]);
+      const diff = diffFeatures(vectorVersion.name, after, before, null);
+      await this.store.setVectorChanges(c.id, { summary: diff.summary, byClass: diff.byClass });
+    }
     if (!hasOrtho) return this.publishVersions(caller, c, null, vectorVersion);
     const version = await this.ctx.catalog.getVersion('ortho', c.orthoVersion as string);
     // What changed, dalle by dalle, while the current orthophoto is still the one it replaces.

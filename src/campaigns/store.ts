@@ -2,6 +2,7 @@ import type { Queryable } from '../db/database.js';
 import type { DalleRef } from '../grid/dalle-grid.js';
 import { dalleBbox, dalleXY } from '../grid/dalle-grid.js';
 import { UserError } from '../util/errors.js';
+import type { ClassChanges } from '../vector/diff.js';
 import type { AreaSource, BudgetLine, Campaign, CampaignKind, CampaignProgress, CampaignStatus, DalleState } from './model.js';
 
 /** The only SQL on the campaign tables (`migrations/202612041630_campaigns_core.sql`). */
@@ -395,6 +396,15 @@ export class CampaignStore {
 
   async setOrthoVersion(id: number, versionId: number): Promise<void> {
     await this.db.query(`UPDATE campaigns SET ortho_version_id = $2, updated_at = now() WHERE id = $1`, [id, versionId]);
+  }
+
+  async setVectorChanges(id: number, changes: { summary: ClassChanges; byClass: Record<string, ClassChanges> }): Promise<void> {
+    await this.db.query(`UPDATE campaigns SET vector_changes = $2::jsonb WHERE id = $1`, [id, JSON.stringify(changes)]);
+  }
+
+  async vectorChanges(id: number): Promise<{ summary: ClassChanges; byClass: Record<string, ClassChanges> } | null> {
+    const { rows } = await this.db.query<{ vector_changes: { summary: ClassChanges; byClass: Record<string, ClassChanges> } | null }>(`SELECT vector_changes FROM campaigns WHERE id = $1`, [id]);
+    return rows[0]?.vector_changes ?? null;
   }
 
   async setVectorVersion(id: number, versionId: number): Promise<void> {

@@ -6,8 +6,8 @@ import { UserError } from '../util/errors.js';
 import { createScratchDir } from '../util/scratch.js';
 import { execTool } from '../util/exec.js';
 import { importIntoVersion } from '../vector/import.js';
-import { queryFeatures, VECTOR_DATASET, type StoredFeature } from '../vector/store.js';
-import type { PcrsValue } from '../vector/gml/pcrs-model.js';
+import { queryFeatures, VECTOR_DATASET } from '../vector/store.js';
+import { diffFeatures, objectKey, type VectorDiff } from '../vector/diff.js';
 import type { VersionProvenance } from '../catalog/catalog.js';
 import type { Contribution, ContributionFile, ContributionStore } from './store.js';
 
@@ -31,44 +31,12 @@ export interface ReviewHost {
 
 export const STAGE_JOB = 'contributions.stage';
 /** Most objects listed per kind of change (counts stay exact). */
-export const MAX_LISTED = 5000;
 /** Around accepted objects, the area a partial acceptance replaces (5 cm: the PCRS's finest precision class). */
 const PARTIAL_MARGIN_M = 0.05;
 
-export interface DiffObject {
-  key: string;
-  class: string;
-  /** GeoJSON in Lambert-93 (EPSG:2154), mm. */
-  geometry: unknown;
-}
-
-export interface ChangedObject extends DiffObject {
-  before: unknown;
-  /** Attribute → [before, after] for what differs. */
-  attributes: Record<string, [PcrsValue | null, PcrsValue | null]>;
-  geometryChanged: boolean;
-}
-
-export interface VectorDiff {
-  version: string;
-  /** The area the contribution replaces (GeoJSON, Lambert-93). */
-  area: unknown;
-  summary: { added: number; removed: number; changed: number; unchanged: number };
-  added: DiffObject[];
-  removed: DiffObject[];
-  changed: ChangedObject[];
-  truncated: boolean;
-}
-
-/** An object's identity across versions: its class and identifier (`LimiteVoiriePCRS:ido_12`). */
-export function objectKey(f: Pick<StoredFeature, 'class' | 'idObjet' | 'gmlId' | 'attributes'>): string {
-  const habillage = f.attributes['idHabillage'];
-  return `${f.class}:${f.idObjet ?? (typeof habillage === 'string' ? habillage : null) ?? f.gmlId ?? ''}`;
-}
 /** The same key in SQL (alias `f`). */
 const KEY_SQL = `f.class || ':' || COALESCE(f.id_objet, f.attributes->>'idHabillage', f.gml_id, '')`;
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 export class ContributionReview {
   constructor(
@@ -124,37 +92,7 @@ export class ContributionReview {
       queryFeatures(this.ctx.db, { ...common, replacedBy: staged }),
       this.ctx.db.query<{ g: string | null }>(`SELECT ST_AsGeoJSON(ST_Union(footprint), 3) AS g FROM vector_areas WHERE version_id = $1`, [staged]),
     ]);
-    const old = new Map(before.map((f) => [objectKey(f), f]));
-    const diff: VectorDiff = { version: `contribution-${c.id}`, area: JSON.parse(area.rows[0]?.g ?? 'null'), summary: { added: 0, removed: 0, changed: 0, unchanged: 0 }, added: [], removed: [], changed: [], truncated: false };
-    const list = <T>(into: T[], item: T) => (into.length < MAX_LISTED ? into.push(item) : (diff.truncated = true));
-    const geometry = (f: StoredFeature) => (f.geometry ? JSON.parse(f.geometry) : null);
-    for (const f of after) {
-      if (!f.geometry) continue;
-      const key = objectKey(f);
-      const was = old.get(key);
-      old.delete(key);
-      if (!was) {
-        diff.summary.added++;
-        list(diff.added, { key, class: f.class, geometry: geometry(f) });
-        continue;
-      }
-      const attributes: ChangedObject['attributes'] = {};
-      for (const name of new Set([...Object.keys(was.attributes), ...Object.keys(f.attributes)])) {
-        if (!same(was.attributes[name], f.attributes[name])) attributes[name] = [was.attributes[name] ?? null, f.attributes[name] ?? null];
-      }
-      const geometryChanged = was.geometry !== f.geometry;
-      if (!geometryChanged && Object.keys(attributes).length === 0) {
-        diff.summary.unchanged++;
-        continue;
-      }
-      diff.summary.changed++;
-      list(diff.changed, { key, class: f.class, geometry: geometry(f), before: geometry(was), attributes, geometryChanged });
-    }
-    for (const [key, f] of old) {
-      diff.summary.removed++;
-      list(diff.removed, { key, class: f.class, geometry: geometry(f) });
-    }
-    return diff;
+    return diffFeatures(`contribution-${c.id}`, after, before, JSON.parse(area.rows[0]?.g ?? 'null'));
   }
 
   /**
