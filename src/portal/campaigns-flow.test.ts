@@ -5,6 +5,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignService } from '../campaigns/service.js';
 import { OPERATOR } from '../context/access.js';
+import { DeclarationService } from '../declarations/service.js';
+import { parisToday, UpdateMarks } from '../declarations/to-update.js';
 import { ingestDelivery } from '../raster/ingest/ingest.js';
 import { ingestServices } from '../raster/ingest/services.js';
 import { createUser, sessionFor } from '../test-support/access.js';
@@ -107,6 +109,32 @@ describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)
     await expect.poll(() => history.innerText(), { timeout: 15_000 }).toMatch(/campaign-maj-2026-cahors \(orthophoto, 2 avr\. 2026\) · affichée · campagne maj-2026-cahors/);
     await history.getByRole('link', { name: 'campagne maj-2026-cahors' }).click();
     await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Campagne : Mise à jour 2026 — Cahors');
+    expect(errors).toEqual([]);
+  });
+
+  it('the administrator creates a campaign from the portal over the dalles that ended works marked "to update"', async () => {
+    // Works that ended yesterday over the published campaign's first dalle: it is "to update".
+    await new DeclarationService(s.ctx).create(OPERATOR, {
+      type: 'works',
+      title: 'Réfection rue Nationale',
+      description: 'Chaussée refaite',
+      geometry: { type: 'Point', coordinates: [575_100, YMAX - 100], crs: { type: 'name', properties: { name: 'EPSG:2154' } } },
+      works: { dtDictRef: 'REF-NATIONALE', plannedEnd: parisToday(new Date(Date.now() - 86_400_000)), themes: ['03B'] },
+    });
+    await new UpdateMarks(s.ctx).mark();
+    await page.goto(`${s.base}/#/campagnes`);
+    await page.getByRole('link', { name: 'Nouvelle campagne' }).click();
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Nouvelle campagne');
+    await page.getByLabel('Intitulé').fill('Mise à jour rue Nationale');
+    await page.getByRole('button', { name: 'Créer la campagne' }).click();
+    await expect.poll(() => page.locator('main').innerText()).toContain('Donnez un nom court');
+    await page.getByLabel('Nom court').fill('maj-rue-nationale');
+    await page.getByLabel('Début prévu').fill('2027-03-01');
+    await page.getByLabel('Fin prévue').fill('2027-06-30');
+    await page.getByRole('button', { name: 'Créer la campagne' }).click();
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Campagne : Mise à jour rue Nationale');
+    expect(await page.locator('.campaign-progress .counts').innerText()).toBe('1 attendues · 0 reçues · 0 acceptées · 0 refusées · 1 manquantes · 0 hors zone');
+    expect(await page.locator('.campaign-facts .badge').innerText()).toBe('prévue');
     expect(errors).toEqual([]);
   });
 

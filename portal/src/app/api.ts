@@ -475,6 +475,18 @@ export interface Campaign {
   progress: { expected: number; received: number; accepted: number; rejected: number; missing: number; outside: number; deliveries: number; receivedRatio: number };
 }
 
+/** POST /api/v1/campaigns (administrators). */
+export interface NewCampaign {
+  slug: string;
+  title: string;
+  kind: 'ortho' | 'vector' | 'mixed';
+  dalleSize: 200 | 1000;
+  area: { source: 'to-update' } | { source: 'communes'; insee: string[] } | { source: 'older-than'; years: number };
+  contractor?: string;
+  plannedStart?: string;
+  plannedEnd?: string;
+}
+
 /** GET /api/v1/campaigns/:slug/dalles?crs=EPSG:2154: a GeoJSON FeatureCollection. */
 export interface CampaignDalles {
   type: 'FeatureCollection';
@@ -910,6 +922,9 @@ export class Api {
   }
   campaign(slug: string) {
     return this.request<Campaign>('GET', `/campaigns/${encodeURIComponent(slug)}`);
+  }
+  createCampaign(body: NewCampaign) {
+    return this.request<Campaign>('POST', '/campaigns', body);
   }
   campaignDalles(slug: string) {
     return this.request<CampaignDalles>('GET', `/campaigns/${encodeURIComponent(slug)}/dalles?crs=EPSG:2154`);

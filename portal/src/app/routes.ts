@@ -40,6 +40,7 @@ export const ROUTES: readonly RouteDef[] = [
   { path: '/contributions/nouvelle', load: () => import('../pages/contributions/NewContribution.js'), title: 'contributionNew.title', access: 'signedIn' },
   { path: '/contributions/:id', load: () => import('../pages/contributions/ContributionPage.js'), title: 'contribution.pageTitleShort', access: 'signedIn' },
   { path: '/campagnes', load: () => import('../pages/campaigns/CampaignList.js'), title: 'campaigns.title' },
+  { path: '/campagnes/nouvelle', load: () => import('../pages/campaigns/NewCampaign.js'), title: 'campaignNew.title', access: 'platformAdmin' },
   { path: '/campagnes/:slug', load: () => import('../pages/campaigns/CampaignPage.js'), title: 'campaign.pageTitle' },
   { path: '/triage', load: () => import('../pages/declarations/Triage.js'), title: 'triage.title', access: 'moderator' },
   { path: '/admin', load: () => import('../pages/admin/AdminHome.js'), title: 'admin.title', access: 'admin' },

@@ -3,15 +3,24 @@ import { Loaded, PageTitle, useLoad } from '../../app/components.js';
 import { formatDate, t } from '../../app/i18n.js';
 import type { MessageKey } from '../../app/messages.js';
 import { href } from '../../app/router.js';
+import { isPlatformAdmin, useSession } from '../../app/session.js';
 import { CampaignStatusBadge } from './labels.js';
 
 /** #/campagnes: the update campaigns and their progress (public). */
 export default function CampaignList() {
+  const s = useSession();
   const state = useLoad(() => api.campaigns(), []);
   return (
     <section class="page campaign-list">
       <PageTitle text={t('campaigns.title')} />
       <p>{t('campaigns.intro')}</p>
+      {s.user && isPlatformAdmin(s.user) ? (
+        <p>
+          <a class="button primary" href={href('/campagnes/nouvelle')}>
+            {t('campaignNew.link')}
+          </a>
+        </p>
+      ) : null}
       <Loaded state={state} empty={(d) => d.campaigns.length === 0} emptyText={t('campaigns.none')}>
         {(d) => (
           <table class="campaigns">
