@@ -308,4 +308,39 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
       expect(late.stderr).toContain("Campaign 'leve-vecteur' is published: it receives no delivery");
     }
   }, 120_000);
+
+  it('a vector campaign from the "to update" marks of the vector PCRS surveys the works area and consumes its mark at publication', async () => {
+    // A vector PCRS of 2019 over the marked kilometre: the works of place Chapou mark it too.
+    const v = Number((await t.db.query<{ id: number }>(`INSERT INTO versions (dataset_id, name, status, acquisition_date) VALUES ('vector', '2019', 'published', '2019-06-01') RETURNING id`)).rows[0]?.id);
+    const imp = await t.db.query<{ id: number }>(`INSERT INTO vector_imports (version_id, file_name, sha256, bytes, feature_count) VALUES ($1, 'cahors-2019.gml', $2, 1, 0) RETURNING id`, [v, 'b'.repeat(64)]);
+    await t.db.query(`INSERT INTO vector_areas (version_id, import_id, source, footprint) VALUES ($1, $2, 'emprise', ST_MakeEnvelope(575000, 6373000, 576000, 6374000, 2154))`, [v, Number(imp.rows[0]?.id)]);
+    const marked = await new UpdateMarks(ctx).mark();
+    expect(marked.map((m) => [m.dataset, m.version, m.dalle])).toEqual([['vector', '2019', null]]);
+    // A mixed campaign would take both the marked dalle and the works area; a vector one, the works area only (10 m around the works).
+    const mixed = await service.create(OPERATOR, { slug: 'maj-mixte', title: 'Mixte', kind: 'mixed', dalleSize: 200, area: { source: 'to-update' } });
+    expect(mixed.areaDetails.marks).toBe(2);
+    expect(mixed.progress.expected).toBe(25);
+    const c = await service.create(OPERATOR, { slug: 'maj-vecteur-chapou', title: 'Levé place Chapou', kind: 'vector', dalleSize: 200, area: { source: 'to-update' } });
+    expect(c.areaDetails.marks).toBe(1);
+    expect(c.bbox).toEqual([575_490, 6_373_490, 575_510, 6_373_510]);
+    expect(c.progress.expected).toBe(1);
+    await service.changeStatus(OPERATOR, c.slug, 'ordered');
+    const file = path.join(dataDir, 'chapou.gml');
+    await writeDemoGml(getScene({ seed: 46, centre: CAHORS_CENTRE }), [575_420, 6_373_420, 575_580, 6_373_580], file);
+    const { versionName } = await service.prepareVectorDelivery(OPERATOR, c.slug, null);
+    const { results } = await importIntoVersion(ctx, [file], { datasetId: 'vector', versionName, kind: 'update', publish: false });
+    expect((await service.recordGmlImport(OPERATOR, c.slug, results, null)).campaign.progress.vectorCoverage).toBe(1);
+    await service.changeStatus(OPERATOR, c.slug, 'delivered');
+    await service.changeStatus(OPERATOR, c.slug, 'checked');
+    const openMarks = async () => (await new UpdateMarks(ctx).list({ limit: 50, offset: 0 })).items.map((m) => [m.dataset, m.version]);
+    expect(await openMarks()).toContainEqual(['vector', '2019']);
+    await service.publish(OPERATOR, c.slug);
+    // The vector mark is consumed by the campaign; the orthophoto's stays (no new imagery there).
+    expect(await openMarks()).not.toContainEqual(['vector', '2019']);
+    expect(await openMarks()).toContainEqual(['ortho', '2019']);
+    const consumed = await t.db.query<{ consumed_by: string }>(`SELECT consumed_by FROM declaration_update_marks WHERE consumed_at IS NOT NULL`);
+    expect(consumed.rows.map((r) => r.consumed_by)).toEqual(['campaign:maj-vecteur-chapou']);
+    const log = (await app.inject({ method: 'GET', url: `/api/v1/campaigns/${c.slug}/events`, headers: auth(adminKey) })).json();
+    expect(JSON.stringify(log)).toContain('marks-consumed');
+  }, 120_000);
 });

@@ -108,8 +108,8 @@ export class CampaignService {
       case 'drawn':
         return { geojson: JSON.stringify(toLambert93(a.geometry, this.ctx.config.territory.extent as Bbox)), details: {} };
       case 'to-update': {
-        const area = await this.store.areaOfOpenMarks();
-        if (!area) throw new UserError('nothing-to-update', 'No dalle of the orthophoto is marked "to update" (open marks of standing works declarations).', { status: 400, hint: 'pcrs declarations to-update lists the marks.' });
+        const area = await this.store.areaOfOpenMarks(input.kind);
+        if (!area) throw new UserError('nothing-to-update', `Nothing ${input.kind === 'ortho' ? 'of the orthophoto' : input.kind === 'vector' ? 'of the vector PCRS' : 'of the orthophoto nor of the vector PCRS'} is marked "to update" (open marks of standing works declarations).`, { status: 400, hint: 'pcrs declarations to-update lists the marks.' });
         return area;
       }
       case 'communes':
@@ -423,10 +423,11 @@ export class CampaignService {
       await store.addEvent(c.id, { actor: caller.id, action: 'published', from: 'checked', to: 'published', note: `version(s) ${names.join(', ')}` });
       await this.ctx.audit.record(caller, { action: 'campaign.publish', target: `campaign:${c.id}`, details: { versions: names } }, tx);
     });
-    // What the campaign answered: the "to update" marks its accepted dalles cover (bookkeeping after
-    // the switch, as for contributions; marking them again is harmless).
-    const coverage = await this.store.acceptedCoverage(c.id);
-    const consumed = coverage ? await new DeclarationStore(this.ctx.db).consumeMarksCoveredBy('ortho', coverage, `campaign:${c.slug}`) : 0;
+    // What the campaign answered: the "to update" marks its published versions cover — its accepted
+    // dalles, its imported vector areas (bookkeeping after the switch, as for contributions).
+    const marks = new DeclarationStore(this.ctx.db);
+    let consumed = 0;
+    for (const v of [version, vectorVersion]) if (v) consumed += await marks.consumeMarksCoveredBy({ id: v.id, datasetId: v.datasetId }, `campaign:${c.slug}`);
     if (consumed > 0) await this.store.addEvent(c.id, { actor: caller.id, action: 'marks-consumed', note: `${consumed} zone(s) « à mettre à jour » traitée(s)` });
     this.ctx.log.info({ campaign: slug, versions: names }, 'campaign published');
     await this.tell(c, 'publiée', `Ce qu’elle a livré et qui a été accepté fait maintenant partie du PCRS actuel (version(s) ${names.join(', ')}).`, `published as version(s) ${names.join(', ')}`);

@@ -154,19 +154,28 @@ export class CampaignStore {
     return new CampaignStore(tx);
   }
 
-  /** The dalles of the open "to update" marks of the orthophoto (declarations still standing, versions not withdrawn), merged. */
-  async areaOfOpenMarks(): Promise<BuiltArea | null> {
-    const { rows } = await this.db.query<{ g: string | null; marks: number; declarations: number[] }>(
-      `SELECT ST_AsGeoJSON(ST_Multi(ST_Union(d.footprint)), 3) AS g, COUNT(DISTINCT m.id)::int AS marks, array_agg(DISTINCT m.declaration_id ORDER BY m.declaration_id) AS declarations
-         FROM declaration_update_marks m
-         JOIN versions v ON v.id = m.version_id AND v.status <> 'withdrawn' AND v.dataset_id = 'ortho'
-         JOIN declarations x ON x.id = m.declaration_id AND x.status NOT IN ('rejected', 'duplicate')
-         JOIN dalles d ON d.version_id = m.version_id AND d.name = m.dalle_name
-        WHERE m.consumed_at IS NULL AND m.dalle_name IS NOT NULL`,
+  /**
+   * What the open "to update" marks ask a campaign of this kind to survey, merged: the marked dalles
+   * of the orthophoto (ortho, mixed) and the works areas marked on the vector PCRS (vector, mixed);
+   * marks of declarations still standing, of versions not withdrawn.
+   */
+  async areaOfOpenMarks(kind: CampaignKind): Promise<BuiltArea | null> {
+    const datasets = kind === 'ortho' ? ['ortho'] : kind === 'vector' ? ['vector'] : ['ortho', 'vector'];
+    const { rows } = await this.db.query<{ g: string | null; marks: number; declarations: number[] | null }>(
+      `WITH open AS (
+         SELECT m.id, m.declaration_id, CASE WHEN m.dalle_name IS NULL THEN m.area ELSE d.footprint END AS area
+           FROM declaration_update_marks m
+           JOIN versions v ON v.id = m.version_id AND v.status <> 'withdrawn' AND v.dataset_id = ANY($1::text[])
+           JOIN declarations x ON x.id = m.declaration_id AND x.status NOT IN ('rejected', 'duplicate')
+           LEFT JOIN dalles d ON d.version_id = m.version_id AND d.name = m.dalle_name
+          WHERE m.consumed_at IS NULL AND (m.dalle_name IS NULL OR d.id IS NOT NULL)
+       )
+       SELECT ST_AsGeoJSON(ST_Multi(ST_Union(area)), 3) AS g, COUNT(*)::int AS marks, array_agg(DISTINCT declaration_id ORDER BY declaration_id) AS declarations FROM open`,
+      [datasets],
     );
     const r = rows[0];
     if (!r?.g) return null;
-    return { geojson: r.g, details: { marks: r.marks, declarations: r.declarations.map(Number) } };
+    return { geojson: r.g, details: { marks: r.marks, declarations: (r.declarations ?? []).map(Number) } };
   }
 
   /** The outlines of these communes, merged; throws 400 naming the unknown ones and those without an outline. */
@@ -329,12 +338,6 @@ export class CampaignStore {
         WHERE d.campaign_id = $1 AND d.grid_col = t.col AND d.grid_row = t.row AND d.state = 'received'`,
       [id, results.map((r) => r.col), results.map((r) => r.row), results.map((r) => r.accepted), results.map((r) => r.reason), results.map((r) => r.score), results.map((r) => r.edge)],
     );
-  }
-
-  /** Lambert-93 GeoJSON of the accepted dalles, merged (what a published campaign covers), or null. */
-  async acceptedCoverage(id: number): Promise<string | null> {
-    const { rows } = await this.db.query<{ g: string | null }>(`SELECT ST_AsGeoJSON(ST_Union(footprint)) AS g FROM campaign_dalles WHERE campaign_id = $1 AND state = 'accepted'`, [id]);
-    return rows[0]?.g ?? null;
   }
 
   /** The accepted dalles (what a publication publishes). */

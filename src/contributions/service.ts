@@ -403,11 +403,8 @@ export class ContributionService {
         this.ctx.log.warn({ err: errorMessage(e), contribution: c.id, declaration: id }, 'contribution: a declaration it answers could not be resolved');
       }
     }
-    const coverage = await this.store.versionCoverage(versionId, c.kind);
-    if (coverage) {
-      const consumed = await new DeclarationStore(this.ctx.db).consumeMarksCoveredBy(c.kind === 'raster' ? 'ortho' : 'vector', coverage, `contribution:${c.id}`);
-      if (consumed) this.ctx.log.info({ contribution: c.id, marks: consumed }, 'contribution: "to update" marks filled');
-    }
+    const consumed = await new DeclarationStore(this.ctx.db).consumeMarksCoveredBy({ id: versionId, datasetId: c.kind === 'raster' ? 'ortho' : 'vector' }, `contribution:${c.id}`);
+    if (consumed) this.ctx.log.info({ contribution: c.id, marks: consumed }, 'contribution: "to update" marks filled');
   }
 
   /** Mails the contributor (French, then English) about a decision. */

@@ -274,17 +274,6 @@ export class ContributionStore {
     return rows.map((r) => Number(r.declaration_id));
   }
 
-  /** What a published version covers, as Lambert-93 GeoJSON: its dalles' footprints (orthophoto) or its import areas (vector). */
-  async versionCoverage(versionId: number, kind: ContributionKind): Promise<string | null> {
-    const { rows } = await this.db.query<{ g: string | null }>(
-      kind === 'raster'
-        ? `SELECT ST_AsGeoJSON(ST_Union(footprint)) AS g FROM dalles WHERE version_id = $1 AND state <> 'withdrawn'`
-        : `SELECT ST_AsGeoJSON(ST_Union(footprint)) AS g FROM vector_areas WHERE version_id = $1`,
-      [versionId],
-    );
-    return rows[0]?.g ?? null;
-  }
-
   /** Files whose validation was never finished (a process stopped), to run again. */
   async pendingFiles(): Promise<ContributionFile[]> {
     const { rows } = await this.db.query<FileRow>(`SELECT ${FILE_COLUMNS} FROM contribution_files WHERE status = 'pending' ORDER BY id`);

@@ -295,17 +295,23 @@ export class DeclarationStore {
   }
 
   /**
-   * "To update" marks of a dataset's versions whose works area the given coverage (Lambert-93
-   * GeoJSON) now covers: consumed by `by` (a contribution published there). Returns how many.
+   * "To update" marks of the version's dataset whose works area the version now covers (its dalles
+   * not withdrawn for an orthophoto, its imported areas for a vector PCRS), consumed by `by` (the
+   * contribution or campaign that published it). Marking again is harmless. Returns how many.
    */
-  async consumeMarksCoveredBy(datasetId: string, coverage: string, by: string): Promise<number> {
+  async consumeMarksCoveredBy(version: { id: number; datasetId: string }, by: string): Promise<number> {
     const { rows } = await this.db.query<{ id: string }>(
-      `UPDATE declaration_update_marks m SET consumed_at = now(), consumed_by = $3
-        FROM versions v
-        WHERE v.id = m.version_id AND v.dataset_id = $1 AND m.consumed_at IS NULL
-          AND ST_CoveredBy(m.area, ST_SetSRID(ST_GeomFromGeoJSON($2), 2154))
+      `WITH coverage AS (
+         SELECT ST_Union(footprint) AS g FROM dalles WHERE version_id = $1 AND state <> 'withdrawn'
+         UNION ALL
+         SELECT ST_Union(footprint) FROM vector_areas WHERE version_id = $1
+       ), covered AS (SELECT ST_Union(g) AS g FROM coverage WHERE g IS NOT NULL)
+       UPDATE declaration_update_marks m SET consumed_at = now(), consumed_by = $3
+         FROM versions v, covered c
+        WHERE v.id = m.version_id AND v.dataset_id = $2 AND m.consumed_at IS NULL
+          AND c.g IS NOT NULL AND ST_CoveredBy(m.area, c.g)
         RETURNING m.id`,
-      [datasetId, coverage, by],
+      [version.id, version.datasetId, by],
     );
     return rows.length;
   }
