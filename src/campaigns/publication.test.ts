@@ -5,13 +5,16 @@
  * and one whose colours are off (refused at the seams, with the reason). Published, the current
  * orthophoto's tiles change where the accepted dalles are — not under the refused one, not outside
  * the campaign —, the change scores and the change map light the building and the street and not
- * the unchanged dalle.
+ * the unchanged dalle. On PostgreSQL, a `pcrs campaigns publish` killed in the middle of its switch
+ * leaves the 2019 orthophoto served and the campaign checked, and the publication then resumes.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.js';
@@ -26,6 +29,7 @@ import { campaignsCapability } from './capability.js';
 import { ingestDelivery } from '../raster/ingest/ingest.js';
 import { ingestServices } from '../raster/ingest/services.js';
 import { PyramidReader } from '../raster/pyramid/pyramid-reader.js';
+import { PCRS_BIN } from '../test-support/cli.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { gdal } from '../test-support/gdal.js';
 import { validDalle } from '../test-support/imagery.js';
@@ -34,7 +38,7 @@ import { CampaignService } from './service.js';
 const L93 = { type: 'name', properties: { name: 'EPSG:2154' } } as const;
 const YMAX = 6_374_000;
 
-describe.each(ENGINES)('campaign check and publication on $engine', ({ open }) => {
+describe.each(ENGINES)('campaign check and publication on $engine', ({ engine, open }) => {
   let t: TestDatabase;
   let dataDir: string;
   let ctx: AppContext;
@@ -140,6 +144,38 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ open }) =
     await service.changeStatus(OPERATOR, c.slug, 'checked');
     // Until the publication, the current orthophoto is the 2019 one everywhere.
     expect({ west: await tileAt(575_000), accepted: await tileAt(575_200), refused: await tileAt(575_400), street: await tileAt(575_800) }).toEqual(before);
+    if (engine === 'postgres') {
+      // A crash in the middle of the switch: `pcrs campaigns publish` killed (SIGKILL) while its
+      // transaction has raised and published the version and waits to log the event (held by a
+      // lock of ours). The previous orthophoto is still served and the campaign is still checked.
+      const holder = new pg.Client({ connectionString: t.env.DATABASE_URL });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('LOCK TABLE campaign_events IN SHARE MODE');
+        const cli = spawn(process.execPath, [PCRS_BIN, 'campaigns', 'publish', c.slug], { env: { PATH: process.env.PATH ?? '', ...t.env, PCRS_DATA_DIR: dataDir, PCRS_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let said = '';
+        cli.stdout.on('data', (b: Buffer) => (said += b.toString()));
+        cli.stderr.on('data', (b: Buffer) => (said += b.toString()));
+        let ended = false;
+        const exited = new Promise<NodeJS.Signals | null>((resolve) => cli.on('exit', (_code, signal) => ((ended = true), resolve(signal))));
+        // Asked on another connection: in the holder's transaction, pg_stat_activity is a snapshot taken once.
+        const waiting = async () =>
+          ended
+            ? `pcrs ended before the switch: ${said}`
+            : (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO campaign_events%'`)).rows[0]?.n;
+        await expect.poll(waiting, { timeout: 60_000, interval: 100 }).toBe(1);
+        cli.kill('SIGKILL');
+        expect(await exited).toBe('SIGKILL');
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+      expect((await service.store.get(c.slug)).status).toBe('checked');
+      expect((await ctx.catalog.getVersion('ortho', versionName)).status).not.toBe('published');
+      expect({ west: await tileAt(575_000), accepted: await tileAt(575_200), refused: await tileAt(575_400), street: await tileAt(575_800) }).toEqual(before);
+    }
+    // The publication (again, after the crash, on PostgreSQL): it resumes from the checked campaign.
     const beforePublication = new Date().toISOString();
     const published = await service.publish(OPERATOR, c.slug);
     expect(published.status).toBe('published');

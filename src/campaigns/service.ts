@@ -404,31 +404,32 @@ export class CampaignService {
   }
 
   /**
-   * The switch: the campaign's versions raised above the others and published, the campaign marked
-   * published — one transaction (readers see all of it or none); then the bookkeeping and the mail.
+   * The switch: the campaign's versions raised above the others and published, the "to update"
+   * marks they cover consumed, the campaign marked published — one transaction, so readers see all
+   * of it or none, and a crash (a killed process, a lost connection) leaves the previous state
+   * served and the campaign `checked`, to publish again. The mail follows the commit.
    */
   private async publishVersions(caller: Caller, c: Campaign, version: Version | null, vectorVersion: Version | null): Promise<Campaign> {
     const slug = c.slug;
-    const names = [version, vectorVersion].filter((v): v is Version => v !== null).map((v) => v.name);
+    const versions = [version, vectorVersion].filter((v): v is Version => v !== null);
+    const names = versions.map((v) => v.name);
     await this.ctx.db.transaction(async (tx) => {
       const store = this.store.with(tx);
       if ((await store.lockStatus(c.id)) !== 'checked') throw new UserError('campaign-changed', `Campaign '${slug}' changed meanwhile; look at it again.`, { status: 409 });
       const catalog = this.ctx.catalog.with(tx);
-      for (const v of [version, vectorVersion]) {
-        if (!v) continue;
+      for (const v of versions) {
         await catalog.raiseVersionToTop(v.id);
         await catalog.setVersionStatus(v.id, 'published');
       }
       if (!(await store.markPublished(c.id))) throw new UserError('campaign-changed', `Campaign '${slug}' changed meanwhile; look at it again.`, { status: 409 });
       await store.addEvent(c.id, { actor: caller.id, action: 'published', from: 'checked', to: 'published', note: `version(s) ${names.join(', ')}` });
+      // What the campaign answered: the "to update" marks its accepted dalles and imported vector areas cover.
+      const marks = new DeclarationStore(tx);
+      let consumed = 0;
+      for (const v of versions) consumed += await marks.consumeMarksCoveredBy({ id: v.id, datasetId: v.datasetId }, `campaign:${slug}`);
+      if (consumed > 0) await store.addEvent(c.id, { actor: caller.id, action: 'marks-consumed', note: `${consumed} zone(s) « à mettre à jour » traitée(s)` });
       await this.ctx.audit.record(caller, { action: 'campaign.publish', target: `campaign:${c.id}`, details: { versions: names } }, tx);
     });
-    // What the campaign answered: the "to update" marks its published versions cover — its accepted
-    // dalles, its imported vector areas (bookkeeping after the switch, as for contributions).
-    const marks = new DeclarationStore(this.ctx.db);
-    let consumed = 0;
-    for (const v of [version, vectorVersion]) if (v) consumed += await marks.consumeMarksCoveredBy({ id: v.id, datasetId: v.datasetId }, `campaign:${c.slug}`);
-    if (consumed > 0) await this.store.addEvent(c.id, { actor: caller.id, action: 'marks-consumed', note: `${consumed} zone(s) « à mettre à jour » traitée(s)` });
     this.ctx.log.info({ campaign: slug, versions: names }, 'campaign published');
     await this.tell(c, 'publiée', `Ce qu’elle a livré et qui a été accepté fait maintenant partie du PCRS actuel (version(s) ${names.join(', ')}).`, `published as version(s) ${names.join(', ')}`);
     return this.store.get(slug);

@@ -13,9 +13,9 @@ export interface Command {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** A usage error of a command (exit 64), with its usage line as the hint. */
+/** A usage error of a command (exit 64), with its usage line as the hint; the CLI prefixes it with `pcrs <command>:`. */
 export function usageError(command: Pick<Command, 'name' | 'usage'>, message: string): UserError {
-  return new UserError('usage', `pcrs ${command.name}: ${message}`, { hint: `Usage: ${command.usage}`, exitCode: 64 });
+  return new UserError('usage', message, { hint: `Usage: ${command.usage}`, exitCode: 64 });
 }
 
 /** Parses a command's flags strictly: an unknown flag or a missing value is a usage error (exit 64). */

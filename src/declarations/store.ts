@@ -1,4 +1,4 @@
-import type { Database, Queryable, SqlParam } from '../db/database.js';
+import type { Queryable, SqlParam } from '../db/database.js';
 import { UserError } from '../util/errors.js';
 import { queryFeatures } from '../vector/store.js';
 import type { DeclarationType, L93Geometry, Status, Theme } from './model.js';
@@ -127,7 +127,7 @@ function toDeclaration(r: Row): Declaration {
 }
 
 export class DeclarationStore {
-  constructor(readonly db: Database) {}
+  constructor(readonly db: Queryable) {}
 
   /** Whether PostGIS finds the Lambert-93 geometry valid; the reason when it is not. */
   async validity(geometry: L93Geometry): Promise<{ valid: boolean; reason: string }> {
