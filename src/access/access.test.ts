@@ -224,6 +224,18 @@ describe.each(ENGINES)('access on $engine', ({ engine, open }) => {
     expect((await inject({ method: 'PUT', url: '/api/v1/datasets/nope/versions/x/visibility', headers: bearer(admin.key), payload: { visibility: null } })).statusCode).toBe(404);
   });
 
+  it('visibility: a version read while unpublished is readable within a second of its publication (a campaign, a contribution)', async () => {
+    const v = await ctx.catalog.ensureVersion({ datasetId: 'ortho', name: 'staged-then-published' });
+    const target = { datasetId: 'ortho', version: 'staged-then-published' };
+    expect(await policy().canRead(ANONYMOUS, target)).toBe(false);
+    await ctx.catalog.setVersionStatus(v.id, 'published');
+    await expect.poll(() => policy().canRead(ANONYMOUS, target), { timeout: 5_000, interval: 100 }).toBe(true);
+    // Withdrawn: hidden again once the change is announced (invalidate), or after the cache's TTL.
+    await ctx.catalog.setVersionStatus(v.id, 'withdrawn');
+    await policy().invalidate({ all: true });
+    expect(await policy().canRead(ANONYMOUS, target)).toBe(false);
+  });
+
   it('permissions: a platform admin grants an organisation; its org admin grants a contractor a sub-permission (perimeter within, end not later)', async () => {
     const root = await userWithKey(ctx, 'perm-root@example.fr', { platformRoles: ['platform-admin'], scopes: ['read', 'admin'] });
     const orgAdmin = await userWithKey(ctx, 'chef@fdel.fr', { memberships: [{ org: 'fdel', role: 'org-admin' }], scopes: ['read', 'admin'] });

@@ -11,6 +11,9 @@ import { touches } from './perimeter.js';
 import { serverSecret } from './server-secret.js';
 import { AccessStore, type KeyRecord, type PermissionRecord, type SessionRecord, type UserRecord, type VisibilityRecord } from './store.js';
 
+/** How often the visibility of a version seen unpublished is read again (it may have been published since). */
+const UNPUBLISHED_RECHECK_MS = 1000;
+
 /** The PostgreSQL channel on which every node hears what to forget. */
 export const ACCESS_CHANNEL = 'pcrs_access';
 
@@ -353,8 +356,12 @@ export class PlatformAccessPolicy implements AccessPolicy {
     let vis = await this.visibility();
     const key = `${target.datasetId}/${target.version}`;
     // A version (or dataset) made since the table was read — an unpublished one being built or staged — is
-    // read afresh, never taken for public by default.
-    if ((target.version !== undefined && !vis.versions.has(key)) || !vis.datasets.has(target.datasetId)) {
+    // read afresh, never taken for public by default; so is one that was not published then (a campaign's,
+    // a contribution's: published since, perhaps), at most once a second.
+    const stale =
+      target.version !== undefined &&
+      (!vis.versions.has(key) || (vis.versions.get(key)?.status !== 'published' && Date.now() - (this.visibilityCache?.at ?? 0) > UNPUBLISHED_RECHECK_MS));
+    if (stale || !vis.datasets.has(target.datasetId)) {
       this.visibilityCache = null;
       vis = await this.visibility();
     }

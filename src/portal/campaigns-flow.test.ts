@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -9,7 +9,9 @@ import { DeclarationService } from '../declarations/service.js';
 import { parisToday, UpdateMarks } from '../declarations/to-update.js';
 import { ingestDelivery } from '../raster/ingest/ingest.js';
 import { ingestServices } from '../raster/ingest/services.js';
+import sharp from 'sharp';
 import { createUser, sessionFor } from '../test-support/access.js';
+import { gdal } from '../test-support/gdal.js';
 import { makeBadDalle, validDalle } from '../test-support/imagery.js';
 import { CAN_RUN_BROWSER, launchChromium, portalServer, screenshot, type PortalServer } from './test-support/portal-server.js';
 
@@ -18,8 +20,10 @@ import { CAN_RUN_BROWSER, launchChromium, portalServer, screenshot, type PortalS
  * has received a delivery — two dalles that pass the ingest, one refused (its pixel size). Anyone
  * sees the list and the campaign's progress, its map and the refused dalle's reason; the
  * administrator checks the received dalles (in the background: the page follows), moves the
- * campaign to delivered then checked, publishes it and sees it in the log; the anonymous sees no
- * action.
+ * campaign to delivered then checked, publishes it and sees it in the log; on the map, "what
+ * changed here" compares the 2019 orthophoto (a magenta square burned into its first dalle) with the
+ * campaign's under a swipe bar; a campaign is created over the marked dalles and over an area drawn
+ * on the map; the anonymous sees no action.
  */
 describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)', () => {
   let s: PortalServer;
@@ -32,6 +36,22 @@ describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)
 
   beforeAll(async () => {
     s = await portalServer({ PCRS_COOKIE_SECURE: 'false', PCRS_SECRET_KEY: 'portal-campaigns-secret-key-of-32-chars+++' });
+    // The 2019 orthophoto under the campaign's first two dalles: the same imagery, but for a magenta
+    // square in its middle (its seams match the campaign's; the comparison shows the square).
+    const made = path.join(dir, 'made');
+    const old2019 = path.join(dir, '2019');
+    mkdirSync(made, { recursive: true });
+    mkdirSync(old2019, { recursive: true });
+    const first = (await validDalle(made, { xmin: 575_000, ymax: YMAX, year: 2019 })).file;
+    const square = path.join(made, 'square.geojson');
+    writeFileSync(square, JSON.stringify({ type: 'FeatureCollection', crs: { type: 'name', properties: { name: 'EPSG:2154' } }, features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[575_070, YMAX - 130], [575_130, YMAX - 130], [575_130, YMAX - 70], [575_070, YMAX - 70], [575_070, YMAX - 130]]] } }] }));
+    const firstOut = path.join(old2019, path.basename(first));
+    await gdal('gdal_translate', ['-q', '-co', 'TILED=YES', first, firstOut]);
+    await gdal('gdal_rasterize', ['-q', '-b', '1', '-b', '2', '-b', '3', '-burn', '255', '-burn', '0', '-burn', '255', square, firstOut]);
+    // Its second dalle as well: each delivered dalle then meets the 2019 imagery of its own place at its seams.
+    await validDalle(old2019, { xmin: 575_200, ymax: YMAX, year: 2019 });
+    const ingested2019 = await ingestDelivery(ingestServices(s.ctx), { dir: old2019, datasetId: 'ortho', versionName: '2019', date: '2019-06-01' });
+    expect(ingested2019.summary.ok + ingested2019.summary.warning).toBe(2);
     const service = new CampaignService(s.ctx);
     await service.create(OPERATOR, {
       slug: 'maj-2026-cahors',
@@ -84,7 +104,7 @@ describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)
 
   it('the administrator checks the received dalles, moves the campaign along and publishes it', async () => {
     await page.getByRole('button', { name: 'Vérifier les dalles reçues' }).click();
-    await expect.poll(() => page.locator('main').innerText(), { timeout: 60_000 }).toContain('Vérification terminée : 2 acceptée(s), 1 refusée(s).');
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 90_000 }).toContain('Vérification terminée : 2 acceptée(s), 1 refusée(s).');
     expect(await page.locator('.campaign-progress .counts').innerText()).toContain('0 reçues · 2 acceptées · 1 refusées');
     await page.getByRole('button', { name: 'Passer à « livrée »' }).click();
     await expect.poll(() => page.locator('main').innerText(), { timeout: 10_000 }).toContain('La campagne est maintenant « livrée ».');
@@ -97,7 +117,7 @@ describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)
     await expect.poll(() => page.locator('table.campaign-journal').innerText(), { timeout: 10_000 }).toContain('publication');
     expect((await s.ctx.catalog.getVersion('ortho', 'campaign-maj-2026-cahors')).status).toBe('published');
     expect(errors).toEqual([]);
-  });
+  }, 180_000);
 
   it('on the map, "what changed here" names the campaign\'s version, shown, with a link to the campaign', async () => {
     await page.goto(`${s.base}/#/carte?vue=575100.0,6373900.0,19`);
@@ -107,6 +127,57 @@ describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     const history = page.getByRole('region', { name: 'Ce qui a changé ici' });
     await expect.poll(() => history.innerText(), { timeout: 15_000 }).toMatch(/campaign-maj-2026-cahors \(orthophoto, 2 avr\. 2026\) · affichée · campagne maj-2026-cahors/);
+    expect(await history.innerText()).toMatch(/2019 \(orthophoto, 1 juin 2019\)/);
+    await screenshot(page, 'map-history');
+    expect(errors).toEqual([]);
+  });
+
+  it('on the map, the two versions of the point compare under a swipe bar', async () => {
+    // The server lists the published layers again after a few seconds (5 s cache), and a browser
+    // keeps the capabilities 60 s: the campaign's layer, then a browser without that cache.
+    await expect.poll(async () => (await (await fetch(`${s.base}/wmts/1.0.0/WMTSCapabilities.xml`)).text()).includes('PCRS.ORTHO.campaign-maj-2026-cahors'), { timeout: 15_000 }).toBe(true);
+    const fresh = await browser.newContext({ viewport: { width: 1300, height: 900 }, locale: 'fr-FR' });
+    const page = await fresh.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${s.base}/#/carte?vue=575100.0,6373900.0,19`);
+    await expect.poll(() => page.getByRole('button', { name: 'Signaler', exact: true }).isEnabled(), { timeout: 30_000 }).toBe(true);
+    const map = (await page.locator('#map').boundingBox())!;
+    await page.mouse.click(map.x + map.width / 2, map.y + map.height / 2);
+    const history = page.getByRole('region', { name: 'Ce qui a changé ici' });
+    await expect.poll(() => history.innerText(), { timeout: 15_000 }).toContain('2019 (orthophoto');
+    expect(await history.getByLabel('Avant (à gauche)').inputValue()).toBe('PCRS.ORTHO.2019');
+    expect(await history.getByLabel('Après (à droite)').inputValue()).toBe('PCRS.ORTHO.campaign-maj-2026-cahors');
+    await history.getByRole('button', { name: 'Comparer sur la carte' }).click();
+    expect(await page.getByLabel('Orthophotographie', { exact: true }).inputValue()).toBe('PCRS.ORTHO.campaign-maj-2026-cahors');
+    expect(await page.getByLabel('Comparer avec').inputValue()).toBe('PCRS.ORTHO.2019');
+    expect(await page.locator('.swipe-label.left').innerText()).toBe('PCRS.ORTHO.2019');
+    // The pixel 20 px left of the centre (8 m at level 19, inside the square): magenta left of the
+    // bar (2019), not once the bar is moved to the left edge (the campaign's imagery only).
+    const box = (await page.locator('#map').boundingBox())!;
+    const pixel = async () => {
+      const png = await page.screenshot({ clip: { x: box.x + box.width / 2 - 20, y: box.y + box.height / 2, width: 1, height: 1 } });
+      const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+      return [data[0] ?? 0, data[1] ?? 0, data[2] ?? 0];
+    };
+    const magenta = (p: number[]) => (p[0] ?? 0) > 200 && (p[1] ?? 255) < 60 && (p[2] ?? 0) > 200;
+    await expect.poll(async () => magenta(await pixel()), { timeout: 20_000 }).toBe(true);
+    await screenshot(page, 'map-compare');
+    const swipe = page.getByLabel('Rideau');
+    await swipe.fill('0');
+    expect(await page.locator('.swipe-bar').getAttribute('style')).toContain('left: 0%');
+    await expect.poll(async () => magenta(await pixel()), { timeout: 10_000 }).toBe(false);
+    await swipe.fill('1');
+    await expect.poll(async () => magenta(await pixel()), { timeout: 10_000 }).toBe(true);
+    // No comparison: the campaign's imagery again, no bar.
+    await page.getByLabel('Comparer avec').selectOption('');
+    expect(await page.locator('.swipe-bar').count()).toBe(0);
+    await expect.poll(async () => magenta(await pixel()), { timeout: 10_000 }).toBe(false);
+    await fresh.close();
+    expect(errors).toEqual([]);
+  });
+
+  it('"what changed here" links to the campaign', async () => {
+    const history = page.getByRole('region', { name: 'Ce qui a changé ici' });
     await history.getByRole('link', { name: 'campagne maj-2026-cahors' }).click();
     await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Campagne : Mise à jour 2026 — Cahors');
     expect(errors).toEqual([]);
@@ -135,6 +206,37 @@ describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)
     await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Campagne : Mise à jour rue Nationale');
     expect(await page.locator('.campaign-progress .counts').innerText()).toBe('1 attendues · 0 reçues · 0 acceptées · 0 refusées · 1 manquantes · 0 hors zone');
     expect(await page.locator('.campaign-facts .badge').innerText()).toBe('prévue');
+    expect(errors).toEqual([]);
+  });
+
+  it('the administrator creates a campaign over an area drawn on the map', async () => {
+    await page.goto(`${s.base}/#/campagnes/nouvelle`);
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Nouvelle campagne');
+    await page.getByLabel('Intitulé').fill('Levé rue de la Barre');
+    await page.getByLabel('Nom court').fill('leve-rue-barre');
+    await page.getByLabel('Zone', { exact: true }).selectOption('drawn');
+    // Without a drawing: refused on the form.
+    await page.getByRole('button', { name: 'Créer la campagne' }).click();
+    await expect.poll(() => page.locator('.campaign-draw').innerText()).toContain('Dessinez la zone sur la carte.');
+    const draw = page.getByRole('button', { name: 'Dessiner la zone' });
+    await expect.poll(() => draw.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await draw.click();
+    const box = (await page.locator('.campaign-draw .area-map').boundingBox())!;
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    // Around the map's centre (the coverage's: the border of the first two dalles), ±100 px wide, ±30 px high.
+    await page.mouse.click(cx - 100, cy + 30);
+    await page.mouse.click(cx + 100, cy + 30);
+    await page.mouse.click(cx + 100, cy - 30);
+    await page.mouse.dblclick(cx - 100, cy - 30);
+    await expect.poll(() => page.locator('.campaign-draw').innerText(), { timeout: 10_000 }).toContain('Zone dessinée');
+    await page.getByRole('button', { name: 'Créer la campagne' }).click();
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Campagne : Levé rue de la Barre');
+    expect(await page.locator('.campaign-progress .counts').innerText()).toMatch(/^2 attendues · 0 reçues/);
+    const created = await new CampaignService(s.ctx).store.get('leve-rue-barre');
+    expect(created.areaSource).toBe('drawn');
+    expect(created.bbox[0]).toBeLessThan(575_200);
+    expect(created.bbox[2]).toBeGreaterThan(575_200);
     expect(errors).toEqual([]);
   });
 

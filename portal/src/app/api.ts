@@ -481,7 +481,7 @@ export interface NewCampaign {
   title: string;
   kind: 'ortho' | 'vector' | 'mixed';
   dalleSize: 200 | 1000;
-  area: { source: 'to-update' } | { source: 'communes'; insee: string[] } | { source: 'older-than'; years: number };
+  area: { source: 'to-update' } | { source: 'drawn'; geometry: Geometry } | { source: 'communes'; insee: string[] } | { source: 'older-than'; years: number };
   contractor?: string;
   plannedStart?: string;
   plannedEnd?: string;

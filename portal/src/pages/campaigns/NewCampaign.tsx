@@ -1,16 +1,17 @@
-import { useState } from 'preact/hooks';
-import { api, type NewCampaign as NewCampaignBody } from '../../app/api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, type Geometry, type NewCampaign as NewCampaignBody } from '../../app/api.js';
 import { Field, Form, LiveRegion, PageTitle, RequireSignIn, Select, useForm } from '../../app/components.js';
 import { t } from '../../app/i18n.js';
 import { navigate } from '../../app/router.js';
 import { isPlatformAdmin } from '../../app/session.js';
+import type { AreaMap } from '../map/area-map.js';
 
-type AreaSource = 'to-update' | 'communes' | 'older-than';
+type AreaSource = 'to-update' | 'drawn' | 'communes' | 'older-than';
 
 /**
  * #/campagnes/nouvelle (administrators): a campaign — its name, what it surveys, its grid, its area
- * (the dalles marked "to update", communes, or the dalles older than N years; a drawn area goes
- * through the API or the CLI), its contractor and planned window. Its page then follows it.
+ * (what ended works marked "to update", a polygon drawn on the map, communes, or the dalles older
+ * than N years), its contractor and planned window. Its page then follows it.
  */
 export default function NewCampaign() {
   return (
@@ -35,13 +36,56 @@ function CampaignForm() {
   const [contractor, setContractor] = useState('');
   const [start, setStart] = useState('');
   const [end, setEnd] = useState('');
+  // The map to draw the area on, loaded with OpenLayers when "drawn" is chosen.
+  const mapTarget = useRef<HTMLDivElement>(null);
+  const areaMap = useRef<AreaMap | null>(null);
+  const [mapState, setMapState] = useState<'off' | 'loading' | 'ready' | 'failed'>('off');
+  const [drawing, setDrawing] = useState(false);
+  const [polygon, setPolygon] = useState<Geometry | null>(null);
+  useEffect(() => {
+    if (source !== 'drawn' || areaMap.current) return;
+    let live = true;
+    setMapState('loading');
+    import('../map/area-map.js')
+      .then(({ createAreaMap }) => createAreaMap(mapTarget.current as HTMLElement, null))
+      .then(
+        (m) => {
+          if (!live) return m.dispose();
+          areaMap.current = m;
+          setMapState('ready');
+        },
+        () => live && setMapState('failed'),
+      );
+    return () => {
+      live = false;
+    };
+  }, [source]);
+  useEffect(
+    () => () => {
+      areaMap.current?.dispose();
+      areaMap.current = null;
+    },
+    [],
+  );
+  const startDrawing = () => {
+    const m = areaMap.current;
+    if (!m) return;
+    setPolygon(null);
+    setDrawing(true);
+    void m.draw().done.then((geometry) => {
+      setDrawing(false);
+      setPolygon({ ...geometry, crs: { type: 'name', properties: { name: 'EPSG:2154' } } });
+    });
+  };
   const submit = () => {
     const local: Record<string, string> = {};
     if (!/^[a-z0-9][a-z0-9-]{0,47}$/.test(slug.trim())) local['slug'] = t('campaignNew.needSlug');
     if (!title.trim()) local['title'] = t('campaignNew.needTitle');
     const codes = insee.split(/[\s,;]+/).filter(Boolean);
     if (source === 'communes' && codes.length === 0) local['area.insee'] = t('campaignNew.needCommunes');
-    const area = source === 'communes' ? { source, insee: codes } : source === 'older-than' ? { source, years: Number(years) } : { source };
+    if (source === 'drawn' && !polygon) local['area'] = t('campaignNew.needDrawing');
+    const area: NewCampaignBody['area'] =
+      source === 'communes' ? { source, insee: codes } : source === 'older-than' ? { source, years: Number(years) } : source === 'drawn' ? { source, geometry: polygon as Geometry } : { source };
     void form.run(async () => {
       const c = await api.createCampaign({
         slug: slug.trim(),
@@ -83,11 +127,21 @@ function CampaignForm() {
         value={source}
         options={[
           { value: 'to-update', label: t('campaignNew.areaToUpdate') },
+          { value: 'drawn', label: t('campaignNew.areaDrawn') },
           { value: 'communes', label: t('campaignNew.areaCommunes') },
           { value: 'older-than', label: t('campaignNew.areaOlder') },
         ]}
         onChange={setSource}
       />
+      <div class={`campaign-draw${source === 'drawn' ? '' : ' hidden'}`}>
+        <button type="button" onClick={startDrawing} disabled={mapState !== 'ready' || drawing}>
+          {polygon ? t('campaignNew.drawAgain') : t('campaignNew.draw')}
+        </button>
+        <p class={`hint${form.fieldError('area') ? ' error' : ''}`} aria-live="polite">
+          {mapState === 'failed' ? t('map.mapError') : drawing ? t('campaignNew.drawHint') : polygon ? t('campaignNew.drawn') : (form.fieldError('area') ?? t('campaignNew.drawStart'))}
+        </p>
+        <div class="area-map" ref={mapTarget} role="application" aria-label={t('campaignNew.drawMap')} />
+      </div>
       {source === 'communes' ? <Field label={t('campaignNew.insee')} name="insee" value={insee} onInput={setInsee} required error={form.fieldError('area.insee')} hint={t('campaignNew.inseeHint')} /> : null}
       {source === 'older-than' ? <Field label={t('campaignNew.years')} name="years" type="number" value={years} onInput={setYears} error={form.fieldError('area.years')} /> : null}
       <Field label={t('campaignNew.contractor')} name="contractor" value={contractor} onInput={setContractor} error={form.fieldError('contractor')} hint={t('campaignNew.contractorHint')} />

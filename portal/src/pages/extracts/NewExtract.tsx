@@ -8,7 +8,7 @@ import type { ScreenProps } from '../../app/screen.js';
 import { useSession } from '../../app/session.js';
 import { CommuneSearch } from '../map/CommuneSearch.js';
 import { CURRENT_ORTHO, layerVisibility, VECTOR_LAYER } from '../map/streams.js';
-import type { AreaMap } from './area-map.js';
+import type { AreaMap } from '../map/area-map.js';
 import { formatKm2 } from './labels.js';
 import { useLicenceGate } from './licence.js';
 
@@ -69,7 +69,7 @@ function ExtractForm({ query }: { query: URLSearchParams }) {
   // The map, with OpenLayers, after the form is shown.
   useEffect(() => {
     let live = true;
-    import('./area-map.js')
+    import('../map/area-map.js')
       .then(({ createAreaMap }) => createAreaMap(mapTarget.current as HTMLElement, query.get('vue')))
       .then(
         (m) => {

@@ -57,7 +57,10 @@ export default function MapPage({ query }: ScreenProps) {
   const [declCount, setDeclCount] = useState<number | null>(null);
   const drawing = useRef(false);
   const refreshDeclarations = useRef<() => void>(() => undefined);
-  const ids = { layer: useId(), opacity: useId() };
+  const ids = { layer: useId(), opacity: useId(), compare: useId(), swipe: useId() };
+  /** The layer compared with the shown one (left of the bar), and where the bar is (0–1). */
+  const [compared, setCompared] = useState<string | null>(null);
+  const [swipe, setSwipe] = useState(0.5);
   // Which layers are restricted (streams with a key; the charter rather than the licence before a download).
   const [datasets, setDatasets] = useState<DatasetAccess[] | null>(null);
   useEffect(() => {
@@ -145,6 +148,25 @@ export default function MapPage({ query }: ScreenProps) {
     m?.apply(change);
     setSettings((s) => ({ ...s, ...change }));
   };
+  const compare = (layer: string | null) => {
+    m?.compare(layer);
+    setCompared(layer);
+  };
+  const chooseLayer = (layer: string) => {
+    if (layer === compared) compare(null);
+    apply({ layer });
+  };
+  const moveSwipe = (fraction: number) => {
+    m?.swipe(fraction);
+    setSwipe(fraction);
+  };
+  /** From "what changed here": the older version left of the bar, the newer one shown right of it. */
+  const compareVersions = (before: string, after: string) => {
+    apply({ layer: after });
+    compare(before);
+    moveSwipe(0.5);
+    target.current?.scrollIntoView({ block: 'nearest' });
+  };
 
   return (
     <section class="page map-page">
@@ -153,14 +175,23 @@ export default function MapPage({ query }: ScreenProps) {
         {health === 'error' ? t('map.loadError') : health ? `${health.status === 'ok' ? t('map.healthOk') : t('map.healthDegraded')} · v${health.version}` : ''}
       </p>
       <div id="viewer">
-        <div id="map" ref={target} role="application" aria-label={t('map.label')} />
+        <div class="map-frame">
+          <div id="map" ref={target} role="application" aria-label={t('map.label')} />
+          {compared ? (
+            <>
+              <div class="swipe-bar" style={{ left: `${swipe * 100}%` }} aria-hidden="true" />
+              <span class="swipe-label left">{compared}</span>
+              <span class="swipe-label right">{settings.layer}</span>
+            </>
+          ) : null}
+        </div>
         <aside id="panel" aria-label={t('map.panel')}>
           <Report map={m} versions={versions} onCreated={() => refreshDeclarations.current()} onDrawing={(on) => (drawing.current = on)} />
           <GoToCommune map={m} />
           <h2>{t('map.display')}</h2>
           <div class="field">
             <label for={ids.layer}>{t('map.orthoLayer')}</label>
-            <select id={ids.layer} name="layer" data-testid="layer" value={settings.layer} disabled={!m} onChange={(e) => apply({ layer: (e.currentTarget as HTMLSelectElement).value })}>
+            <select id={ids.layer} name="layer" data-testid="layer" value={settings.layer} disabled={!m} onChange={(e) => chooseLayer((e.currentTarget as HTMLSelectElement).value)}>
               {(m?.layers ?? []).map((id) => (
                 <option key={id} value={id}>
                   {id}
@@ -172,6 +203,26 @@ export default function MapPage({ query }: ScreenProps) {
             <label for={ids.opacity}>{t('map.opacity')}</label>
             <input id={ids.opacity} name="opacity" type="range" min="0" max="1" step="0.05" value={String(settings.opacity)} onInput={(e) => apply({ opacity: Number((e.currentTarget as HTMLInputElement).value) })} />
           </div>
+          <div class="field">
+            <label for={ids.compare}>{t('map.compareWith')}</label>
+            <select id={ids.compare} name="compare" value={compared ?? ''} disabled={!m} onChange={(e) => compare((e.currentTarget as HTMLSelectElement).value || null)}>
+              <option value="">{t('map.compareNone')}</option>
+              {(m?.layers ?? [])
+                .filter((id) => id !== settings.layer)
+                .map((id) => (
+                  <option key={id} value={id}>
+                    {id}
+                  </option>
+                ))}
+            </select>
+          </div>
+          {compared ? (
+            <div class="field">
+              <label for={ids.swipe}>{t('map.swipe')}</label>
+              <input id={ids.swipe} name="swipe" type="range" min="0" max="1" step="0.01" value={String(swipe)} onInput={(e) => moveSwipe(Number((e.currentTarget as HTMLInputElement).value))} />
+              <p class="hint">{t('map.swipeHint', { left: compared, right: settings.layer })}</p>
+            </div>
+          ) : null}
           <Checkbox label={t('map.vectorLayer')} name="vector" checked={settings.vector} onChange={(vector) => apply({ vector })} />
           {s.available ? (
             <div class="declarations-layer">
@@ -190,7 +241,7 @@ export default function MapPage({ query }: ScreenProps) {
           ) : null}
           <h2>{t('map.here')}</h2>
           <div id="info" aria-live="polite">
-            {failed ? <p role="alert">{t('map.mapError')}</p> : <ClickPanel info={info} datasets={datasets} />}
+            {failed ? <p role="alert">{t('map.mapError')}</p> : <ClickPanel info={info} datasets={datasets} layers={m?.layers ?? []} onCompare={compareVersions} />}
           </div>
           <h2>{t('map.streams')}</h2>
           <Streams layers={m?.layers ?? []} datasets={datasets} />
@@ -231,7 +282,7 @@ export default function MapPage({ query }: ScreenProps) {
   );
 }
 
-function ClickPanel({ info, datasets }: { info: ClickInfo | null; datasets: DatasetAccess[] | null }) {
+function ClickPanel({ info, datasets, layers, onCompare }: { info: ClickInfo | null; datasets: DatasetAccess[] | null; layers: readonly string[]; onCompare: (before: string, after: string) => void }) {
   const gate = useLicenceGate();
   if (!info) return <p class="hint">{t('map.clickHint')}</p>;
   // The first download shows the licence (the charter for a restricted version), then goes on.
@@ -263,7 +314,7 @@ function ClickPanel({ info, datasets }: { info: ClickInfo | null; datasets: Data
           ) : null}
         </p>
       ))}
-      {info.history && info.history.versions.length > 0 ? <History history={info.history} /> : null}
+      {info.history && info.history.versions.length > 0 ? <History key={`${info.x},${info.y}`} history={info.history} layers={layers} onCompare={onCompare} /> : null}
       {info.objects.length ? (
         <>
           <h3>
@@ -280,7 +331,12 @@ function ClickPanel({ info, datasets }: { info: ClickInfo | null; datasets: Data
 }
 
 /** "What changed here": the versions that covered the clicked point, newest first, the one shown marked. */
-function History({ history }: { history: PointHistory }) {
+function History({ history, layers, onCompare }: { history: PointHistory; layers: readonly string[]; onCompare: (before: string, after: string) => void }) {
+  // The orthophoto versions of this point the map can show, newest first: any two compare under a swipe bar.
+  const comparable = history.versions.filter((v) => v.dataset === 'ortho' && layers.includes(`${CURRENT_ORTHO}.${v.version}`)).map((v) => `${CURRENT_ORTHO}.${v.version}`);
+  const [after, setAfter] = useState(comparable[0] ?? '');
+  const [before, setBefore] = useState(comparable[1] ?? '');
+  const ids = { before: useId(), after: useId() };
   return (
     <section class="point-history" aria-label={t('map.history')}>
       <h3>{t('map.history')}</h3>
@@ -306,6 +362,33 @@ function History({ history }: { history: PointHistory }) {
           </li>
         ))}
       </ul>
+      {comparable.length >= 2 ? (
+        <div class="history-compare">
+          <div class="field">
+            <label for={ids.before}>{t('map.compareBefore')}</label>
+            <select id={ids.before} name="before" value={before} onChange={(e) => setBefore((e.currentTarget as HTMLSelectElement).value)}>
+              {comparable.map((id) => (
+                <option key={id} value={id}>
+                  {id.slice(CURRENT_ORTHO.length + 1)}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for={ids.after}>{t('map.compareAfter')}</label>
+            <select id={ids.after} name="after" value={after} onChange={(e) => setAfter((e.currentTarget as HTMLSelectElement).value)}>
+              {comparable.map((id) => (
+                <option key={id} value={id}>
+                  {id.slice(CURRENT_ORTHO.length + 1)}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button type="button" disabled={before === after} onClick={() => onCompare(before, after)}>
+            {t('map.compareVersions')}
+          </button>
+        </div>
+      ) : null}
     </section>
   );
 }

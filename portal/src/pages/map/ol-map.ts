@@ -11,6 +11,8 @@ import VectorLayer from 'ol/layer/Vector.js';
 import VectorSource from 'ol/source/Vector.js';
 import VectorTileLayer from 'ol/layer/VectorTile.js';
 import { register } from 'ol/proj/proj4.js';
+import { getRenderPixel } from 'ol/render.js';
+import type RenderEvent from 'ol/render/Event.js';
 import { transformExtent } from 'ol/proj.js';
 import VectorTileSource from 'ol/source/VectorTile.js';
 import WMTS, { optionsFromCapabilities } from 'ol/source/WMTS.js';
@@ -72,6 +74,13 @@ export interface PcrsMap {
   objectsAt(pixel: number[]): Promise<Array<Record<string, unknown>>>;
   /** Outlines an area (a commune's, an extract's; GeoJSON in Lambert-93) and zooms to it; null clears it. */
   outline(geometry: { type: string; coordinates: unknown } | null): void;
+  /**
+   * Compares another orthophoto layer (a millésime, the current one) with the shown one: it is drawn
+   * left of a vertical bar, the shown layer right of it. null ends the comparison.
+   */
+  compare(layer: string | null): void;
+  /** Where the comparison's bar is, as a share of the map's width (0–1). */
+  swipe(fraction: number): void;
 }
 
 const STORAGE_KEY = 'pcrs.map.settings';
@@ -193,6 +202,23 @@ export async function createMap(target: HTMLElement, options: MapOptions = {}): 
     if (c) options.onView?.(`${c[0]?.toFixed(1)},${c[1]?.toFixed(1)},${view.getZoom()?.toFixed(0)}`);
   });
 
+  // The compared layer, between the orthophoto and the vector, clipped left of the bar.
+  let swipeAt = 0.5;
+  const compared = new TileLayer({ visible: false });
+  map.getLayers().insertAt(1, compared);
+  compared.on('prerender', (event: RenderEvent) => {
+    const ctx = event.context as CanvasRenderingContext2D;
+    const [width = 0, height = 0] = map.getSize() ?? [];
+    const x = width * swipeAt;
+    const corners = [[0, 0], [0, height], [x, height], [x, 0]].map((p) => getRenderPixel(event, p));
+    ctx.save();
+    ctx.beginPath();
+    corners.forEach(([px = 0, py = 0], i) => (i === 0 ? ctx.moveTo(px, py) : ctx.lineTo(px, py)));
+    ctx.closePath();
+    ctx.clip();
+  });
+  compared.on('postrender', (event: RenderEvent) => (event.context as CanvasRenderingContext2D).restore());
+
   const outlined = new VectorSource();
   map.addLayer(new VectorLayer({ source: outlined, zIndex: 15, style: new Style({ stroke: new Stroke({ color: '#0b5cad', width: 3 }), fill: new Fill({ color: '#0b5cad22' }) }) }));
 
@@ -231,6 +257,18 @@ export async function createMap(target: HTMLElement, options: MapOptions = {}): 
         }
       }
       return [...found.values()];
+    },
+    compare(layer) {
+      if (layer && layerIds.includes(layer)) {
+        compared.setSource(orthoSource(layer));
+        compared.setVisible(true);
+      } else {
+        compared.setVisible(false);
+      }
+    },
+    swipe(fraction) {
+      swipeAt = Math.min(1, Math.max(0, fraction));
+      map.render();
     },
     outline(geometry) {
       outlined.clear();

@@ -1,9 +1,9 @@
 import type { Geometry } from '../../app/api.js';
-import { drawOnce, type Drawing } from '../map/declarations-layer.js';
-import { createMap, type PcrsMap } from '../map/ol-map.js';
+import { drawOnce, type Drawing } from './declarations-layer.js';
+import { createMap, type PcrsMap } from './ol-map.js';
 
 /**
- * The map of the extract screen (loaded with OpenLayers when the screen shows it): the portal's
+ * The map of a screen that asks for an area (an extract's, a campaign's; loaded with OpenLayers when the screen shows it): the portal's
  * map, the chosen area outlined on it (a commune's, an EPCI's, an uploaded file's), and the drawing
  * of a polygon. Geometries are Lambert-93, the map's projection.
  */
