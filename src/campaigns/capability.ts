@@ -24,7 +24,7 @@ export const campaignsCapability: Capability = {
         })
         .finally(() => running.delete(slug));
       running.set(slug, p);
-    }, ctx.config.campaigns.changeThreshold);
+    }, ctx.config);
     server.onClose(async () => {
       stopping.abort();
       await Promise.allSettled([...running.values()]);

@@ -74,7 +74,7 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ engine, o
     expect(report.summary.ok + report.summary.warning).toBe(5);
     service = new CampaignService(ctx);
     app = await buildServer(ctx, { logger: false, capabilities: [campaignsCapability, changesCapability, rasterCapability] });
-    await app.ready();
+    await app.listen({ host: '127.0.0.1', port: 0 }); // GDAL reads the change map's WMTS over HTTP
   }, 300_000);
 
   afterAll(async () => {
@@ -210,6 +210,23 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ engine, o
     expect(await alphaAt(575_300, YMAX - 100)).toBeGreaterThan(0);
     expect(await alphaAt(575_700, YMAX - 100)).toBe(0);
     expect((await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-lot-ouest/change-map/16/1/x.png' })).statusCode).toBe(400);
+    // The change map as WMTS, read by a real client (GDAL's WMTS driver): the same colours.
+    const caps = await app.inject({ method: 'GET', url: '/api/v1/campaigns/maj-lot-ouest/change-map/WMTSCapabilities.xml' });
+    expect(caps.headers['content-type']).toMatch(/^application\/xml/);
+    expect(caps.body).toContain('<ows:Identifier>PCRS.CHANGES.maj-lot-ouest</ows:Identifier>');
+    expect((await app.inject({ method: 'GET', url: '/api/v1/campaigns/nope/change-map/WMTSCapabilities.xml' })).statusCode).toBe(404);
+    const address = app.server.address();
+    const wmts = `WMTS:http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1/campaigns/maj-lot-ouest/change-map/WMTSCapabilities.xml`;
+    const wmtsAlphaAt = async (x: number, y: number) => {
+      const [mx = 0, my = 0] = transformPoint('EPSG:2154', 'EPSG:3857', [x, y]);
+      const out = path.join(dataDir, `wmts-${x}.tif`);
+      await gdal('gdal_translate', ['-q', '-projwin', String(mx - 3), String(my + 3), String(mx + 3), String(my - 3), '-outsize', '2', '2', wmts, out]);
+      const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+      expect(info.channels).toBe(4);
+      return data[3];
+    };
+    expect(await wmtsAlphaAt(575_300, YMAX - 100)).toBeGreaterThan(0);
+    expect(await wmtsAlphaAt(575_700, YMAX - 100)).toBe(0);
 
     // The changes feed since just before the publication: the campaign's three dalles (not the refused
     // one, not the 2019 orthophoto published earlier), each with its change score and download.

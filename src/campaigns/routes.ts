@@ -4,7 +4,9 @@ import type { RouteApp } from '../context/capability.js';
 import { geometry, text } from '../declarations/routes.js';
 import { CAMPAIGN_KINDS, CAMPAIGN_STATUSES, canManageCampaigns, type Campaign } from './model.js';
 import type { CampaignService } from './service.js';
-import { CHANGE_MAP_MAX_ZOOM, CHANGE_MAP_MIN_ZOOM, changeMapTile } from './change-map.js';
+import { CHANGE_MAP_MAX_ZOOM, CHANGE_MAP_MIN_ZOOM, changeMapCapabilities, changeMapTile } from './change-map.js';
+import type { Config } from '../config/config.js';
+import { baseUrl } from '../http/base-url.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -51,7 +53,8 @@ function out(c: Campaign, caller: Caller) {
   return canManageCampaigns(caller) ? { ...rest, budget } : rest;
 }
 
-export function registerCampaignRoutes(app: RouteApp, service: CampaignService, startCheck: (caller: Caller, slug: string) => void, changeThreshold: number): void {
+export function registerCampaignRoutes(app: RouteApp, service: CampaignService, startCheck: (caller: Caller, slug: string) => void, config: Pick<Config, 'publicUrl' | 'campaigns'>): void {
+  const changeThreshold = config.campaigns.changeThreshold;
   app.get('/api/v1/campaigns', { config: { access: 'public' }, schema: { tags, summary: 'Update campaigns, newest first, with their progress' } }, async (request) => ({
     campaigns: (await service.store.list()).map((c) => out(c, request.caller)),
   }));
@@ -162,7 +165,24 @@ export function registerCampaignRoutes(app: RouteApp, service: CampaignService, 
         dalles: items,
         vector: await service.store.vectorChanges(c.id),
         changeMap: `/api/v1/campaigns/${c.slug}/change-map/{z}/{x}/{y}.png`,
+        changeMapWmts: `/api/v1/campaigns/${c.slug}/change-map/WMTSCapabilities.xml`,
       };
+    },
+  );
+
+  app.get(
+    '/api/v1/campaigns/:slug/change-map/WMTSCapabilities.xml',
+    {
+      config: { access: 'public' },
+      schema: { tags, summary: 'The campaign’s change map as a WMTS 1.0.0 service (RESTful; the same tiles as the XYZ addresses)', params: slugParams },
+    },
+    async (request, reply) => {
+      const c = await service.store.get(request.params.slug);
+      return reply
+        .type('application/xml; charset=utf-8')
+        .header('access-control-allow-origin', '*')
+        .header('cache-control', 'public, max-age=300')
+        .send(changeMapCapabilities(c, baseUrl(request, config)));
     },
   );
 

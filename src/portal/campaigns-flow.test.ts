@@ -115,6 +115,10 @@ describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)
     await expect.poll(() => page.locator('main').innerText(), { timeout: 30_000 }).toContain('Campagne publiée : les dalles acceptées font partie de l’orthophotographie actuelle.');
     expect(await page.locator('.campaign-facts .badge').innerText()).toBe('publiée');
     await expect.poll(() => page.locator('table.campaign-journal').innerText(), { timeout: 10_000 }).toContain('publication');
+    // The change map's addresses for a GIS, and its WMTS capabilities behind the first.
+    const wmts = await page.locator('dl.campaign-change-streams dd code').first().innerText();
+    expect(wmts).toBe(`${s.base}/api/v1/campaigns/maj-2026-cahors/change-map/WMTSCapabilities.xml`);
+    expect(await (await fetch(wmts)).text()).toContain('<ows:Identifier>PCRS.CHANGES.maj-2026-cahors</ows:Identifier>');
     expect((await s.ctx.catalog.getVersion('ortho', 'campaign-maj-2026-cahors')).status).toBe('published');
     expect(errors).toEqual([]);
   }, 180_000);

@@ -518,6 +518,9 @@ export interface CampaignChanges {
   threshold: number;
   changed: number;
   dalles: Array<{ label: string; changeScore: number | null; changed: boolean | null }>;
+  /** The change map's XYZ tile template and WMTS capabilities (paths on this server). */
+  changeMap: string;
+  changeMapWmts: string;
 }
 
 // --- contributions (issue 12) ------------------------------------------------------------------

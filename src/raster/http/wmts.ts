@@ -23,6 +23,21 @@ function num(n: number): string {
   return String(Number(n.toPrecision(15)));
 }
 
+/** A `<TileMatrixSet>` of the capabilities: its levels as the streams offer them. */
+export function tileMatrixSetXml(st: StreamTms): string {
+  const matrices: string[] = [];
+  for (let z = st.minZ; z <= st.maxZ; z++) {
+    const tm = st.tms.tileMatrices[z];
+    if (!tm) continue;
+    matrices.push(
+      `      <TileMatrix><ows:Identifier>${z}</ows:Identifier><ScaleDenominator>${tm.scaleDenominator}</ScaleDenominator><TopLeftCorner>${num(tm.pointOfOrigin[0])} ${num(tm.pointOfOrigin[1])}</TopLeftCorner>` +
+        `<TileWidth>${tm.tileWidth}</TileWidth><TileHeight>${tm.tileHeight}</TileHeight><MatrixWidth>${tm.matrixWidth}</MatrixWidth><MatrixHeight>${tm.matrixHeight}</MatrixHeight></TileMatrix>\n`,
+    );
+  }
+  const wkss = st.tms.wellKnownScaleSet ? `      <WellKnownScaleSet>urn:ogc:def:wkss:OGC:1.0:GoogleMapsCompatible</WellKnownScaleSet>\n` : '';
+  return `    <TileMatrixSet>\n      <ows:Title>${xmlEscape(st.tms.title)}</ows:Title>\n      <ows:Identifier>${st.wmtsId}</ows:Identifier>\n      <ows:SupportedCRS>${crsUrn(st.tms.crs)}</ows:SupportedCRS>\n${wkss}${matrices.join('')}    </TileMatrixSet>\n`;
+}
+
 /** The capabilities document (layers, TileMatrixSetLimits from the real coverage, both sets). */
 export async function wmtsCapabilities(s: StreamsContext, base: string, request?: FastifyRequest): Promise<string> {
   // Only the layers the caller may read; URLs keep the caller's apikey parameter.
@@ -59,19 +74,6 @@ export async function wmtsCapabilities(s: StreamsContext, base: string, request?
       '    </Layer>\n'
     );
   };
-  const tmsXml = (st: StreamTms) => {
-    const matrices: string[] = [];
-    for (let z = st.minZ; z <= st.maxZ; z++) {
-      const tm = st.tms.tileMatrices[z];
-      if (!tm) continue;
-      matrices.push(
-        `      <TileMatrix><ows:Identifier>${z}</ows:Identifier><ScaleDenominator>${tm.scaleDenominator}</ScaleDenominator><TopLeftCorner>${num(tm.pointOfOrigin[0])} ${num(tm.pointOfOrigin[1])}</TopLeftCorner>` +
-          `<TileWidth>${tm.tileWidth}</TileWidth><TileHeight>${tm.tileHeight}</TileHeight><MatrixWidth>${tm.matrixWidth}</MatrixWidth><MatrixHeight>${tm.matrixHeight}</MatrixHeight></TileMatrix>\n`,
-      );
-    }
-    const wkss = st.tms.wellKnownScaleSet ? `      <WellKnownScaleSet>urn:ogc:def:wkss:OGC:1.0:GoogleMapsCompatible</WellKnownScaleSet>\n` : '';
-    return `    <TileMatrixSet>\n      <ows:Title>${xmlEscape(st.tms.title)}</ows:Title>\n      <ows:Identifier>${st.wmtsId}</ows:Identifier>\n      <ows:SupportedCRS>${crsUrn(st.tms.crs)}</ows:SupportedCRS>\n${wkss}${matrices.join('')}    </TileMatrixSet>\n`;
-  };
   const t = s.app.config.territory;
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
@@ -93,7 +95,7 @@ export async function wmtsCapabilities(s: StreamsContext, base: string, request?
     '  </ows:OperationsMetadata>\n' +
     '  <Contents>\n' +
     layers.map(layerXml).join('') +
-    STREAM_TMS.map(tmsXml).join('') +
+    STREAM_TMS.map(tileMatrixSetXml).join('') +
     '  </Contents>\n' +
     `  <ServiceMetadataURL xlink:href="${xmlEscape(key(`${base}/wmts/1.0.0/WMTSCapabilities.xml`))}"/>\n` +
     '</Capabilities>\n'

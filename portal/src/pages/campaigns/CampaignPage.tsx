@@ -82,6 +82,18 @@ function View({ initial, initialDalles }: { initial: Campaign; initialDalles: Ca
         <span class="counts">{t('campaign.counts', { expected: p.expected, received: p.received, accepted: p.accepted, rejected: p.rejected, missing: p.missing, outside: p.outside })}</span>
       </p>
       {changes ? <p class="campaign-changed">{t('campaign.changed', { n: changes.changed, percent: Math.round(changes.threshold * 1000) / 10 })}</p> : null}
+      {changes ? (
+        <dl class="campaign-change-streams">
+          <dt>{t('campaign.changeMapWmts')}</dt>
+          <dd>
+            <code>{`${location.origin}${changes.changeMapWmts}`}</code>
+          </dd>
+          <dt>{t('campaign.changeMapXyz')}</dt>
+          <dd>
+            <code>{`${location.origin}${changes.changeMap}`}</code>
+          </dd>
+        </dl>
+      ) : null}
       <DallesMap dalles={dalles} changeThreshold={changes?.threshold ?? null} />
       <Legend changed={changes !== null} />
       {refused.length > 0 ? (
