@@ -291,8 +291,15 @@ describe.each(ENGINES)('update campaigns on $engine', ({ engine, open }) => {
     expect((await ctx.catalog.publishedVersions('vector')).map((v) => v.name)).not.toContain('campaign-leve-vecteur');
     await service.changeStatus(OPERATOR, c.slug, 'delivered');
     await service.changeStatus(OPERATOR, c.slug, 'checked');
-    const published = await service.publish(OPERATOR, c.slug);
+    // Two publications at once: one publishes, the other is told the campaign changed (or is published).
+    const both = await Promise.allSettled([service.publish(OPERATOR, c.slug), service.publish(OPERATOR, c.slug)]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = both.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as { status: number; code: string };
+    expect(refused.status).toBe(409);
+    expect(['campaign-changed', 'campaign-not-checked']).toContain(refused.code);
+    const published = (both.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof service.publish>>>).value;
     expect(published.status).toBe('published');
+    expect((await service.store.events(c.id)).filter((e) => e.action === 'published')).toHaveLength(1);
     expect((await ctx.catalog.getVersion('vector', 'campaign-leve-vecteur')).status).toBe('published');
     expect(published.orthoVersion).toBeNull();
     // What it changed, class by class: every object is new here (no vector PCRS before it).

@@ -204,6 +204,25 @@ export class CampaignService {
     return { deliveryId, campaign: await this.store.get(slug), outside };
   }
 
+  /**
+   * Whether an organisation may send a contribution of this kind as a delivery of the campaign:
+   * the campaign exists (else 400), surveys that kind, receives now, has the organisation as its
+   * contractor and the survey date falls in its window. Returns the campaign.
+   */
+  async checkContribution(slug: string, kind: 'raster' | 'vector', organisationId: number, surveyedOn: string | null): Promise<Campaign> {
+    const c = await this.store.get(slug).catch((e: unknown) => {
+      throw e instanceof UserError && e.status === 404 ? new UserError('unknown-campaign', `There is no campaign '${slug}'.`, { status: 400 }) : e;
+    });
+    if ((kind === 'raster' && c.kind === 'vector') || (kind === 'vector' && c.kind === 'ortho')) {
+      throw new UserError('wrong-campaign-kind', `Campaign '${slug}' is ${c.kind === 'vector' ? 'a vector survey: it takes no orthophoto dalles' : 'an orthophoto survey: it takes no vector files'}.`, { status: 409 });
+    }
+    if (c.contractor?.id !== organisationId) {
+      throw new UserError('not-the-contractor', `Only the contractor of campaign '${slug}'${c.contractor ? ` (${c.contractor.slug})` : ''} sends its deliveries.`, { status: 403 });
+    }
+    this.checkReceiving(c, surveyedOn);
+    return c;
+  }
+
   private checkReceiving(c: Campaign, acquiredOn: string | null): void {
     if (!RECEIVING.has(c.status)) {
       throw new UserError('campaign-not-receiving', `Campaign '${c.slug}' is ${c.status}: it receives no delivery (only once ordered, until checked).`, { status: 409 });

@@ -20,6 +20,7 @@ import { loadConfig } from '../config/config.js';
 import { buildAppContext, type AppContext } from '../context/app-context.js';
 import { CAHORS_CENTRE, getScene } from '../demo/synthetic-scene.js';
 import { writeDemoGml } from '../demo/vector.js';
+import { CampaignService } from '../campaigns/service.js';
 import { Catalog } from '../catalog/catalog.js';
 import { OPERATOR } from '../context/access.js';
 import { DeclarationService } from '../declarations/service.js';
@@ -350,4 +351,39 @@ describe.each(ENGINES)('contributions on $engine', ({ engine, open }) => {
     const mark = (await ctx.db.query<{ consumed_by: string | null }>(`SELECT consumed_by FROM declaration_update_marks WHERE declaration_id = $1`, [declaration.id])).rows[0];
     expect(mark?.consumed_by).toBe(`contribution:${created.id}`);
   }, 120_000);
+
+  it('a campaign’s contractor sends its delivery as a contribution: checked against the campaign, accepted into the campaign’s unpublished version, ticked off there', async () => {
+    const L93 = { type: 'name', properties: { name: 'EPSG:2154' } } as const;
+    const campaigns = new CampaignService(ctx);
+    const area = { source: 'drawn' as const, geometry: { type: 'Polygon' as const, coordinates: [[[575_000, 6_373_400], [575_200, 6_373_400], [575_200, 6_373_600], [575_000, 6_373_600], [575_000, 6_373_400]]], crs: L93 } };
+    await campaigns.create(OPERATOR, { slug: 'maj-cahors-contrib', title: 'Mise à jour par contribution', kind: 'ortho', dalleSize: 200, area, contractor: 'cahors', plannedStart: '2026-09-01', plannedEnd: '2026-09-30' });
+    await campaigns.create(OPERATOR, { slug: 'maj-sdis', title: 'Campagne d’un autre', kind: 'ortho', dalleSize: 200, area, contractor: 'sdis46' });
+    const body = { kind: 'raster', title: 'Livraison de septembre', organisation: 'cahors', surveyedOn: '2026-09-15', campaign: 'maj-cahors-contrib' };
+    const problem = async (res: Response) => ({ status: res.status, type: ((await res.json()) as { type: string }).type.replace('urn:pcrs:problem:', '') });
+    // Not yet ordered; unknown; another organisation's campaign; business data; a date outside the window; a vector file to an orthophoto campaign.
+    expect(await problem(await call(alice.key, 'POST', '/api/v1/contributions', body))).toEqual({ status: 409, type: 'campaign-not-receiving' });
+    await campaigns.changeStatus(OPERATOR, 'maj-cahors-contrib', 'ordered');
+    expect(await problem(await call(alice.key, 'POST', '/api/v1/contributions', { ...body, campaign: 'nope' }))).toEqual({ status: 400, type: 'unknown-campaign' });
+    expect(await problem(await call(alice.key, 'POST', '/api/v1/contributions', { ...body, campaign: 'maj-sdis' }))).toEqual({ status: 403, type: 'not-the-contractor' });
+    expect((await call(alice.key, 'POST', '/api/v1/contributions', { ...body, kind: 'business', business: { dataset: 'bornes', title: 'Bornes' } })).status).toBe(400);
+    expect(await problem(await call(alice.key, 'POST', '/api/v1/contributions', { ...body, surveyedOn: '2026-10-15' }))).toEqual({ status: 400, type: 'acquisition-date-outside' });
+    expect(await problem(await call(alice.key, 'POST', '/api/v1/contributions', { ...body, kind: 'vector' }))).toEqual({ status: 409, type: 'wrong-campaign-kind' });
+
+    const id = await create(alice.key, body);
+    const up = await createUpload(alice.key, id, dalleName, dalle.length);
+    expect((await patch(alice.key, up.headers.get('location') as string, 0, dalle)).status).toBe(204);
+    expect((await settled(alice.key, id)).state).toBe('valid');
+    expect((await call(moderator, 'POST', `/api/v1/contributions/${id}/decision`, { decision: 'accept' })).status).toBe(202);
+    let c = (await (await call(alice.key, 'GET', `/api/v1/contributions/${id}`)).json()) as { state: string; version: string | null; campaign: string | null };
+    for (let i = 0; i < 300 && c.state === 'publishing'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      c = (await (await call(alice.key, 'GET', `/api/v1/contributions/${id}`)).json()) as typeof c;
+    }
+    expect(c).toMatchObject({ state: 'accepted', version: 'campaign-maj-cahors-contrib', campaign: 'maj-cahors-contrib' });
+    // Into the campaign's version, unpublished until the campaign is; no version of its own.
+    expect((await ctx.catalog.getVersion('ortho', 'campaign-maj-cahors-contrib')).status).not.toBe('published');
+    expect((await ctx.catalog.listVersions('ortho')).map((v) => v.name)).not.toContain(`contribution-${id}`);
+    const campaign = await campaigns.store.get('maj-cahors-contrib');
+    expect(campaign).toMatchObject({ status: 'in-acquisition', progress: { expected: 1, received: 1, missing: 0 } });
+  }, 180_000);
 });

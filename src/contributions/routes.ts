@@ -54,6 +54,8 @@ const createBody = z.strictObject({
       readers: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an organisation slug')).max(100).default([]),
     })
     .optional(),
+  /** kind raster or vector: the campaign it is a delivery of (your organisation being its contractor). */
+  campaign: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'must be a campaign slug').optional(),
 });
 
 const fileOut = (f: ContributionFile) => ({
@@ -79,7 +81,8 @@ const out = (c: Contribution, files?: ContributionFile[], declarations?: number[
   moderatedBy: c.moderatedBy,
   moderatedAt: c.moderatedAt,
   reason: c.reason,
-  version: c.versionId === null ? null : `contribution-${c.id}`,
+  version: c.versionId === null ? null : c.campaign ? `campaign-${c.campaign}` : `contribution-${c.id}`,
+  campaign: c.campaign,
   business: c.business,
   attributeDefaults: c.attributeDefaults,
   createdAt: c.createdAt,

@@ -19,6 +19,8 @@ import { BusinessService, defaultZipLimits } from '../business/service.js';
 import { BusinessStore } from '../business/store.js';
 import { FOREIGN_VECTOR_EXTENSIONS, ForeignFileError, readForeignVector } from './foreign-vector.js';
 import { withConversion, writePcrsGml } from './pcrs-mapping.js';
+import { CampaignService } from '../campaigns/service.js';
+import { importIntoVersion } from '../vector/import.js';
 import { ContributionReview } from './review.js';
 import { ContributionStore, type BusinessTarget, type Contribution, type Selection, type ContributionFile, type ContributionKind, type FileStatus } from './store.js';
 
@@ -53,6 +55,8 @@ export interface NewContribution {
   business?: BusinessTarget;
   /** Vector: CNIG values for every object of its files that lacks them (a DXF carries no attributes). */
   attributeDefaults?: Partial<Record<(typeof DEFAULTABLE)[number], string>>;
+  /** A campaign it is a delivery of (its slug): the organisation must be its contractor. */
+  campaign?: string;
 }
 
 /** CNIG properties a vector contribution may give for a whole file (checked against their code lists by the validator). */
@@ -81,6 +85,11 @@ export class ContributionService {
       throw new UserError('not-a-member', `You do not act for ${input.organisation}: a contribution is sent for one of your organisations.`, { status: 403 });
     }
     const business = await this.checkBusinessTarget(input, orgId);
+    let campaignId: number | null = null;
+    if (input.campaign !== undefined) {
+      if (input.kind === 'business') throw new UserError('invalid-parameter', 'Business data is not a campaign delivery: send it without a campaign.', { status: 400 });
+      campaignId = (await new CampaignService(this.ctx).checkContribution(input.campaign, input.kind, orgId, input.surveyedOn ?? null)).id;
+    }
     const declarations = [...new Set(input.declarations ?? [])];
     const declarationStore = new DeclarationStore(this.ctx.db);
     for (const d of declarations) {
@@ -97,9 +106,10 @@ export class ContributionService {
       producer: input.producer ?? null,
       business,
       attributeDefaults: input.kind === 'vector' ? Object.fromEntries(Object.entries(input.attributeDefaults ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string')) : {},
+      campaignId,
     });
     await this.store.linkDeclarations(c.id, declarations);
-    await this.ctx.audit.record(caller, { action: 'contribution.create', target: `contribution:${c.id}`, details: { kind: c.kind, organisation: input.organisation, declarations } });
+    await this.ctx.audit.record(caller, { action: 'contribution.create', target: `contribution:${c.id}`, details: { kind: c.kind, organisation: input.organisation, declarations, ...(input.campaign ? { campaign: input.campaign } : {}) } });
     return c;
   }
 
@@ -257,6 +267,7 @@ export class ContributionService {
         throw new UserError('invalid-selection', `Choose the dalles of contribution ${c.id} to publish by their file ids (files of this contribution that passed their checks).`, { status: 400 });
       }
     } else if (c.kind === 'vector') {
+      if (c.campaign) throw new UserError('invalid-selection', `Contribution ${c.id} is a delivery of campaign '${c.campaign}': its files are accepted whole (the campaign's check decides).`, { status: 400 });
       if (selection.files || !selection.objects?.length) throw new UserError('invalid-selection', `Choose the objects of contribution ${c.id} to publish by their keys (Class:idObjet, as its comparison lists them).`, { status: 400 });
     } else {
       throw new UserError('invalid-selection', 'Business data is accepted whole.', { status: 400 });
@@ -311,6 +322,7 @@ export class ContributionService {
     const versionName = `contribution-${c.id}`;
     const scratch = await createScratchDir(path.join(this.ctx.config.dataDir, 'tmp', 'contributions'));
     try {
+      if (c.campaign && c.kind !== 'business') return await this.deliverToCampaign(c, c.campaign, c.kind, files, scratch.dir, options);
       const description = this.descriptionOf(c);
       const provenance = this.provenanceOf(c);
       if (c.kind === 'vector') {
@@ -345,6 +357,36 @@ export class ContributionService {
     } finally {
       await scratch.remove();
     }
+  }
+
+  /**
+   * An accepted campaign delivery: its dalles ingested (or its GML imported) into the campaign's
+   * unpublished version and ticked off there, as `pcrs ingest --campaign` does; the campaign's check
+   * and publication do the rest (its declarations and "to update" marks are the campaign's to answer).
+   */
+  private async deliverToCampaign(c: Contribution, slug: string, kind: 'raster' | 'vector', files: ContributionFile[], dir: string, options: RunJobOptions): Promise<Contribution> {
+    const campaigns = new CampaignService(this.ctx);
+    const paths = await this.materialise(files, dir);
+    let versionId: number;
+    let summary: string;
+    if (kind === 'raster') {
+      const { versionName } = await campaigns.prepareDelivery(OPERATOR, slug, c.surveyedOn);
+      const report = await ingestDelivery(ingestServices(this.ctx), { dir, datasetId: 'ortho', versionName, kind: 'update', publish: false, ...(c.surveyedOn ? { date: c.surveyedOn } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      const outcome = await campaigns.recordIngest(OPERATOR, slug, report, c.surveyedOn);
+      versionId = (await this.ctx.catalog.getVersion('ortho', versionName)).id;
+      summary = `${outcome.received} dalle(s) reçue(s), ${outcome.rejected} refusée(s), ${outcome.outside.length} hors de la zone`;
+    } else {
+      const { versionName } = await campaigns.prepareVectorDelivery(OPERATOR, slug, c.surveyedOn);
+      const { results } = await importIntoVersion(this.ctx, paths, { datasetId: 'vector', versionName, kind: 'update', publish: false });
+      const outcome = await campaigns.recordGmlImport(OPERATOR, slug, results, c.surveyedOn);
+      versionId = (await this.ctx.catalog.getVersion('vector', versionName)).id;
+      summary = `${results.filter((r) => r.status === 'imported').length} fichier(s) importé(s), ${outcome.outside.length} hors de la zone`;
+    }
+    await this.store.published(c.id, { versionId });
+    const done = (await this.store.get(c.id)) as Contribution;
+    await this.ctx.audit.record(OPERATOR, { action: 'contribution.delivered', target: `contribution:${c.id}`, details: { campaign: slug } });
+    await this.tell(done, 'livrée à la campagne', `Elle est livrée à la campagne « ${slug} » (${summary}) ; la campagne la vérifie et la publie.`);
+    return done;
   }
 
   /** A published orthophoto or vector contribution: what it answers settled, then accepted, told and audited. */

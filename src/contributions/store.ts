@@ -43,6 +43,8 @@ export interface Contribution {
   attributeDefaults: Record<string, string>;
   /** What a moderator accepted when not all of it: object keys (vector) or file ids (dalles). */
   selection: Selection | null;
+  /** The campaign it is a delivery of (its slug), if any: accepted, it goes into the campaign's version. */
+  campaign: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -83,6 +85,7 @@ interface Row {
   business: BusinessTarget | string | null;
   attribute_defaults: Record<string, string> | string;
   selection: Selection | string | null;
+  campaign: string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -124,6 +127,7 @@ const toContribution = (r: Row): Contribution => ({
   business: typeof r.business === 'string' ? (JSON.parse(r.business) as BusinessTarget) : r.business,
   attributeDefaults: typeof r.attribute_defaults === 'string' ? (JSON.parse(r.attribute_defaults) as Record<string, string>) : r.attribute_defaults,
   selection: typeof r.selection === 'string' ? (JSON.parse(r.selection) as Selection) : r.selection,
+  campaign: r.campaign,
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
 });
@@ -143,17 +147,17 @@ const toFile = (r: FileRow): ContributionFile => ({
   validatedAt: r.validated_at === null ? null : iso(r.validated_at),
 });
 
-const SELECT = `SELECT c.*, o.slug AS organisation FROM contributions c JOIN organisations o ON o.id = c.organisation_id`;
+const SELECT = `SELECT c.*, o.slug AS organisation, cp.slug AS campaign FROM contributions c JOIN organisations o ON o.id = c.organisation_id LEFT JOIN campaigns cp ON cp.id = c.campaign_id`;
 const FILE_COLUMNS = `id, contribution_id, name, bytes, sha256, location, converted_location, uploaded_at, status, report, job_id, validated_at`;
 
 export class ContributionStore {
   constructor(private readonly db: Queryable) {}
 
-  async create(c: { kind: ContributionKind; title: string; description: string; organisationId: number; authorUserId: number | null; authorActor: string; surveyedOn: string | null; producer: string | null; business: BusinessTarget | null; attributeDefaults: Record<string, string> }): Promise<Contribution> {
+  async create(c: { kind: ContributionKind; title: string; description: string; organisationId: number; authorUserId: number | null; authorActor: string; surveyedOn: string | null; producer: string | null; business: BusinessTarget | null; attributeDefaults: Record<string, string>; campaignId: number | null }): Promise<Contribution> {
     const { rows } = await this.db.query<{ id: string }>(
-      `INSERT INTO contributions (kind, title, description, organisation_id, author_user_id, author_actor, surveyed_on, producer, business, attribute_defaults)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-      [c.kind, c.title, c.description, c.organisationId, c.authorUserId, c.authorActor, c.surveyedOn, c.producer, c.business === null ? null : JSON.stringify(c.business), JSON.stringify(c.attributeDefaults)],
+      `INSERT INTO contributions (kind, title, description, organisation_id, author_user_id, author_actor, surveyed_on, producer, business, attribute_defaults, campaign_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+      [c.kind, c.title, c.description, c.organisationId, c.authorUserId, c.authorActor, c.surveyedOn, c.producer, c.business === null ? null : JSON.stringify(c.business), JSON.stringify(c.attributeDefaults), c.campaignId],
     );
     return (await this.get(Number(rows[0]?.id))) as Contribution;
   }

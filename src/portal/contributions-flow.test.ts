@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CampaignService } from '../campaigns/service.js';
+import { OPERATOR } from '../context/access.js';
 import { CAHORS_CENTRE, getScene } from '../demo/synthetic-scene.js';
 import { writeDemoGml } from '../demo/vector.js';
 import { createUser, sessionFor } from '../test-support/access.js';
@@ -184,6 +186,45 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
     expect(fc.numberMatched).toBe(8);
     expect(fc.features[0]?.properties).toMatchObject({ layer: 'points_lumineux', numero: 'EP-1', provenance: { organisation: 'cahors' } });
     expect((await fetch(`${s.base}/ogc/collections/cahors-eclairage/items`)).status).toBe(401);
+    expect(errors).toEqual([]);
+  }, 240_000);
+
+  it('the contractor of a campaign sends its dalles as the campaign’s delivery; accepted, they go into the campaign, not into a version of their own', async () => {
+    const campaigns = new CampaignService(s.ctx);
+    const L93 = { type: 'name', properties: { name: 'EPSG:2154' } } as const;
+    await campaigns.create(OPERATOR, {
+      slug: 'maj-cahors-sept',
+      title: 'Mise à jour de septembre',
+      kind: 'ortho',
+      dalleSize: 200,
+      area: { source: 'drawn', geometry: { type: 'Polygon', coordinates: [[[575_000, 6_373_400], [575_200, 6_373_400], [575_200, 6_373_600], [575_000, 6_373_600], [575_000, 6_373_400]]], crs: L93 } },
+      contractor: 'cahors',
+      plannedStart: '2026-09-01',
+      plannedEnd: '2026-09-30',
+    });
+    await campaigns.changeStatus(OPERATOR, 'maj-cahors-sept', 'ordered');
+    await page.goto(`${s.base}/#/contributions/nouvelle`);
+    await page.getByLabel('Nature').selectOption('raster');
+    await page.getByLabel('Livraison d’une campagne').selectOption('maj-cahors-sept');
+    await page.getByLabel('Intitulé').fill('Livraison de septembre');
+    await page.getByLabel('Date du levé ou de la prise de vue').fill('2026-09-15');
+    await page.getByRole('button', { name: 'Créer la contribution' }).click();
+    await expect.poll(() => page.locator('h1').innerText(), { timeout: 10_000 }).toBe('Contribution : Livraison de septembre');
+    expect(await page.locator('.contribution-campaign').innerText()).toBe('Livraison de la campagne maj-cahors-sept');
+    await page.getByLabel('Dalles (GeoTIFF ou JPEG 2000, plusieurs possibles)').setInputFiles([{ name: dalle.name, mimeType: 'image/tiff', buffer: dalle.buffer }]);
+    await expect.poll(() => status(dalle.name).innerText(), { timeout: 60_000 }).toBe('conforme');
+    const contribution = page.url();
+    const modContext = await browser.newContext({ viewport: { width: 1300, height: 900 }, locale: 'fr-FR' });
+    await modContext.addCookies([{ name: 'pcrs_session', value: moderatorCookie, url: s.base }]);
+    const mod = await modContext.newPage();
+    mod.on('pageerror', (e) => errors.push(e.message));
+    await mod.goto(contribution);
+    await mod.getByRole('button', { name: 'Accepter et publier' }).click();
+    await expect.poll(() => mod.locator('.contribution-status').innerText(), { timeout: 60_000 }).toContain('Acceptée : livrée à la campagne, qui la vérifie et la publie.');
+    expect(await mod.locator('main').innerText()).toContain('Acceptée dans la version campaign-maj-cahors-sept de la campagne');
+    await modContext.close();
+    expect((await campaigns.store.get('maj-cahors-sept')).progress).toMatchObject({ expected: 1, received: 1 });
+    expect((await s.ctx.catalog.getVersion('ortho', 'campaign-maj-cahors-sept')).status).not.toBe('published');
     expect(errors).toEqual([]);
   }, 240_000);
 });

@@ -556,6 +556,8 @@ export interface NewContribution {
   producer?: string;
   business?: BusinessTarget;
   attributeDefaults?: AttributeDefaults;
+  /** Raster or vector: the campaign it is a delivery of (the organisation being its contractor). */
+  campaign?: string;
 }
 
 export interface ContributionFile {
@@ -585,8 +587,10 @@ export interface Contribution {
   moderatedAt: string | null;
   /** The moderator's words (refusal, changes asked, or why a publication failed). */
   reason: string | null;
-  /** The update version it became, once accepted. */
+  /** The update version it became, once accepted (a campaign's delivery: the campaign's). */
   version: string | null;
+  /** The campaign it is a delivery of, if any. */
+  campaign: string | null;
   business: BusinessTarget | null;
   attributeDefaults: AttributeDefaults;
   createdAt: string;

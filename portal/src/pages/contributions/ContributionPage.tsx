@@ -100,7 +100,7 @@ function Details({ c, onUploaded }: { c: Contribution; onUploaded: () => void })
   return (
     <div class="contribution-details">
       <p class="contribution-status" aria-live="polite">
-        <ContributionStateBadge state={c.state} /> {t(`contribution.stateLine.${c.state}` as MessageKey)}
+        <ContributionStateBadge state={c.state} /> {c.state === 'accepted' && c.campaign ? t('contribution.stateLine.acceptedInCampaign') : t(`contribution.stateLine.${c.state}` as MessageKey)}
       </p>
       <dl class="facts">
         <div>
@@ -139,7 +139,12 @@ function Details({ c, onUploaded }: { c: Contribution; onUploaded: () => void })
           <strong>{t('contribution.reason')}</strong> {c.reason}
         </p>
       ) : null}
-      {c.version ? <p class="notice ok">{t('contribution.publishedAs', { version: c.version })}</p> : null}
+      {c.campaign ? (
+        <p class="contribution-campaign">
+          {t('contribution.campaignDelivery')} <a href={href(`/campagnes/${c.campaign}`)}>{c.campaign}</a>
+        </p>
+      ) : null}
+      {c.version ? <p class="notice ok">{c.campaign ? t('contribution.deliveredTo', { version: c.version }) : t('contribution.publishedAs', { version: c.version })}</p> : null}
 
       {OPEN.has(c.state) ? (
         <>

@@ -1,5 +1,5 @@
-import { useState } from 'preact/hooks';
-import { api, CONTRIBUTION_KINDS, type ContributionKind } from '../../app/api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { api, CONTRIBUTION_KINDS, type Campaign, type ContributionKind } from '../../app/api.js';
 import { Field, Form, LiveRegion, PageTitle, RequireSignIn, Select, TextArea, useForm } from '../../app/components.js';
 import { t } from '../../app/i18n.js';
 import type { MessageKey } from '../../app/messages.js';
@@ -41,6 +41,15 @@ function ContributionForm() {
   const [thematique, setThematique] = useState('');
   const [qualite, setQualite] = useState('');
   const [precision, setPrecision] = useState('');
+  // The campaigns this organisation delivers now (as their contractor), for this kind of data.
+  const [campaigns, setCampaigns] = useState<Campaign[]>([]);
+  const [campaign, setCampaign] = useState('');
+  useEffect(() => {
+    api.campaigns().then((r) => setCampaigns(r.campaigns), () => setCampaigns([]));
+  }, []);
+  const deliverable = campaigns.filter(
+    (c) => c.contractor?.slug === organisation && ['ordered', 'in-acquisition', 'delivered'].includes(c.status) && ((kind === 'raster' && c.kind !== 'vector') || (kind === 'vector' && c.kind !== 'ortho')),
+  );
   if (orgs.length === 0) return <p class="notice info">{t('contributionNew.noOrganisation')}</p>;
   const submit = () => {
     const local: Record<string, string> = {};
@@ -59,6 +68,7 @@ function ContributionForm() {
           ? { business: { dataset: dataset.trim(), title: datasetTitle.trim() || title.trim(), visibility, readers: readers.split(',').map((r) => r.trim()).filter(Boolean) } }
           : {}),
         ...(kind === 'vector' && Object.keys(defaults).length ? { attributeDefaults: defaults } : {}),
+        ...(campaign && deliverable.some((c) => c.slug === campaign) ? { campaign } : {}),
       });
       navigate(`/contributions/${c.id}`);
     }, local);
@@ -70,6 +80,17 @@ function ContributionForm() {
       <Field label={t('contributionNew.titleLabel')} name="title" value={title} onInput={setTitle} required error={form.fieldError('title')} hint={t('contributionNew.titleHint')} />
       <TextArea label={t('contributionNew.description')} name="description" value={description} onInput={setDescription} error={form.fieldError('description')} />
       <Select label={t('contributions.organisation')} name="organisation" value={organisation} options={orgs.map((o) => ({ value: o.slug, label: o.name }))} onChange={setOrganisation} error={form.fieldError('organisation')} />
+      {deliverable.length > 0 ? (
+        <Select
+          label={t('contributionNew.campaign')}
+          name="campaign"
+          value={campaign}
+          options={[{ value: '', label: t('contributionNew.noCampaign') }, ...deliverable.map((c) => ({ value: c.slug, label: c.title }))]}
+          onChange={setCampaign}
+          error={form.fieldError('campaign')}
+        />
+      ) : null}
+      {deliverable.length > 0 ? <p class="hint">{t('contributionNew.campaignHint')}</p> : null}
       <Field label={t('contributionNew.surveyedOn')} name="surveyedOn" type="date" value={surveyedOn} onInput={setSurveyedOn} error={form.fieldError('surveyedOn')} />
       <Field label={t('contributionNew.producer')} name="producer" value={producer} onInput={setProducer} error={form.fieldError('producer')} hint={t('contributionNew.producerHint')} />
       {kind === 'business' ? (
