@@ -87,6 +87,16 @@ export function registerCampaignRoutes(app: RouteApp, service: CampaignService, 
     return { events: await service.store.events(c.id) };
   });
 
+  app.get(
+    '/api/v1/campaigns/:slug/timeline',
+    { config: { access: 'public' }, schema: { tags, summary: 'The campaign’s timeline, for anyone: when it was created, changed status, received deliveries, was checked and published (no actor, no note)', params: slugParams } },
+    async (request) => {
+      const c = await service.store.get(request.params.slug);
+      const shown = new Set(['created', 'status-changed', 'delivery', 'checked', 'published']);
+      return { timeline: (await service.store.events(c.id)).filter((e) => shown.has(e.action)).map((e) => ({ at: e.at, action: e.action, status: e.toStatus })) };
+    },
+  );
+
   app.get('/api/v1/campaigns/:slug/deliveries', { config: { access: MANAGE }, schema: { tags, summary: 'Administrators: the deliveries received into the campaign', params: slugParams } }, async (request) => {
     const c = await service.store.get(request.params.slug);
     return { deliveries: await service.store.deliveries(c.id) };

@@ -250,6 +250,10 @@ describe.runIf(CAN_RUN_BROWSER)('campaigns in the portal (Chromium, real server)
     await p.goto(`${s.base}/#/campagnes/maj-2026-cahors`);
     await expect.poll(() => p.locator('h1').innerText(), { timeout: 15_000 }).toBe('Campagne : Mise à jour 2026 — Cahors');
     expect(await p.locator('.campaign-actions').count()).toBe(0);
+    // The timeline is public: its steps, not who did them nor their notes.
+    const timeline = await p.locator('.campaign-timeline').innerText();
+    expect(timeline).toMatch(/créée[\s\S]*changement d’état → commandée[\s\S]*livraison[\s\S]*vérification[\s\S]*publication → publiée/);
+    expect(timeline).not.toContain('sig@fdel46.fr');
     await anonymous.close();
   });
 });

@@ -219,7 +219,8 @@ describe.runIf(CAN_RUN_BROWSER)('contributions in the portal (Chromium, real ser
     const mod = await modContext.newPage();
     mod.on('pageerror', (e) => errors.push(e.message));
     await mod.goto(contribution);
-    await mod.getByRole('button', { name: 'Accepter et publier' }).click();
+    expect(await mod.getByRole('button', { name: 'Accepter et publier' }).count()).toBe(0);
+    await mod.getByRole('button', { name: 'Accepter et livrer à la campagne' }).click();
     await expect.poll(() => mod.locator('.contribution-status').innerText(), { timeout: 60_000 }).toContain('Acceptée : livrée à la campagne, qui la vérifie et la publie.');
     expect(await mod.locator('main').innerText()).toContain('Acceptée dans la version campaign-maj-cahors-sept de la campagne');
     await modContext.close();

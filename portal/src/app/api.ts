@@ -508,6 +508,13 @@ export interface CampaignEvent {
   note: string | null;
 }
 
+/** GET /api/v1/campaigns/:slug/timeline: the public steps of a campaign. */
+export interface CampaignTimelineEntry {
+  at: string;
+  action: 'created' | 'status-changed' | 'delivery' | 'checked' | 'published';
+  status: CampaignStatus | null;
+}
+
 /** GET /api/v1/history: the versions that covered a point, newest first per dataset. */
 export interface PointHistory {
   point: [number, number];
@@ -935,6 +942,9 @@ export class Api {
   }
   campaignDalles(slug: string) {
     return this.request<CampaignDalles>('GET', `/campaigns/${encodeURIComponent(slug)}/dalles?crs=EPSG:2154`);
+  }
+  campaignTimeline(slug: string) {
+    return this.request<{ timeline: CampaignTimelineEntry[] }>('GET', `/campaigns/${encodeURIComponent(slug)}/timeline`);
   }
   campaignEvents(slug: string) {
     return this.request<{ events: CampaignEvent[] }>('GET', `/campaigns/${encodeURIComponent(slug)}/events`);

@@ -116,6 +116,7 @@ function View({ initial, initialDalles }: { initial: Campaign; initialDalles: Ca
         </table>
       ) : null}
       <LiveRegion message={checking ? { kind: 'info', text: t('campaign.checking') } : message} />
+      <Timeline slug={c.slug} version={c.status + p.received + p.accepted + p.rejected} />
       {admin ? (
         <section class="campaign-actions" aria-label={t('campaign.actions')}>
           <h2>{t('campaign.actions')}</h2>
@@ -167,6 +168,28 @@ function Legend({ changed }: { changed: boolean }) {
         </li>
       ))}
     </ul>
+  );
+}
+
+/** When the campaign was created, ordered, delivered, checked, published: for everyone. */
+function Timeline({ slug, version }: { slug: string; version: string }) {
+  const state = useLoad(() => api.campaignTimeline(slug), [slug, version]);
+  return (
+    <Loaded state={state}>
+      {(d) => (
+        <section class="campaign-timeline" aria-label={t('campaign.timeline')}>
+          <h2>{t('campaign.timeline')}</h2>
+          <ol>
+            {d.timeline.map((e, i) => (
+              <li key={i}>
+                <time dateTime={e.at}>{formatDate(e.at)}</time> — {t(`campaign.event.${e.action}` as MessageKey)}
+                {e.status && e.action !== 'created' ? ` → ${campaignStatusText(e.status)}` : ''}
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+    </Loaded>
   );
 }
 

@@ -254,7 +254,9 @@ function Moderation({ c, selection, onDecided }: { c: Contribution; selection: C
         <TextArea label={t('contribution.reasonLabel')} name="reason" value={reason} onInput={setReason} error={form.fieldError('reason')} hint={t('contribution.reasonHint')} />
         <LiveRegion message={form.message} />
         <button type="button" class="primary" disabled={form.busy || c.state !== 'valid'} onClick={() => decide('accept')}>
-          {selection ? t('contribution.acceptPart', { n: (selection.objects ?? selection.files ?? []).length }) : t('contribution.accept')}
+          {selection
+            ? t(c.campaign ? 'contribution.acceptPartToCampaign' : 'contribution.acceptPart', { n: (selection.objects ?? selection.files ?? []).length })
+            : t(c.campaign ? 'contribution.acceptToCampaign' : 'contribution.accept')}
         </button>{' '}
         <button type="submit" disabled={form.busy}>
           {t('contribution.askChanges')}
