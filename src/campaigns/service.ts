@@ -7,7 +7,7 @@ import type { Bbox } from '../grid/bbox.js';
 import { DEFAULT_MAX_DALLES, dallesInBbox, parseDalleName, type DalleRef } from '../grid/dalle-grid.js';
 import type { IngestReport } from '../raster/ingest/report.js';
 import type { FileImportResult } from '../vector/import.js';
-import { diffFeatures } from '../vector/diff.js';
+import { diffFeatures, type ClassChanges } from '../vector/diff.js';
 import { queryFeatures, VECTOR_DATASET } from '../vector/store.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { runJob } from '../jobs/run-job.js';
@@ -401,25 +401,27 @@ export class CampaignService {
     const hasVector = c.progress.vectorCoverage !== null && c.vectorVersion !== null;
     if (!hasOrtho && !hasVector) throw new UserError('nothing-accepted', `Campaign '${slug}' has no accepted dalle nor imported vector file to publish.`, { status: 409 });
     const vectorVersion = hasVector ? await this.ctx.catalog.getVersion('vector', c.vectorVersion as string) : null;
+    // What it changes, computed while the current PCRS is still the one it replaces, written with the
+    // switch (a publication that loses a race writes nothing computed after the other's switch).
+    let vectorChanges: VectorChanges | null = null;
     if (vectorVersion) {
-      // What it changes in the vector PCRS, class by class, while the current PCRS is still the one it replaces.
       const common = { datasetId: VECTOR_DATASET, outSrid: 2154 as const, decimals: 3 };
       const [after, before] = await Promise.all([queryFeatures(this.ctx.db, { ...common, versionId: vectorVersion.id }), queryFeatures(this.ctx.db, { ...common, replacedBy: vectorVersion.id })]);
       const diff = diffFeatures(vectorVersion.name, after, before, null);
-      await this.store.setVectorChanges(c.id, { summary: diff.summary, byClass: diff.byClass });
+      vectorChanges = { summary: diff.summary, byClass: diff.byClass };
     }
-    if (!hasOrtho) return this.publishVersions(caller, c, null, vectorVersion);
-    const version = await this.ctx.catalog.getVersion('ortho', c.orthoVersion as string);
-    // What changed, dalle by dalle, while the current orthophoto is still the one it replaces.
-    const sampler = new OrthoSampler(this.ctx);
-    const scores: Array<{ col: number; row: number; score: number | null }> = [];
-    try {
-      for (const d of await this.store.acceptedDalles(c.id)) scores.push({ ...d, score: await sampler.changeScore(version, dalleBbox({ size: c.dalleSize, col: d.col, row: d.row })) });
-    } finally {
-      await sampler.close();
+    const version = hasOrtho ? await this.ctx.catalog.getVersion('ortho', c.orthoVersion as string) : null;
+    // What changed, dalle by dalle, against the current orthophoto.
+    const scores: ChangeScores = [];
+    if (version) {
+      const sampler = new OrthoSampler(this.ctx);
+      try {
+        for (const d of await this.store.acceptedDalles(c.id)) scores.push({ ...d, score: await sampler.changeScore(version, dalleBbox({ size: c.dalleSize, col: d.col, row: d.row })) });
+      } finally {
+        await sampler.close();
+      }
     }
-    await this.store.recordChangeScores(c.id, scores);
-    return this.publishVersions(caller, c, version, vectorVersion);
+    return this.publishVersions(caller, c, version, vectorVersion, { vectorChanges, scores });
   }
 
   /**
@@ -428,13 +430,15 @@ export class CampaignService {
    * of it or none, and a crash (a killed process, a lost connection) leaves the previous state
    * served and the campaign `checked`, to publish again. The mail follows the commit.
    */
-  private async publishVersions(caller: Caller, c: Campaign, version: Version | null, vectorVersion: Version | null): Promise<Campaign> {
+  private async publishVersions(caller: Caller, c: Campaign, version: Version | null, vectorVersion: Version | null, changes: { vectorChanges: VectorChanges | null; scores: ChangeScores }): Promise<Campaign> {
     const slug = c.slug;
     const versions = [version, vectorVersion].filter((v): v is Version => v !== null);
     const names = versions.map((v) => v.name);
     await this.ctx.db.transaction(async (tx) => {
       const store = this.store.with(tx);
       if ((await store.lockStatus(c.id)) !== 'checked') throw new UserError('campaign-changed', `Campaign '${slug}' changed meanwhile; look at it again.`, { status: 409 });
+      await store.recordChangeScores(c.id, changes.scores);
+      if (changes.vectorChanges) await store.setVectorChanges(c.id, changes.vectorChanges);
       const catalog = this.ctx.catalog.with(tx);
       for (const v of versions) {
         await catalog.raiseVersionToTop(v.id);
@@ -454,6 +458,9 @@ export class CampaignService {
     return this.store.get(slug);
   }
 }
+
+type VectorChanges = { summary: ClassChanges; byClass: Record<string, ClassChanges> };
+type ChangeScores = Array<{ col: number; row: number; score: number | null }>;
 
 const EDGE_FR: Record<NonNullable<SeamScore['edge']>, string> = { north: 'nord', south: 'sud', east: 'est', west: 'ouest' };
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshPglite, type TestDatabase } from '../test-support/db.js';
+import { freshPglite, freshPostgres, POSTGRES_URL, type TestDatabase } from '../test-support/db.js';
 import { Catalog, publishedVersionsSql } from './catalog.js';
 
 const SHA = (c: string) => c.repeat(64);
@@ -67,5 +67,30 @@ describe('catalogue: published versions and asset queries', () => {
 
     expect(await assets.storedTotals()).toEqual({ count: 2, bytes: 15 });
     expect(await catalog.summary()).toMatchObject({ datasets: 3, assets: 2, storedBytes: 15 });
+  });
+});
+
+describe.runIf(POSTGRES_URL)('catalogue on PostgreSQL: priorities under concurrency', () => {
+  let t: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    t = await freshPostgres();
+    catalog = new Catalog(t.db);
+    await catalog.ensureStandardDatasets('test');
+  }, 120_000);
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('versions made or raised at the same moment never share a priority (newest wins must have one answer)', async () => {
+    const made = await Promise.all(Array.from({ length: 12 }, (_, i) => catalog.ensureVersion({ datasetId: 'ortho', name: `v${i}` })));
+    expect(new Set(made.map((v) => v.priority)).size).toBe(12);
+    // Raised at once (two campaigns or contributions published together): distinct, above all the others.
+    const before = Math.max(...made.map((v) => v.priority));
+    await Promise.all(made.slice(0, 6).map((v) => t.db.transaction((tx) => catalog.with(tx).raiseVersionToTop(v.id))));
+    const after = await Promise.all(made.slice(0, 6).map((v) => catalog.getVersion('ortho', v.name)));
+    expect(new Set(after.map((v) => v.priority)).size).toBe(6);
+    for (const v of after) expect(v.priority).toBeGreaterThan(before);
   });
 });

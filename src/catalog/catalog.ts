@@ -189,10 +189,11 @@ export class Catalog {
     if (input.acquisitionDate && !/^\d{4}-\d{2}-\d{2}$/.test(input.acquisitionDate)) {
       throw new UserError('invalid-date', `Invalid date '${input.acquisitionDate}': expected YYYY-MM-DD.`);
     }
-    // Priority: newer versions win. New versions go above every existing one of the dataset.
+    // Priority: newer versions win. New versions go above every existing one (one sequence: two made
+    // at the same moment never share a priority).
     await this.db.query(
       `INSERT INTO versions (dataset_id, name, kind, acquisition_date, campaign, description, priority)
-       SELECT $1, $2, $3, $4::date, $5, $6, COALESCE(MAX(priority), 0) + 1 FROM versions WHERE dataset_id = $1
+       VALUES ($1, $2, $3, $4::date, $5, $6, nextval('versions_priority_seq'))
        ON CONFLICT (dataset_id, name) DO NOTHING`,
       [input.datasetId, input.name, input.kind ?? 'full', input.acquisitionDate ?? null, input.campaign ?? null, input.description ?? null],
     );
@@ -244,7 +245,7 @@ export class Catalog {
    */
   async raiseVersionToTop(versionId: number): Promise<void> {
     await this.db.query(
-      `UPDATE versions v SET priority = (SELECT MAX(priority) + 1 FROM versions o WHERE o.dataset_id = v.dataset_id) WHERE v.id = $1 AND v.status <> 'published'
+      `UPDATE versions v SET priority = nextval('versions_priority_seq') WHERE v.id = $1 AND v.status <> 'published'
          AND v.priority < (SELECT MAX(priority) FROM versions o WHERE o.dataset_id = v.dataset_id)`,
       [versionId],
     );
