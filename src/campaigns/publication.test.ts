@@ -220,7 +220,8 @@ describe.each(ENGINES)('campaign check and publication on $engine', ({ engine, o
     const wmtsAlphaAt = async (x: number, y: number) => {
       const [mx = 0, my = 0] = transformPoint('EPSG:2154', 'EPSG:3857', [x, y]);
       const out = path.join(dataDir, `wmts-${x}.tif`);
-      await gdal('gdal_translate', ['-q', '-projwin', String(mx - 3), String(my + 3), String(mx + 3), String(my - 3), '-outsize', '2', '2', wmts, out]);
+      // No GDAL tile cache: it would write ./gdalwmscache and answer the next run from it.
+      await gdal('gdal_translate', ['-q', '--config', 'GDAL_ENABLE_WMS_CACHE', 'NO', '-projwin', String(mx - 3), String(my + 3), String(mx + 3), String(my - 3), '-outsize', '2', '2', wmts, out]);
       const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
       expect(info.channels).toBe(4);
       return data[3];
