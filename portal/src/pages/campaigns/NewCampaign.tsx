@@ -1,10 +1,10 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, type Geometry, type NewCampaign as NewCampaignBody } from '../../app/api.js';
 import { Field, Form, LiveRegion, PageTitle, RequireSignIn, Select, useForm } from '../../app/components.js';
 import { t } from '../../app/i18n.js';
 import { navigate } from '../../app/router.js';
 import { isPlatformAdmin } from '../../app/session.js';
-import type { AreaMap } from '../map/area-map.js';
+import { useAreaMap } from '../map/use-area-map.js';
 
 type AreaSource = 'to-update' | 'drawn' | 'communes' | 'older-than';
 
@@ -38,35 +38,9 @@ function CampaignForm() {
   const [end, setEnd] = useState('');
   // The map to draw the area on, loaded with OpenLayers when "drawn" is chosen.
   const mapTarget = useRef<HTMLDivElement>(null);
-  const areaMap = useRef<AreaMap | null>(null);
-  const [mapState, setMapState] = useState<'off' | 'loading' | 'ready' | 'failed'>('off');
+  const { map: areaMap, state: mapState } = useAreaMap(mapTarget, null, source === 'drawn');
   const [drawing, setDrawing] = useState(false);
   const [polygon, setPolygon] = useState<Geometry | null>(null);
-  useEffect(() => {
-    if (source !== 'drawn' || areaMap.current) return;
-    let live = true;
-    setMapState('loading');
-    import('../map/area-map.js')
-      .then(({ createAreaMap }) => createAreaMap(mapTarget.current as HTMLElement, null))
-      .then(
-        (m) => {
-          if (!live) return m.dispose();
-          areaMap.current = m;
-          setMapState('ready');
-        },
-        () => live && setMapState('failed'),
-      );
-    return () => {
-      live = false;
-    };
-  }, [source]);
-  useEffect(
-    () => () => {
-      areaMap.current?.dispose();
-      areaMap.current = null;
-    },
-    [],
-  );
   const startDrawing = () => {
     const m = areaMap.current;
     if (!m) return;

@@ -8,7 +8,7 @@ import type { ScreenProps } from '../../app/screen.js';
 import { useSession } from '../../app/session.js';
 import { CommuneSearch } from '../map/CommuneSearch.js';
 import { CURRENT_ORTHO, layerVisibility, VECTOR_LAYER } from '../map/streams.js';
-import type { AreaMap } from '../map/area-map.js';
+import { useAreaMap } from '../map/use-area-map.js';
 import { formatKm2 } from './labels.js';
 import { useLicenceGate } from './licence.js';
 
@@ -44,8 +44,7 @@ function ExtractForm({ query }: { query: URLSearchParams }) {
   const form = useForm();
   const gate = useLicenceGate();
   const mapTarget = useRef<HTMLDivElement>(null);
-  const areaMap = useRef<AreaMap | null>(null);
-  const [mapState, setMapState] = useState<'loading' | 'ready' | 'failed'>('loading');
+  const { map: areaMap, state: mapState } = useAreaMap(mapTarget, query.get('vue'));
   const [source, setSource] = useState<AreaSource>(() => initialSource(query));
   const [commune, setCommune] = useState<Commune | null>(null);
   const [epcis, setEpcis] = useState<Epci[] | null>(null);
@@ -66,27 +65,14 @@ function ExtractForm({ query }: { query: URLSearchParams }) {
   const [clip, setClip] = useState<VectorClip>('dalles');
   const [delivery, setDelivery] = useState<ExtractDelivery>('zip');
 
-  // The map, with OpenLayers, after the form is shown.
   useEffect(() => {
     let live = true;
-    import('../map/area-map.js')
-      .then(({ createAreaMap }) => createAreaMap(mapTarget.current as HTMLElement, query.get('vue')))
-      .then(
-        (m) => {
-          if (!live) return m.dispose();
-          areaMap.current = m;
-          setMapState('ready');
-        },
-        () => live && setMapState('failed'),
-      );
     getJson<{ versions: VersionRow[] }>('/api/versions').then((r) => live && setVersions(r.versions.filter((v) => v.datasetId === 'ortho' && v.status === 'published')), () => undefined);
     api.datasets().then((d) => live && setDatasets(d), () => undefined);
     const insee = query.get('commune');
     if (insee) api.commune(insee).then((f) => live && setCommune(f.properties), (e: unknown) => live && setAreaNote(errorText(e)));
     return () => {
       live = false;
-      areaMap.current?.dispose();
-      areaMap.current = null;
     };
   }, []);
 

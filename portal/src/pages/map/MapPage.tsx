@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { api, getJson, type Commune, type DatasetAccess, type Declaration, type DeclarationDetail, type Health, type PointHistory, type VersionRow } from '../../app/api.js';
-import { Checkbox, PageTitle } from '../../app/components.js';
+import { Checkbox, PageTitle, Select } from '../../app/components.js';
 import { errorText, formatDate, t, versionStatusText } from '../../app/i18n.js';
 import { rememberedKeys } from '../../app/remembered-keys.js';
 import { href, navigate, replaceQuery } from '../../app/router.js';
@@ -57,7 +57,7 @@ export default function MapPage({ query }: ScreenProps) {
   const [declCount, setDeclCount] = useState<number | null>(null);
   const drawing = useRef(false);
   const refreshDeclarations = useRef<() => void>(() => undefined);
-  const ids = { layer: useId(), opacity: useId(), compare: useId(), swipe: useId() };
+  const ids = { layer: useId(), opacity: useId(), swipe: useId() };
   /** The layer compared with the shown one (left of the bar), and where the bar is (0–1). */
   const [compared, setCompared] = useState<string | null>(null);
   const [swipe, setSwipe] = useState(0.5);
@@ -203,19 +203,13 @@ export default function MapPage({ query }: ScreenProps) {
             <label for={ids.opacity}>{t('map.opacity')}</label>
             <input id={ids.opacity} name="opacity" type="range" min="0" max="1" step="0.05" value={String(settings.opacity)} onInput={(e) => apply({ opacity: Number((e.currentTarget as HTMLInputElement).value) })} />
           </div>
-          <div class="field">
-            <label for={ids.compare}>{t('map.compareWith')}</label>
-            <select id={ids.compare} name="compare" value={compared ?? ''} disabled={!m} onChange={(e) => compare((e.currentTarget as HTMLSelectElement).value || null)}>
-              <option value="">{t('map.compareNone')}</option>
-              {(m?.layers ?? [])
-                .filter((id) => id !== settings.layer)
-                .map((id) => (
-                  <option key={id} value={id}>
-                    {id}
-                  </option>
-                ))}
-            </select>
-          </div>
+          <Select
+            label={t('map.compareWith')}
+            name="compare"
+            value={compared ?? ''}
+            options={[{ value: '', label: t('map.compareNone') }, ...(m?.layers ?? []).filter((id) => id !== settings.layer).map((id) => ({ value: id, label: id }))]}
+            onChange={(v) => compare(v || null)}
+          />
           {compared ? (
             <div class="field">
               <label for={ids.swipe}>{t('map.swipe')}</label>
@@ -336,7 +330,7 @@ function History({ history, layers, onCompare }: { history: PointHistory; layers
   const comparable = history.versions.filter((v) => v.dataset === 'ortho' && layers.includes(`${CURRENT_ORTHO}.${v.version}`)).map((v) => `${CURRENT_ORTHO}.${v.version}`);
   const [after, setAfter] = useState(comparable[0] ?? '');
   const [before, setBefore] = useState(comparable[1] ?? '');
-  const ids = { before: useId(), after: useId() };
+  const versionOptions = comparable.map((id) => ({ value: id, label: id.slice(CURRENT_ORTHO.length + 1) }));
   return (
     <section class="point-history" aria-label={t('map.history')}>
       <h3>{t('map.history')}</h3>
@@ -364,26 +358,8 @@ function History({ history, layers, onCompare }: { history: PointHistory; layers
       </ul>
       {comparable.length >= 2 ? (
         <div class="history-compare">
-          <div class="field">
-            <label for={ids.before}>{t('map.compareBefore')}</label>
-            <select id={ids.before} name="before" value={before} onChange={(e) => setBefore((e.currentTarget as HTMLSelectElement).value)}>
-              {comparable.map((id) => (
-                <option key={id} value={id}>
-                  {id.slice(CURRENT_ORTHO.length + 1)}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for={ids.after}>{t('map.compareAfter')}</label>
-            <select id={ids.after} name="after" value={after} onChange={(e) => setAfter((e.currentTarget as HTMLSelectElement).value)}>
-              {comparable.map((id) => (
-                <option key={id} value={id}>
-                  {id.slice(CURRENT_ORTHO.length + 1)}
-                </option>
-              ))}
-            </select>
-          </div>
+          <Select label={t('map.compareBefore')} name="before" value={before} options={versionOptions} onChange={setBefore} />
+          <Select label={t('map.compareAfter')} name="after" value={after} options={versionOptions} onChange={setAfter} />
           <button type="button" disabled={before === after} onClick={() => onCompare(before, after)}>
             {t('map.compareVersions')}
           </button>
