@@ -19,6 +19,7 @@ import { publicationCapability } from './publication/capability.js';
 import { ogcCapability } from './ogc/capability.js';
 import { rasterCapability } from './raster/capability.js';
 import { tiersCapability } from './tiers/capability.js';
+import { usageCapability } from './usage/capability.js';
 import { vectorCapability } from './vector/capability.js';
 
 /**
@@ -28,6 +29,8 @@ import { vectorCapability } from './vector/capability.js';
 export const CAPABILITIES: readonly Capability[] = [
   healthCapability,
   accessCapability,
+  // Before the others: its onResponse hook counts every route.
+  usageCapability,
   catalogCapability,
   jobsCapability,
   ogcCapability,

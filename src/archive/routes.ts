@@ -21,7 +21,7 @@ export function registerArchiveRoutes(app: RouteApp, services: StorageServices):
   app.post(
     '/api/archive/packages/:id/restore',
     {
-      config: { access: RESTORERS },
+      config: { access: RESTORERS, usage: 'restore' },
       schema: {
         tags,
         summary: 'Ask for a package to be restored from the archive class (technical)',

@@ -9,6 +9,7 @@ import { JobStore } from '../jobs/jobs.js';
 import { createMailer, type Mailer } from '../notify/mailer.js';
 import { openTiers, type TierStores } from '../storage/tiers.js';
 import { PlatformAccessPolicy } from '../access/policy.js';
+import { UsageMeter } from '../usage/meter.js';
 import type { AccessPolicy } from './access.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -30,6 +31,8 @@ export interface AppContext {
   audit: AuditLog;
   /** E-mail (SMTP from `mail.smtpUrl`, else .eml files under the data dir). */
   mail: Mailer;
+  /** Usage counters of this process, written in batches (src/usage). */
+  usage: UsageMeter;
   log: Logger;
 }
 
@@ -56,6 +59,7 @@ export function buildAppContext(config: Config, db: Database, parts: ContextPart
     access: parts.access ?? new PlatformAccessPolicy(db, config, { log }),
     audit: new AuditLog(db),
     mail: parts.mail ?? createMailer(config, log),
+    usage: new UsageMeter(db, { flushMs: config.usage.flushSeconds * 1000, log }),
     log,
   };
 }
@@ -71,6 +75,7 @@ export async function createAppContext(config: Config, options: { migrate?: bool
       ...ctx,
       async close() {
         await ctx.access.close?.().catch(() => undefined);
+        await ctx.usage.close().catch(() => undefined);
         await db.close();
       },
     };

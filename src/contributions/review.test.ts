@@ -271,8 +271,9 @@ describe.each(ENGINES)('reviewing and accepting part of a contribution on $engin
     const keep = c.files.find((f) => f.name === path.basename(west.file))!.id;
     expect((await call(moderator, 'POST', `/api/v1/contributions/${c.id}/decision`, { decision: 'accept', selection: { files: [keep] } })).status).toBe(202);
     expect(await settle(c.id)).toBe('accepted');
+    // The serving node reads the published versions again within its catalogue cache's TTL (5 s).
+    await expect.poll(async () => (await tiles()).inWest, { timeout: 15_000, interval: 500 }).not.toBe(before.inWest);
     const after = await tiles();
-    expect(after.inWest).not.toBe(before.inWest);
     expect(after.inEast).toBe(before.inEast);
     expect(after.south).toBe(before.south);
     const dalles = await ctx.catalog.listDalles({ versionId: (await ctx.catalog.getVersion('ortho', `contribution-${c.id}`)).id });

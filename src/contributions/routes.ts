@@ -136,7 +136,7 @@ export function registerContributionRoutes(app: RouteApp, service: ContributionS
 
   app.post(
     '/api/v1/contributions',
-    { config: { access: WRITE }, schema: { tags, summary: 'Create a contribution (raster dalles or CNIG GML) for one of your organisations; then upload its files (tus, POST /api/v1/contributions/uploads)', body: createBody } },
+    { config: { access: WRITE, usage: 'contribution' }, schema: { tags, summary: 'Create a contribution (raster dalles or CNIG GML) for one of your organisations; then upload its files (tus, POST /api/v1/contributions/uploads)', body: createBody } },
     async (request, reply) => {
       const c = await service.create(request.caller, request.body);
       return reply.code(201).header('location', `/api/v1/contributions/${c.id}`).send(out(c, [], await service.store.declarations(c.id)));

@@ -1,20 +1,14 @@
 import { THEMES, type L93Geometry } from './model.js';
 import { toWgs84 } from './service.js';
 import type { Declaration } from './store.js';
+import { csvText, type CsvValue } from '../util/csv.js';
 
 /**
- * Declarations as CSV (geometry as Lambert-93 WKT) or GeoJSON (WGS84, RFC 7946). CSV cells that a
- * spreadsheet would run as a formula (=, +, -, @ first) are prefixed with a quote.
+ * Declarations as CSV (geometry as Lambert-93 WKT, cells as util/csv.ts writes them) or GeoJSON
+ * (WGS84, RFC 7946).
  */
 
 const COLUMNS = ['id', 'type', 'status', 'title', 'description', 'author', 'organisation', 'assigned_user', 'assigned_organisation', 'dataset', 'version', 'dt_dict_ref', 'works_start', 'works_end', 'themes', 'duplicate_of', 'created_at', 'updated_at', 'wkt_2154'] as const;
-
-export function cell(v: string | number | null): string {
-  if (v === null) return '';
-  let s = String(v);
-  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 export function wkt(g: L93Geometry): string {
   const pos = (p: number[]) => `${p[0]} ${p[1]}`;
@@ -24,17 +18,15 @@ export function wkt(g: L93Geometry): string {
 }
 
 export function toCsv(items: readonly Declaration[]): string {
-  const lines = [COLUMNS.join(',')];
-  for (const d of items) {
-    const row: Array<string | number | null> = [
+  return csvText(
+    COLUMNS,
+    items.map((d): CsvValue[] => [
       d.id, d.type, d.status, d.title, d.description, d.author.displayName ?? d.author.actor, d.author.organisation?.slug ?? null,
       d.assigned.user?.displayName ?? null, d.assigned.organisation?.slug ?? null, d.layer?.dataset ?? null, d.layer?.version ?? null,
       d.works?.dtDictRef ?? null, d.works?.plannedStart ?? null, d.works?.plannedEnd ?? null, d.works?.themes.filter((t) => THEMES.includes(t)).join(' ') ?? null,
       d.duplicateOf, d.createdAt, d.updatedAt, wkt(d.geometry),
-    ];
-    lines.push(row.map(cell).join(','));
-  }
-  return `${lines.join('\r\n')}\r\n`;
+    ]),
+  );
 }
 
 export function toGeoJson(items: readonly Declaration[]): string {

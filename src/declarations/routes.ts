@@ -119,7 +119,7 @@ export function registerDeclarationRoutes(app: RouteApp, service: DeclarationSer
 
   app.post(
     '/api/v1/declarations',
-    { config: { access: WRITE }, schema: { tags, summary: 'Declare an error, an update request, works or an intervention (geometry in WGS84, or EPSG:2154 / a CC zone by its crs member)', body: createBody } },
+    { config: { access: WRITE, usage: 'declaration' }, schema: { tags, summary: 'Declare an error, an update request, works or an intervention (geometry in WGS84, or EPSG:2154 / a CC zone by its crs member)', body: createBody } },
     async (request, reply) => {
       const created = await service.create(request.caller, request.body, origin(request));
       return reply.code(201).header('location', `/api/v1/declarations/${created.id}`).send(detail(created));

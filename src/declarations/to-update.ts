@@ -1,7 +1,8 @@
 import type { AppContext } from '../context/app-context.js';
 import type { SqlParam } from '../db/database.js';
 import { startLeasedLoop } from '../jobs/leases.js';
-import { cell, wkt } from './export.js';
+import { wkt } from './export.js';
+import { csvText } from '../util/csv.js';
 import type { L93Geometry, Status, Theme } from './model.js';
 import { toWgs84 } from './service.js';
 import { DALLES_TOUCHED } from './store.js';
@@ -218,11 +219,7 @@ export function marksToGeoJson(items: readonly UpdateMark[], extra: { numberMatc
 
 const CSV_COLUMNS = ['mark_id', 'declaration_id', 'dt_dict_ref', 'title', 'status', 'themes', 'dataset', 'version', 'dalle', 'due_on', 'marked_at', 'xmin_2154', 'ymin_2154', 'xmax_2154', 'ymax_2154', 'wkt_2154'] as const;
 
-/** The marks as CSV (area as Lambert-93 WKT; formula-looking cells neutralised as in export.ts). */
+/** The marks as CSV (area as Lambert-93 WKT; cells as util/csv.ts writes them). */
 export function marksToCsv(items: readonly UpdateMark[]): string {
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const m of items) {
-    lines.push([m.id, m.declarationId, m.dtDictRef, m.title, m.status, m.themes.join(' '), m.dataset, m.version, m.dalle, m.dueOn, m.markedAt, ...m.bbox, wkt(m.area)].map(cell).join(','));
-  }
-  return `${lines.join('\r\n')}\r\n`;
+  return csvText(CSV_COLUMNS, items.map((m) => [m.id, m.declarationId, m.dtDictRef, m.title, m.status, m.themes.join(' '), m.dataset, m.version, m.dalle, m.dueOn, m.markedAt, ...m.bbox, wkt(m.area)]));
 }

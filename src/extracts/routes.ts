@@ -80,7 +80,7 @@ export function registerExtractRoutes(app: RouteApp, service: ExtractService, st
   app.post(
     '/api/v1/extracts',
     {
-      config: { access: DOWNLOAD },
+      config: { access: DOWNLOAD, usage: 'extract' },
       schema: {
         tags,
         summary: 'Ask for an extract over an area (a GeoJSON polygon in WGS84 or EPSG:2154 — an uploaded file’s, from POST /api/v1/extracts/areas —, a commune, an EPCI, a declaration’s footprint, your organisation’s perimeter): orthophoto masters and/or COGs (JPEG at the tiles’ quality), the vector PCRS as CNIG GML, GeoPackage and/or DXF (whole objects or cut to the area), as one ZIP, or also as signed URLs (delivery urls)',
@@ -122,7 +122,7 @@ export function registerExtractRoutes(app: RouteApp, service: ExtractService, st
 
   app.get(
     '/api/v1/extracts/:id/download',
-    { config: { access: DOWNLOAD }, schema: { tags, summary: 'The ZIP (computed on the fly; Range to resume; ETag = content hash)', params: idParams } },
+    { config: { access: DOWNLOAD, usage: 'download' }, schema: { tags, summary: 'The ZIP (computed on the fly; Range to resume; ETag = content hash)', params: idParams } },
     async (request, reply) => {
       const e = await service.getFor(request.caller, request.params.id);
       const zip = await service.open(e);
@@ -199,7 +199,7 @@ export function registerExtractRoutes(app: RouteApp, service: ExtractService, st
     '/api/v1/extracts/:id/files/:seq/*',
     {
       // The signature is the authorisation: no session, no key (wget, aria2c).
-      config: { access: 'public' },
+      config: { access: 'public', usage: 'download' },
       schema: {
         tags,
         summary: 'One file of an extract, by its signed URL (from /urls): Range, HEAD, ETag = its SHA-256; 403 bad signature, 410 expired',

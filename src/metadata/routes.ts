@@ -98,7 +98,7 @@ export function registerMetadataRoutes(app: RouteApp, ctx: AppContext): Metadata
     if (req.request === 'GetRecordById') return send(request, reply, xml, getRecordByIdResponse(req, list, config));
     return send(request, reply, xml, getRecordsResponse(req, list, config));
   };
-  const cswOptions = { config: { access: 'public' as const, ows: 'csw' as const } };
+  const cswOptions = { config: { access: 'public' as const, ows: 'csw' as const, usage: 'catalogue' as const } };
   app.get('/csw', { ...cswOptions, schema: { tags, summary: 'CSW 2.0.2 (KVP): GetCapabilities, GetRecords, GetRecordById', querystring: kvpQuery } }, async (request, reply) =>
     csw(request, reply, parseKvpRequest(kvp(request.query))),
   );

@@ -76,6 +76,7 @@ export async function buildServer(ctx: AppContext, options: { logger?: boolean; 
   if (existsSync(path.join(PORTAL_DIST, 'index.html'))) {
     await app.register(async (portal) => {
       declareAccessForPlugin(portal, 'public');
+      portal.addHook('onRoute', (route) => void (route.config = { ...(route.config ?? {}), usage: 'portal' }));
       await portal.register(fastifyStatic, { root: PORTAL_DIST, prefix: '/', wildcard: false, index: ['index.html'] });
     });
   } else {

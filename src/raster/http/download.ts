@@ -13,7 +13,7 @@ export function registerDalleDownload(app: RouteApp, ctx: AppContext): void {
   app.get(
     '/api/datasets/:dataset/versions/:version/dalles/:name/download',
     {
-      config: { access: 'public' },
+      config: { access: 'public', usage: 'download' },
       schema: {
         tags: ['downloads'],
         summary: 'Download a delivered dalle (the master, byte for byte; ranges, ETag = SHA-256)',

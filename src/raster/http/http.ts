@@ -5,6 +5,7 @@ import { tileBbox, type TileMatrixSet } from '../../grid/tile-matrix-set.js';
 import { isVersioned, type RasterLayer } from '../serving/layers.js';
 import type { StreamsContext } from '../serving/streams-context.js';
 import type { TileFormat } from '../serving/tile-service.js';
+import { noteUsage } from '../../http/usage.js';
 
 export type { StreamsContext };
 
@@ -55,6 +56,7 @@ export function tileBbox2154(tms: TileMatrixSet, z: number, col: number, row: nu
 export async function sendTile(s: StreamsContext, request: FastifyRequest, reply: FastifyReply, layer: RasterLayer, tms: TileMatrixSet, z: number, col: number, row: number, format: TileFormat): Promise<FastifyReply> {
   // Anonymous callers hold no permission, so no perimeter: the tile's extent matters for the others only.
   await checkRead(s, request, layer, request.caller.kind === 'anonymous' ? undefined : tileBbox2154(tms, z, col, row));
+  noteUsage(request, { layer: layer.id, tile: { tms, z, col, row } });
   reply.header('access-control-allow-origin', '*');
   reply.header('access-control-expose-headers', 'ETag');
   // Restricted tiles are per caller: no shared cache may hand them to someone else.

@@ -219,7 +219,7 @@ async function getFeatureInfo(s: StreamsContext, request: FastifyRequest, reply:
 }
 
 export function registerWms(app: RouteApp, s: StreamsContext): void {
-  app.get('/wms', { config: { access: 'public', ows: 'wms' }, schema: { hide: true } }, async (request, reply) => {
+  app.get('/wms', { config: { access: 'public', ows: 'wms', usage: 'wms' }, schema: { hide: true } }, async (request, reply) => {
     const q = kvp(request.query);
     const req = q.get('REQUEST');
     if (!req) throw new OgcServiceError('MissingParameterValue', 'Parameter REQUEST is missing.', 'REQUEST');

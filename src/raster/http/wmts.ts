@@ -147,7 +147,7 @@ async function featureInfo(s: StreamsContext, request: FastifyRequest, reply: Fa
 }
 
 export function registerWmts(app: RouteApp, s: StreamsContext): void {
-  const options = { config: { access: 'public' as const, ows: 'wmts' as const }, schema: { hide: true } };
+  const options = { config: { access: 'public' as const, ows: 'wmts' as const, usage: 'wmts' as const }, schema: { hide: true } };
   const str = z.string().max(200);
   const capabilities = async (request: FastifyRequest, reply: FastifyReply) =>
     sendDocument(request, reply, await wmtsCapabilities(s, baseUrl(request, s.app.config), request), 'application/xml; charset=utf-8', capabilitiesCache(request));

@@ -161,7 +161,7 @@ export function registerXyzAndOgcTiles(app: RouteApp, s: StreamsContext, ogc: Og
   const str = z.string().max(200);
   const config = { access };
 
-  app.get('/tiles/:layer/:tms/:z/:x/:yext', { config, schema: { hide: true, params: z.object({ layer: str, tms: str, z: str, x: str, yext: str }) } }, async (request, reply) => {
+  app.get('/tiles/:layer/:tms/:z/:x/:yext', { config: { ...config, usage: 'xyz' as const }, schema: { hide: true, params: z.object({ layer: str, tms: str, z: str, x: str, yext: str }) } }, async (request, reply) => {
     const { layer, tms, z: level, x, yext } = request.params;
     const m = /^([^.]*)\.([A-Za-z]+)$/.exec(yext ?? '');
     const format = m ? parseFormat(m[2]) : null;

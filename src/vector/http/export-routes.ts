@@ -74,6 +74,6 @@ const exportBody = z.object({
 export function registerExportRoutes(app: RouteApp, ctx: AppContext): void {
   const tags = ['vector'];
   const summary = 'Export the vector PCRS over an area (GML CNIG, GeoJSON, GeoPackage, DXF)';
-  app.get('/api/vector/export', { config: { access: 'public' }, schema: { tags, summary, querystring: exportQuery } }, async (request, reply) => handle(ctx, request, reply, request.query));
-  app.post('/api/vector/export', { config: { access: 'public' }, schema: { tags, summary: `${summary}; POST takes a polygon`, body: exportBody.optional() } }, async (request, reply) => handle(ctx, request, reply, request.body ?? {}));
+  app.get('/api/vector/export', { config: { access: 'public', usage: 'download' }, schema: { tags, summary, querystring: exportQuery } }, async (request, reply) => handle(ctx, request, reply, request.query));
+  app.post('/api/vector/export', { config: { access: 'public', usage: 'download' }, schema: { tags, summary: `${summary}; POST takes a polygon`, body: exportBody.optional() } }, async (request, reply) => handle(ctx, request, reply, request.body ?? {}));
 }

@@ -24,7 +24,7 @@ export function registerMvtRoutes(app: RouteApp, ctx: AppContext): void {
   app.get(
     '/tiles/vector/:tms/:z/:x/:yExt',
     {
-      config: { access: 'public' },
+      config: { access: 'public', usage: 'vector-tiles' },
       schema: {
         tags,
         summary: 'A vector tile (MVT) of the PCRS',

@@ -239,7 +239,7 @@ export function filterBbox(filter: string): Bbox {
 }
 
 export function registerWfsRoutes(app: RouteApp, ctx: AppContext): void {
-  app.get('/wfs', { config: { access: 'public', ows: 'wfs' }, schema: { hide: true } }, async (request, reply) => {
+  app.get('/wfs', { config: { access: 'public', ows: 'wfs', usage: 'wfs' }, schema: { hide: true } }, async (request, reply) => {
     const p: Record<string, string | undefined> = Object.fromEntries(kvp(request.query));
     await ctx.access.checkRead(request.caller, { datasetId: VECTOR_DATASET });
     const req = (p.REQUEST ?? '').toLowerCase();
