@@ -1,4 +1,4 @@
-/* global setTimeout, fetch */
+/* global fetch */
 // Tile serving with a key vs anonymous (issue 10: "within 10 % of anonymous serving"): the same
 // stored 2154_5cm JPEG tiles from `pcrs serve`, requested
 //   (1) anonymously, (2) with `Authorization: Bearer <key>`, (3) with `?apikey=<key>` (QGIS style),
@@ -7,9 +7,9 @@
 // is pinned to CPU 0 and wrk to CPU 1 (taskset) so that every run gets the same cores.
 // Usage: npm run bench -- access   [PCRS_BENCH_SECONDS=10] [PCRS_BENCH_CONNECTIONS=16] [DATABASE_URL=…]
 //        [PCRS_BENCH_PROFILE=dir: the server writes a V8 CPU profile there]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -26,6 +26,7 @@ import { TMS_2154_5CM, tileRange } from '../dist/grid/tile-matrix-set.js';
 import { ingestDelivery } from '../dist/raster/ingest/ingest.js';
 import { ingestServices } from '../dist/raster/ingest/services.js';
 import { createBenchDatabase } from './bench-db.js';
+import { pinned, requireTool, runWrk, sleep, twoCores, waitFor, wrkLine, wrkScript } from './wrk-support.js';
 
 const seconds = Number(process.env.PCRS_BENCH_SECONDS ?? 10);
 const connections = Number(process.env.PCRS_BENCH_CONNECTIONS ?? 16);
@@ -35,67 +36,9 @@ const cache = path.join(tmpdir(), 'pcrs-bench-cache', 'access');
 const BBOX = [575000, 6373200, 575400, 6373600]; // 4 dalles of 200 m
 const children = [];
 let dropDb = async () => undefined;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const twoCores = cpus().length >= 2;
-const pinned = (core, cmd, args) => (twoCores ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
 
-function requireTool(cmd, pkg) {
-  if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) {
-    console.error(`access bench needs ${cmd}: apt-get install ${pkg}`);
-    process.exit(69);
-  }
-}
-
-async function waitFor(url) {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).status < 500) return;
-    } catch {
-      // not yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-/** A wrk Lua script cycling over `paths` (each with `suffix`), with `headers`. */
-function script(name, paths, suffix = '', headers = {}) {
-  const file = path.join(work, `${name}.lua`);
-  const lines = [
-    'local paths = {',
-    ...paths.map((p) => `  ${JSON.stringify(p + suffix)},`),
-    '}',
-    'local i = 0',
-    ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
-    'request = function()',
-    '  i = i + 1',
-    '  return wrk.format("GET", paths[(i % #paths) + 1])',
-    'end',
-    // non-2xx answers would flatter the keyed runs: count them
-    'local bad = 0',
-    'response = function(status) if status ~= 200 then bad = bad + 1 end end',
-    'done = function() io.write(string.format("non200 %d\\n", bad)) end',
-  ];
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return file;
-}
-
-function wrk(base, lua) {
-  const [cmd, args] = pinned(1, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', lua, base]);
-  const out = execFileSync(cmd, args, { encoding: 'utf8' });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p99 = /\s99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?';
-  const p50 = /\s50%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?';
-  const bad = Number(/non200 (\d+)/.exec(out)?.[1] ?? 0);
-  // wrk's own count of socket errors
-  const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? 'none';
-  return { rps, p50, p99, bad, errors };
-}
-
-const line = (name, r) => `${name.padEnd(26)} ${r.rps.toFixed(0).padStart(7)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-200 ${r.bad}, socket errors ${r.errors}`;
-
-requireTool('wrk', 'wrk');
-if (twoCores) requireTool('taskset', 'util-linux');
+requireTool('access', 'wrk', 'wrk');
+if (twoCores) requireTool('access', 'taskset', 'util-linux');
 try {
   mkdirSync(cache, { recursive: true });
   await generateDelivery({ outDir: cache, year: 2025, bbox: BBOX, dalleSize: 200, seed: 46 });
@@ -139,14 +82,14 @@ try {
     }
   }
   console.log(`${paths.length} stored JPEG tiles (levels 22–16)`);
-  const anon = script('anonymous', paths);
-  const bearer = script('bearer', paths, '', { Authorization: `Bearer ${key}` });
-  const query = script('apikey', paths, `?apikey=${encodeURIComponent(key)}`);
-  wrk(base, anon); // warm-up (indexes, page cache, JIT)
-  wrk(base, bearer);
-  const a1 = wrk(base, anon);
-  const b = wrk(base, bearer);
-  const q = wrk(base, query);
+  const anon = wrkScript(work, 'anonymous', paths);
+  const bearer = wrkScript(work, 'bearer', paths, '', { Authorization: `Bearer ${key}` });
+  const query = wrkScript(work, 'apikey', paths, `?apikey=${encodeURIComponent(key)}`);
+  runWrk(base, anon, { seconds, connections }); // warm-up (indexes, page cache, JIT)
+  runWrk(base, bearer, { seconds, connections });
+  const a1 = runWrk(base, anon, { seconds, connections });
+  const b = runWrk(base, bearer, { seconds, connections });
+  const q = runWrk(base, query, { seconds, connections });
   let restricted = null;
   if (serverDbUrl) {
     // The CLI's NOTIFY reaches the running server: the same tiles, now restricted, read with the key.
@@ -160,16 +103,16 @@ try {
       status = res.status;
     }
     if (status !== 401) throw new Error(`the layer did not become restricted (anonymous tile answered ${status})`);
-    restricted = wrk(base, bearer);
+    restricted = runWrk(base, bearer, { seconds, connections });
     execFileSync(process.execPath, [path.join(root, 'bin', 'pcrs.js'), 'visibility', 'set', 'ortho', 'public'], { env, stdio: 'ignore' });
     await sleep(500);
   }
-  const a2 = wrk(base, anon);
-  console.log(line('anonymous', a1));
-  console.log(line('Bearer key', b));
-  console.log(line('?apikey= key', q));
-  if (restricted) console.log(line('Bearer key, restricted', restricted));
-  console.log(line('anonymous again', a2));
+  const a2 = runWrk(base, anon, { seconds, connections });
+  console.log(wrkLine('anonymous', a1));
+  console.log(wrkLine('Bearer key', b));
+  console.log(wrkLine('?apikey= key', q));
+  if (restricted) console.log(wrkLine('Bearer key, restricted', restricted));
+  console.log(wrkLine('anonymous again', a2));
   const ref = Math.max(a1.rps, a2.rps);
   const ratio = (r) => `${((r.rps / ref) * 100).toFixed(1)} %`;
   console.log(`keyed serving vs anonymous (best anonymous run): Bearer ${ratio(b)}, ?apikey ${ratio(q)}${restricted ? `, restricted layer ${ratio(restricted)}` : ''} (goal ≥ 90 %)`);

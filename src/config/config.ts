@@ -357,6 +357,8 @@ export const configSchema = z.strictObject({
   /** Usage counters (issue 15): counted in memory, written in batches. */
   usage: z
     .strictObject({
+      /** Count usage (off: nothing counted, the statistics stay as they were; the bench's reference). */
+      enabled: z.boolean().default(true),
       /** Seconds between two writes of the counters: what a crash may lose (a graceful stop loses nothing). */
       flushSeconds: z.number().min(0.05).max(3600).default(10),
       /** Days the daily counters are kept; older periods are answered by month. */
@@ -364,7 +366,7 @@ export const configSchema = z.strictObject({
       /** Months the monthly counters are kept. */
       monthlyRetentionMonths: z.number().int().min(1).max(1200).default(120),
     })
-    .default({ flushSeconds: 10, dailyRetentionDays: 400, monthlyRetentionMonths: 120 }),
+    .default({ enabled: true, flushSeconds: 10, dailyRetentionDays: 400, monthlyRetentionMonths: 120 }),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -396,6 +398,7 @@ const ENVIRONMENT: ReadonlyArray<{ env: string; key: string; kind: 'string' | 'i
   { env: 'PCRS_ATTACHMENT_MAX_BYTES', key: 'declarations.attachments.maxBytes', kind: 'int' },
   { env: 'PCRS_ATTACHMENTS_PER_DECLARATION', key: 'declarations.attachments.maxPerDeclaration', kind: 'int' },
   { env: 'PCRS_METADATA_CONTACT_EMAIL', key: 'metadata.contact.email', kind: 'string' },
+  { env: 'PCRS_USAGE', key: 'usage.enabled', kind: 'bool' },
   { env: 'PCRS_USAGE_FLUSH_SECONDS', key: 'usage.flushSeconds', kind: 'int' },
 ];
 

@@ -48,7 +48,8 @@ export const usageCapability: Capability = {
   http(server, ctx) {
     const service = new UsageService(ctx);
     server.app.decorateRequest('usageNote', null);
-    server.app.addHook('onResponse', async (request, reply) => {
+    // A callback hook, not an async one: no promise per answer on the tile path.
+    const countAnswer = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
       const note = request.usageNote;
       const ok = reply.statusCode < 400;
       const layer = ok ? (note?.layer ?? askedLayer(request)).slice(0, MAX_LAYER) : '';
@@ -64,7 +65,9 @@ export const usageCapability: Capability = {
         bytesOf(request, reply),
       );
       if (ok && note?.tile) ctx.usage.countTile(note.tile.tms, note.tile.z, note.tile.col, note.tile.row);
-    });
+      done();
+    };
+    if (ctx.config.usage.enabled) server.app.addHook('onResponse', countAnswer);
     registerUsageRoutes(server.app, service);
     // A graceful stop writes what this node counted.
     server.onClose(() => ctx.usage.flush());

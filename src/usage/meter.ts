@@ -30,7 +30,8 @@ const AREA_CELL_METRES = 1000;
 export class UsageMeter {
   private counts = new Map<string, { labels: Omit<UsageLabels, 'status'> & { day: string; statusClass: number }; requests: number; bytes: number }>();
   private areas = new Map<string, { day: string; tms: TileMatrixSet; z: number; col: number; row: number; shift: number; requests: number }>();
-  private readonly shifts = new Map<string, number>();
+  /** Per tile matrix set (the few the server knows), the shift of each level. */
+  private readonly shifts = new WeakMap<TileMatrixSet, number[]>();
   private day = { text: '', at: 0 };
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -79,18 +80,15 @@ export class UsageMeter {
     this.start();
   }
 
-  /** How many levels up a tile of level z is a block at most a cell wide (and more than half) (cached per set and level); null for an unknown level. */
+  /** How many levels up a tile of level z is a block at most a cell wide (and more than half); null for an unknown level. */
   private shiftOf(tms: TileMatrixSet, z: number): number | null {
-    const key = `${tms.id}/${z}`;
-    const known = this.shifts.get(key);
-    if (known !== undefined) return known;
-    const tm = tms.tileMatrices[z];
-    if (!tm) return null;
-    // Web Mercator metres are longer than ground metres in France (× ~1.4): close enough for a heat map.
-    const span = tm.cellSize * tm.tileWidth;
-    const shift = Math.max(0, Math.min(30, Math.floor(Math.log2(AREA_CELL_METRES / span))));
-    if (this.shifts.size < 10_000) this.shifts.set(key, shift);
-    return shift;
+    let shifts = this.shifts.get(tms);
+    if (!shifts) {
+      // Web Mercator metres are longer than ground metres in France (× ~1.4): close enough for a heat map.
+      shifts = tms.tileMatrices.map((tm) => Math.max(0, Math.min(30, Math.floor(Math.log2(AREA_CELL_METRES / (tm.cellSize * tm.tileWidth))))));
+      this.shifts.set(tms, shifts);
+    }
+    return shifts[z] ?? null;
   }
 
   /** Starts the flush timer (on first use). */

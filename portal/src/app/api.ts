@@ -330,6 +330,41 @@ export interface DeclarationStats {
   open: Array<{ type: DeclarationType; status: DeclarationStatus; count: number }>;
 }
 
+/** What usage statistics may be grouped by (GET /api/v1/stats). */
+export type UsageGroup = 'day' | 'month' | 'org' | 'key' | 'layer' | 'service' | 'status';
+export interface UsageRow {
+  day?: string;
+  month?: string;
+  organisation?: { id: number; slug: string | null; name: string; deleted: boolean } | null;
+  key?: { id: number; name: string; prefix: string | null; deleted: boolean } | null;
+  layer?: string;
+  service?: string;
+  status?: string;
+  requests: number;
+  bytes: number;
+}
+export interface UsageStats {
+  from: string;
+  to: string;
+  granularity: 'day' | 'month';
+  groupBy: UsageGroup[];
+  scope: 'all' | 'own';
+  rows: UsageRow[];
+  totals: { requests: number; bytes: number };
+}
+export interface UsageQuery {
+  from: string;
+  to: string;
+  groupBy: readonly UsageGroup[];
+  service?: string | undefined;
+}
+export interface UsageAreas {
+  from: string;
+  to: string;
+  cellSize: number;
+  cells: Array<{ cellX: number; cellY: number; requests: number; bbox: [number, number, number, number] }>;
+}
+
 export interface AnonymousDeclaration {
   type: 'error';
   title: string;
@@ -888,6 +923,21 @@ export class Api {
     return this.request<DeclarationStats>('GET', `/declarations/stats${s ? `?${s}` : ''}`);
   }
   /** Where an attachment's bytes are (a download; images are shown from it as thumbnails). */
+  // --- usage statistics ----------------------------------------------------------------------
+  /** The query string of GET /api/v1/stats (also the CSV link's). */
+  usageQuery(q: UsageQuery, format: 'json' | 'csv' = 'json') {
+    const p = new URLSearchParams({ from: q.from, to: q.to });
+    if (q.groupBy.length) p.set('group_by', q.groupBy.join(','));
+    if (q.service) p.set('service', q.service);
+    if (format === 'csv') p.set('format', 'csv');
+    return `${this.base}/stats?${p.toString()}`;
+  }
+  usage(q: UsageQuery) {
+    return this.request<UsageStats>('GET', this.usageQuery(q).slice(this.base.length));
+  }
+  usageAreas(from: string, to: string) {
+    return this.request<UsageAreas>('GET', `/stats/areas?from=${from}&to=${to}`);
+  }
   // --- extracts, communes, licences --------------------------------------------------------
   extracts(limit = 50) {
     return this.request<{ extracts: Extract[] }>('GET', `/extracts?limit=${limit}`);

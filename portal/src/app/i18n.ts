@@ -171,3 +171,18 @@ export function versionStatusText(status: string): string {
   const key = `versionStatus.${status}`;
   return key in MESSAGES.fr ? t(key as MessageKey) : status;
 }
+
+/** Bytes in the user's units (Mo, Go: decimal, as the server's quota says them). */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '—';
+  const fr = language$.get() === 'fr';
+  const unit = fr ? ['o', 'ko', 'Mo', 'Go', 'To'] : ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < unit.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  const text = i === 0 ? String(v) : v.toFixed(v < 10 ? 2 : 1);
+  return `${fr ? text.replace('.', ',') : text} ${unit[i]}`;
+}

@@ -60,6 +60,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
                 {link('/declarations', t('nav.declarations'), true)}
                 {isModerator(s.user) ? link('/triage', t('nav.triage')) : null}
                 {link('/declarations/stats', t('nav.stats'))}
+                {link('/statistiques', t('nav.usage'))}
                 {link('/extraits', t('nav.extracts'))}
                 {link('/contributions', t('nav.contributions'))}
                 {link('/compte', t('nav.profile'), true)}

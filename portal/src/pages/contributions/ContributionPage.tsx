@@ -1,12 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Contribution, type ContributionDecision, type ContributionFile, type ContributionSelection } from '../../app/api.js';
 import { Form, Loaded, LiveRegion, Notice, PageTitle, RequireSignIn, TextArea, useForm, useLoad } from '../../app/components.js';
-import { errorText, formatDate, t } from '../../app/i18n.js';
+import { errorText, formatBytes, formatDate, t } from '../../app/i18n.js';
 import type { MessageKey } from '../../app/messages.js';
 import { href } from '../../app/router.js';
 import type { ScreenProps } from '../../app/screen.js';
 import { isModerator, useSession } from '../../app/session.js';
-import { formatBytes } from '../extracts/labels.js';
 import { ContributionStateBadge, FileStatusBadge } from './labels.js';
 import { Review } from './Review.js';
 

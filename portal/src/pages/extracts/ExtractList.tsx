@@ -1,8 +1,8 @@
 import { api } from '../../app/api.js';
 import { Loaded, PageTitle, RequireSignIn, useLoad } from '../../app/components.js';
-import { formatDate, t } from '../../app/i18n.js';
+import { formatBytes, formatDate, t } from '../../app/i18n.js';
 import { href } from '../../app/router.js';
-import { contentsText, ExtractStateBadge, formatBytes } from './labels.js';
+import { contentsText, ExtractStateBadge } from './labels.js';
 
 /** #/extraits: my extracts, newest first, each with its state and, once ready, its download. */
 export default function ExtractList() {

@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Extract } from '../../app/api.js';
 import { Loaded, Notice, PageTitle, RequireSignIn, useLoad } from '../../app/components.js';
-import { formatDate, t } from '../../app/i18n.js';
+import { formatBytes, formatDate, t } from '../../app/i18n.js';
 import { href } from '../../app/router.js';
 import type { ScreenProps } from '../../app/screen.js';
-import { contentsText, ExtractStateBadge, formatBytes, formatEta, formatKm2 } from './labels.js';
+import { contentsText, ExtractStateBadge, formatEta, formatKm2 } from './labels.js';
 
 /**
  * #/extraits/:id (where the "ready" e-mail links): what the extract covers and holds, its progress

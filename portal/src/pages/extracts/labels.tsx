@@ -10,21 +10,6 @@ export function ExtractStateBadge({ state }: { state: ExtractState }) {
 
 export const contentsText = (e: Pick<Extract, 'contents'>): string => e.contents.map((c) => t(`extract.content.${c}` as MessageKey)).join(', ');
 
-/** Bytes in the user's units (Mo, Go: decimal, as the server's quota says them). */
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) return '—';
-  const fr = language$.get() === 'fr';
-  const unit = fr ? ['o', 'ko', 'Mo', 'Go', 'To'] : ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < unit.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  const text = i === 0 ? String(v) : v.toFixed(v < 10 ? 2 : 1);
-  return `${fr ? text.replace('.', ',') : text} ${unit[i]}`;
-}
-
 /** "3 min" / "45 s": the time left a job estimates. */
 export function formatEta(seconds: number | null | undefined): string | null {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return null;
