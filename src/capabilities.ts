@@ -11,6 +11,7 @@ import { contributionsCapability } from './contributions/capability.js';
 import { declarationsCapability } from './declarations/capability.js';
 import { demoCapability } from './demo/capability.js';
 import { extractsCapability } from './extracts/capability.js';
+import { financingCapability } from './financing/capability.js';
 import { healthCapability } from './health/health.js';
 import { jobsCapability } from './jobs/capability.js';
 import { licencesCapability } from './licences/capability.js';
@@ -50,4 +51,5 @@ export const CAPABILITIES: readonly Capability[] = [
   businessCapability,
   campaignsCapability,
   changesCapability,
+  financingCapability,
 ];

@@ -354,6 +354,15 @@ export const configSchema = z.strictObject({
       changeThreshold: z.number().min(0).max(1).default(0.01),
     })
     .default({ seamThreshold: 12, changeThreshold: 0.01 }),
+  /** The financing plan (issue 15): what partners' contributions are worth in kind. */
+  financing: z
+    .strictObject({
+      /** Euros an accepted contribution's dalle of 200 m is worth (a surveyor's price for 4 ha at 5 cm). */
+      contributionValuePerDalle: z.number().min(0).default(150),
+      /** Euros a km of kerb line (LimiteVoiriePCRS) of an accepted vector contribution is worth. */
+      contributionValuePerKm: z.number().min(0).default(1000),
+    })
+    .default({ contributionValuePerDalle: 150, contributionValuePerKm: 1000 }),
   /** Usage counters (issue 15): counted in memory, written in batches. */
   usage: z
     .strictObject({

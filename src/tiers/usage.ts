@@ -5,7 +5,7 @@
  * what is covered × the territory's number of 1 km dalles).
  */
 import type { TierName } from '../catalog/catalog.js';
-import { TIER_NAMES } from '../config/config.js';
+import { TIER_NAMES, type Config } from '../config/config.js';
 import type { Queryable } from '../db/database.js';
 import { BACKUP_PREFIX, QUARANTINE_PREFIX } from './fixity.js';
 import type { StorageServices } from '../storage/tier-services.js';
@@ -65,8 +65,9 @@ export interface UsageReport {
 const TB = 1e12;
 const GB = 1e9;
 
-function priceOf(services: StorageServices, tier: TierName): TierPrice {
-  const configured = services.config.storage.prices?.[tier];
+/** The price of a tier: `storage.prices` over the defaults (also what the financing plan's storage line uses). */
+export function tierPrice(config: Pick<Config, 'storage'>, tier: TierName): TierPrice {
+  const configured = config.storage.prices?.[tier];
   return configured ? { ...DEFAULT_PRICES[tier], ...configured } : DEFAULT_PRICES[tier];
 }
 
@@ -94,7 +95,7 @@ export async function measureUsage(services: StorageServices, options: { snapsho
       objects += u.objects;
       bytes += u.bytes;
     }
-    const price = priceOf(services, tier);
+    const price = tierPrice(services.config, tier);
     tiers.push({ tier, where: store.describe(), objects, bytes, price, costPerMonth: (bytes / TB) * price.perTbMonth });
   }
   if (options.snapshot !== false) {
