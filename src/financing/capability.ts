@@ -11,7 +11,7 @@ export const financingCapability: Capability = {
   name: 'financing',
   summary: 'The financing plan: six lines from entered amounts, campaign budgets and measurements; allocation keys; partners’ shares and balances',
   http(server, ctx) {
-    registerFinancingRoutes(server.app, new FinancingService(ctx));
+    registerFinancingRoutes(server.app, new FinancingService(ctx), ctx.config.territory.name);
   },
   commands: [financingCommand],
   configKeys: ['financing'],

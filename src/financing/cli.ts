@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, formatTable, openCommandContext, parseCommandArgs, print, usageError } from '../cli/command.js';
+import { planToPdf, planToXlsx } from './reports.js';
 import { FinancingService, planToCsv } from './service.js';
 
 function yearOf(command: Command, text: string | undefined): number {
@@ -12,18 +13,19 @@ function yearOf(command: Command, text: string | undefined): number {
 export const financingCommand: Command = {
   name: 'financing',
   summary: 'The financing plan: a year’s report (six lines, shares per partner, balances) and its entered amounts',
-  usage: 'pcrs financing report --year YYYY [--format csv|json] [-o FILE] | pcrs financing entries --year YYYY [--json]',
+  usage: 'pcrs financing report --year YYYY [--format csv|xlsx|pdf|json] [-o FILE] | pcrs financing entries --year YYYY [--json]',
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'report') {
       const { values } = parseCommandArgs(this, rest, { year: { type: 'string' }, format: { type: 'string' }, output: { type: 'string', short: 'o' } });
       const year = yearOf(this, values.year);
       const format = values.format ?? 'csv';
-      if (format !== 'csv' && format !== 'json') throw usageError(this, `--format must be csv or json, got '${format.slice(0, 20)}'.`);
+      if (format !== 'csv' && format !== 'json' && format !== 'xlsx' && format !== 'pdf') throw usageError(this, `--format must be csv, xlsx, pdf or json, got '${format.slice(0, 20)}'.`);
+      if ((format === 'xlsx' || format === 'pdf') && !values.output) throw usageError(this, `--format ${format} writes a file: give -o FILE.`);
       const ctx = await openCommandContext();
       try {
         const plan = await new FinancingService(ctx).plan(year);
-        const text = format === 'csv' ? planToCsv(plan) : `${JSON.stringify(plan, null, 2)}\n`;
+        const text = format === 'csv' ? planToCsv(plan) : format === 'xlsx' ? await planToXlsx(plan) : format === 'pdf' ? await planToPdf(plan, ctx.config.territory.name) : `${JSON.stringify(plan, null, 2)}\n`;
         if (values.output) {
           writeFileSync(values.output, text);
           process.stderr.write(`Financing plan ${year} written to ${values.output} (${plan.lines.length} lines, ${plan.partners.length} partners${plan.warnings.length ? `, ${plan.warnings.length} warning(s)` : ''}).\n`);

@@ -5,10 +5,14 @@
  * measured usage, a partner's payment and a contribution in kind — and two allocation keys (fixed
  * percentages, population). Each partner's share and balance is checked against a hand computation.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import ExcelJS from 'exceljs';
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignService } from '../campaigns/service.js';
 import { loadConfig } from '../config/config.js';
@@ -20,6 +24,8 @@ import { runPcrs } from '../test-support/cli.js';
 import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import type { Plan } from './model.js';
 import { splitCents } from './service.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../tmp/financing/', import.meta.url));
 
 describe('splitCents', () => {
   it('splits by weights into whole cents that add up to the total', () => {
@@ -145,6 +151,44 @@ describe.each(ENGINES)('the financing plan on $engine', ({ engine, open }) => {
     expect(lines.find((l) => l.startsWith('2026,Acquisition,subvention,FEDER Occitanie (feder),entry:'))).toMatch(/,-48000$/);
     expect(lines.find((l) => l.startsWith('2026,Mise à jour,part,CAHORS'))).toMatch(/,18471\.86$/);
     expect(lines.find((l) => l.startsWith('2026,Solde,solde,SDIS46'))).toMatch(/,-14850$/);
+
+    // The spreadsheet, read back by the library: the same figures.
+    const xlsx = await call(orgAdmin, 'GET', '/api/v1/financing/plan?year=2026&format=xlsx');
+    expect(xlsx.statusCode).toBe(200);
+    expect(xlsx.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(xlsx.rawPayload as unknown as ArrayBuffer);
+    expect(book.worksheets.map((w) => w.name)).toEqual(['Plan 2026', 'Partenaires', 'Sources']);
+    const sheetRow = (sheet: string, first: string): unknown[] | null => {
+      let found: unknown[] | null = null as unknown[] | null;
+      book.getWorksheet(sheet)!.eachRow((r) => {
+        const values = (r.values as unknown[]).slice(1);
+        if (values[0] === first) found = values;
+      });
+      return found;
+    };
+    expect(sheetRow('Plan 2026', 'Mise à jour')).toEqual(['Mise à jour', 27500.5, 0, 27500.5, 'population', 0]);
+    expect(sheetRow('Plan 2026', 'Total')?.slice(0, 4)).toEqual(['Total', 151484.5, 48000, 103484.5]);
+    expect(sheetRow('Partenaires', 'CAHORS')?.slice(-4)).toEqual([42321.86, 0, 0, -42321.86]);
+
+    // The PDF: rendered to PNG by poppler (not blank), its text holds the headings and the figures.
+    const pdf = await call(orgAdmin, 'GET', '/api/v1/financing/plan?year=2026&format=pdf');
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    const pdfFile = path.join(dataDir, 'plan.pdf');
+    writeFileSync(pdfFile, pdf.rawPayload);
+    execFileSync('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '1', pdfFile, path.join(dataDir, 'page')]);
+    const png = readdirSync(dataDir).find((f) => /^page-\d+\.png$/.test(f))!;
+    // Kept as a test artifact (tmp/ is not committed) for whoever wants to see the page.
+    mkdirSync(ARTIFACTS, { recursive: true });
+    copyFileSync(path.join(dataDir, png), path.join(ARTIFACTS, `plan-${t.engine}.png`));
+    const stats = await sharp(path.join(dataDir, png)).greyscale().stats();
+    expect(stats.channels[0]!.min).toBeLessThan(100); // ink on the page
+    expect(stats.channels[0]!.stdev).toBeGreaterThan(10);
+    const text = execFileSync('pdftotext', ['-layout', pdfFile, '-'], { encoding: 'utf8' });
+    expect(text).toContain('Plan de financement du PCRS — 2026');
+    expect(text).toMatch(/Mise à jour\s+27\s500,50\s€/);
+    expect(text).not.toContain('/000');
+    expect(text).toMatch(/CAHORS\s+42\s321,86\s€/);
   });
 
   it.runIf(engine === 'postgres')('pcrs financing report writes the same plan as CSV; a bad year is a usage error', async () => {

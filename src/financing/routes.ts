@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RouteApp } from '../context/capability.js';
 import { FUNDERS, LINES, METHODS } from './model.js';
+import { planToPdf, planToXlsx } from './reports.js';
 import { planToCsv, type FinancingService } from './service.js';
 
 const tags = ['financing'];
@@ -24,7 +25,7 @@ const entryBody = z.strictObject({
   note: z.string().max(2000).optional(),
 });
 
-export function registerFinancingRoutes(app: RouteApp, service: FinancingService): void {
+export function registerFinancingRoutes(app: RouteApp, service: FinancingService, territory: string): void {
   app.get(
     '/api/v1/financing/plan',
     {
@@ -32,14 +33,18 @@ export function registerFinancingRoutes(app: RouteApp, service: FinancingService
       schema: {
         tags,
         summary:
-          'The financing plan of a year: the six lines (acquisition, update, storage, contributions, access, usage) with their costs, subsidies and sources, each partner’s share by the line’s allocation key, and each partner’s balance (paid and contributed in kind against its shares). CSV with format=csv',
-        querystring: z.strictObject({ year, format: z.enum(['json', 'csv']).default('json') }),
+          'The financing plan of a year: the six lines (acquisition, update, storage, contributions, access, usage) with their costs, subsidies and sources, each partner’s share by the line’s allocation key, and each partner’s balance (paid and contributed in kind against its shares). CSV, XLSX (three sheets) or a printable PDF with format=csv|xlsx|pdf',
+        querystring: z.strictObject({ year, format: z.enum(['json', 'csv', 'xlsx', 'pdf']).default('json') }),
       },
     },
     async (request, reply) => {
       const plan = await service.plan(request.query.year);
       reply.header('cache-control', 'private, no-cache');
-      if (request.query.format === 'csv') return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="plan-de-financement-${plan.year}.csv"`).send(planToCsv(plan));
+      const file = `plan-de-financement-${plan.year}`;
+      const format = request.query.format;
+      if (format === 'csv') return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}.csv"`).send(planToCsv(plan));
+      if (format === 'xlsx') return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').header('content-disposition', `attachment; filename="${file}.xlsx"`).send(await planToXlsx(plan));
+      if (format === 'pdf') return reply.type('application/pdf').header('content-disposition', `attachment; filename="${file}.pdf"`).send(await planToPdf(plan, territory));
       return plan;
     },
   );

@@ -187,7 +187,7 @@ export class FinancingService {
         for (const s of storage) {
           const price = tierPrice(this.ctx.config, s.tier as TierName);
           const amount = eur(cents((s.bytes / 1e12) * price.perTbMonth * 12));
-          costSources.push({ kind: 'measured-storage', ref: `storage:${s.tier}`, label: `Stockage ${s.tier} mesuré : ${(s.bytes / 1e12).toFixed(3)} To en moyenne sur ${s.days} relevé(s) × ${price.perTbMonth} €/To/mois × 12`, amountEur: amount });
+          costSources.push({ kind: 'measured-storage', ref: `storage:${s.tier}`, label: `Stockage ${s.tier} mesuré : ${(s.bytes / 1e12).toFixed(3).replace('.', ',')} To en moyenne sur ${s.days} relevé(s) × ${price.perTbMonth} €/To/mois × 12`, amountEur: amount });
         }
         if (storage.length === 0) warnings.push(`Stockages ${year} : aucun coût saisi et aucun relevé de volume (pcrs storage usage) cette année.`);
       }
