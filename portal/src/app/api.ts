@@ -365,6 +365,78 @@ export interface UsageAreas {
   cells: Array<{ cellX: number; cellY: number; requests: number; bbox: [number, number, number, number] }>;
 }
 
+/** The financing plan (GET /api/v1/financing/plan): see src/financing/model.ts. */
+export const FINANCING_LINES = ['acquisition', 'update', 'storage', 'contributions', 'access', 'usage'] as const;
+export type FinancingLine = (typeof FINANCING_LINES)[number];
+export const FINANCING_METHODS = ['fixed', 'population', 'area', 'network', 'usage'] as const;
+export type FinancingMethod = (typeof FINANCING_METHODS)[number];
+export const FUNDERS = ['feder', 'state', 'region', 'partner', 'other'] as const;
+export type Funder = (typeof FUNDERS)[number];
+export interface OrgRef {
+  id: number;
+  slug: string;
+  name: string;
+}
+export interface FinancingSource {
+  kind: 'entry' | 'campaign-budget' | 'measured-storage' | 'contribution';
+  ref: string;
+  label: string;
+  amountEur: number;
+}
+export interface FinancingPlan {
+  year: number;
+  currency: 'EUR';
+  lines: Array<{
+    line: FinancingLine;
+    title: string;
+    cost: number;
+    costSources: FinancingSource[];
+    subsidies: number;
+    subsidySources: FinancingSource[];
+    toShare: number;
+    key: { method: FinancingMethod; title: string } | null;
+    shares: Array<{ organisation: OrgRef; weight: number; fraction: number; amountEur: number }>;
+    unallocated: { amountEur: number; reason: string } | null;
+  }>;
+  partners: Array<{ organisation: OrgRef; shares: Partial<Record<FinancingLine, number>>; due: number; paid: number; inKind: number; balance: number }>;
+  totals: { cost: number; subsidies: number; toShare: number; allocated: number; paid: number; inKind: number };
+  warnings: string[];
+}
+export interface FinancingEntry {
+  id: number;
+  year: number;
+  line: FinancingLine;
+  kind: 'cost' | 'funding';
+  label: string;
+  amountEur: number;
+  supplier: string | null;
+  funder: Funder | null;
+  organisation: OrgRef | null;
+  campaign: { id: number; slug: string; title: string } | null;
+  month: number | null;
+  note: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+export interface NewFinancingEntry {
+  year: number;
+  line: FinancingLine;
+  kind: 'cost' | 'funding';
+  label: string;
+  amountEur: string;
+  supplier?: string;
+  funder?: Funder;
+  organisation?: string;
+  campaign?: string;
+}
+export interface FinancingKey {
+  year: number;
+  line: FinancingLine;
+  method: FinancingMethod;
+  weights: Array<{ organisation: OrgRef; value: number }>;
+  partners: OrgRef[];
+}
+
 export interface AnonymousDeclaration {
   type: 'error';
   title: string;
@@ -937,6 +1009,29 @@ export class Api {
   }
   usageAreas(from: string, to: string) {
     return this.request<UsageAreas>('GET', `/stats/areas?from=${from}&to=${to}`);
+  }
+  // --- financing plan -------------------------------------------------------------------------
+  financingPlan(year: number) {
+    return this.request<FinancingPlan>('GET', `/financing/plan?year=${year}`);
+  }
+  /** The plan as a file to download (csv, xlsx, pdf). */
+  financingPlanUrl(year: number, format: 'csv' | 'xlsx' | 'pdf') {
+    return `${this.base}/financing/plan?year=${year}&format=${format}`;
+  }
+  financingEntries(year: number) {
+    return this.request<{ entries: FinancingEntry[] }>('GET', `/financing/entries?year=${year}`);
+  }
+  addFinancingEntry(body: NewFinancingEntry) {
+    return this.request<FinancingEntry>('POST', '/financing/entries', body);
+  }
+  deleteFinancingEntry(id: number) {
+    return this.request<unknown>('DELETE', `/financing/entries/${id}`);
+  }
+  financingKeys(year: number) {
+    return this.request<{ keys: FinancingKey[] }>('GET', `/financing/keys?year=${year}`);
+  }
+  putFinancingKey(year: number, line: FinancingLine, body: { method: FinancingMethod; weights?: Record<string, number>; partners?: string[] }) {
+    return this.request<FinancingKey>('PUT', `/financing/keys/${year}/${line}`, body);
   }
   // --- extracts, communes, licences --------------------------------------------------------
   extracts(limit = 50) {

@@ -66,6 +66,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
                 {link('/compte', t('nav.profile'), true)}
                 {link('/compte/cles', t('nav.keys'))}
                 {link('/compte/organisations', t('nav.organisations'))}
+                {canAdminister(s.user) ? link('/financement', t('nav.financing')) : null}
                 {canAdminister(s.user) ? link('/admin', t('nav.admin')) : null}
               </>
             ) : null}

@@ -43,6 +43,7 @@ export const ROUTES: readonly RouteDef[] = [
   { path: '/campagnes/nouvelle', load: () => import('../pages/campaigns/NewCampaign.js'), title: 'campaignNew.title', access: 'platformAdmin' },
   { path: '/campagnes/:slug', load: () => import('../pages/campaigns/CampaignPage.js'), title: 'campaign.pageTitle' },
   { path: '/statistiques', load: () => import('../pages/usage/Usage.js'), title: 'usage.title', access: 'signedIn' },
+  { path: '/financement', load: () => import('../pages/financing/Financing.js'), title: 'financing.title', access: 'admin' },
   { path: '/triage', load: () => import('../pages/declarations/Triage.js'), title: 'triage.title', access: 'moderator' },
   { path: '/admin', load: () => import('../pages/admin/AdminHome.js'), title: 'admin.title', access: 'admin' },
   { path: '/admin/organisations', load: () => import('../pages/admin/AdminOrganisations.js'), title: 'admin.orgsTitle', access: 'admin' },
