@@ -2,7 +2,7 @@ import type { Caller } from '../context/access.js';
 import type { AppContext } from '../context/app-context.js';
 import type { Version } from '../catalog/catalog.js';
 import { toLambert93 } from '../declarations/model.js';
-import { parisToday } from '../declarations/to-update.js';
+import { parisToday } from '../util/paris-day.js';
 import type { Bbox } from '../grid/bbox.js';
 import { DEFAULT_MAX_DALLES, dallesInBbox, parseDalleName, type DalleRef } from '../grid/dalle-grid.js';
 import type { IngestReport } from '../raster/ingest/report.js';

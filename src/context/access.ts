@@ -37,6 +37,9 @@ export const ANONYMOUS: Caller = Object.freeze({ kind: 'anonymous', id: 'anonymo
 /** The CLI run by an operator on the server's machine: every role, every scope. */
 export const OPERATOR: Caller = Object.freeze({ kind: 'operator', id: 'operator', label: 'operator', roles: new Set<Role>(ROLES), scopes: null });
 
+/** Sees and does what a platform administrator does: the operator's CLI, or a caller with the role. */
+export const isPlatformAdmin = (caller: Caller): boolean => caller.kind === 'operator' || caller.roles.has('platform-admin');
+
 /**
  * What a route needs, declared on every route (a test walks the route table to prove none is
  * undeclared):

@@ -16,7 +16,7 @@ import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { Catalog } from '../catalog/catalog.js';
 import { DEFAULT_MAPPING_FILE, decodeText, detectDelimiter, loadMapping, normaliseHeader, readRecords } from './dt-dict-csv.js';
 import { parseDate, parseFileCrs, parseFootprint, parseThemes } from './dt-dict.js';
-import { parisToday } from './to-update.js';
+import { parisToday } from '../util/paris-day.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'pcrs-dt-dict-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -18,7 +18,8 @@ import { ENGINES, type TestDatabase } from '../test-support/db.js';
 import { declarationsCapability } from './capability.js';
 import type { Theme } from './model.js';
 import { DeclarationService } from './service.js';
-import { parisToday, UpdateMarks } from './to-update.js';
+import { UpdateMarks } from './to-update.js';
+import { parisToday } from '../util/paris-day.js';
 
 const L93 = { type: 'name', properties: { name: 'EPSG:2154' } } as const;
 const dayOffset = (days: number) => parisToday(new Date(Date.now() + days * 86_400_000));

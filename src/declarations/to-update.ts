@@ -3,6 +3,7 @@ import type { SqlParam } from '../db/database.js';
 import { startLeasedLoop } from '../jobs/leases.js';
 import { wkt } from './export.js';
 import { csvText } from '../util/csv.js';
+import { parisToday } from '../util/paris-day.js';
 import type { L93Geometry, Status, Theme } from './model.js';
 import { toWgs84 } from './service.js';
 import { DALLES_TOUCHED } from './store.js';
@@ -89,10 +90,6 @@ interface Row {
 const LEASE = 'declarations-to-update';
 const r3 = (v: number) => Math.round(Number(v) * 1000) / 1000;
 
-/** Today in Europe/Paris as YYYY-MM-DD (the day works end is a French calendar day). */
-export function parisToday(now = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
-}
 
 export class UpdateMarks {
   constructor(readonly ctx: Pick<AppContext, 'db' | 'config' | 'log'>) {}

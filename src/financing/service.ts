@@ -1,6 +1,6 @@
 import type { TierName } from '../catalog/catalog.js';
 import type { AppContext } from '../context/app-context.js';
-import type { Caller } from '../context/access.js';
+import { isPlatformAdmin, type Caller } from '../context/access.js';
 import { tierPrice } from '../tiers/usage.js';
 import { csvText } from '../util/csv.js';
 import { UserError } from '../util/errors.js';
@@ -65,7 +65,6 @@ export function splitCents(total: number, weights: readonly number[]): number[] 
   return out;
 }
 
-const isAdmin = (caller: Caller) => caller.kind === 'operator' || caller.roles.has('platform-admin');
 
 /**
  * The financing plan of a year: each of the six lines' cost (entered amounts, campaign budgets not
@@ -86,7 +85,7 @@ export class FinancingService {
   }
 
   private requireAdmin(caller: Caller): void {
-    if (!isAdmin(caller)) throw new UserError('forbidden', 'Only platform administrators (the financial commission) change the financing plan.', { status: 403 });
+    if (!isPlatformAdmin(caller)) throw new UserError('forbidden', 'Only platform administrators (the financial commission) change the financing plan.', { status: 403 });
   }
 
   async addEntry(caller: Caller, input: EntryInput): Promise<Entry> {

@@ -2,6 +2,7 @@ import { transformPoint } from '../grid/crs.js';
 import { tileBbox, type TileMatrixSet } from '../grid/tile-matrix-set.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../context/logger.js';
+import { parisToday } from '../util/paris-day.js';
 import { UsageStore, type UsageCount, type AreaCount } from './store.js';
 
 /** What one counted request is labelled with. */
@@ -14,9 +15,6 @@ export interface UsageLabels {
   /** HTTP status of the answer (counted by class: 2xx, 3xx…). */
   status: number;
 }
-
-/** The territory's calendar: a day of usage is a day in Paris, not in UTC. */
-const PARIS_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' });
 
 /** The heat map counts tiles in 1 km cells: a tile is reduced to the ancestor block at most this wide. */
 const AREA_CELL_METRES = 1000;
@@ -44,10 +42,10 @@ export class UsageMeter {
     this.store = new UsageStore(db);
   }
 
-  /** Today in Paris, read again at most once a second. */
+  /** Today in Paris (a day of usage is a French calendar day), read again at most once a second. */
   private today(): string {
     const now = this.options.now?.() ?? Date.now();
-    if (now - this.day.at >= 1000 || now < this.day.at) this.day = { text: PARIS_DAY.format(now), at: now };
+    if (now - this.day.at >= 1000 || now < this.day.at) this.day = { text: parisToday(now), at: now };
     return this.day.text;
   }
 

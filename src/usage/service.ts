@@ -1,6 +1,7 @@
 import type { AppContext } from '../context/app-context.js';
-import type { Caller } from '../context/access.js';
+import { isPlatformAdmin, type Caller } from '../context/access.js';
 import { csvText } from '../util/csv.js';
+import { parisToday } from '../util/paris-day.js';
 import { UserError } from '../util/errors.js';
 import { GROUPS, UsageStore, type Group, type StatsRow } from './store.js';
 
@@ -33,7 +34,6 @@ export interface StatsAnswer {
 
 const DAY_MS = 86_400_000;
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const PARIS_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' });
 
 function parseDay(text: string, name: string): number {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`)) || isoDay(Date.parse(`${text}T00:00:00Z`)) !== text) {
@@ -55,7 +55,6 @@ export function parseGroups(text: string | undefined): Group[] {
   return out;
 }
 
-const isAdmin = (caller: Caller) => caller.kind === 'operator' || caller.roles.has('platform-admin');
 
 /**
  * Usage statistics: who used what, when. Platform administrators (and the operator's CLI) see every
@@ -70,7 +69,7 @@ export class UsageService {
   }
 
   private today(): string {
-    return PARIS_DAY.format(Date.now());
+    return parisToday();
   }
 
   /** The period asked, checked (default: the last 30 days). */
@@ -86,7 +85,7 @@ export class UsageService {
     if (caller.kind === 'anonymous') throw new UserError('unauthenticated', 'Usage statistics need you to be signed in or to present an API key.', { status: 401 });
     let { from, to } = this.period(q.from, q.to);
     const groupBy = parseGroups(q.groupBy);
-    const admin = isAdmin(caller);
+    const admin = isPlatformAdmin(caller);
     const filters: { organisationIds?: number[]; keyIds?: number[]; services?: string[]; layers?: string[] } = {};
     if (q.organisations?.length) {
       const { rows } = await this.ctx.db.query<{ id: string; slug: string }>(`SELECT id, slug FROM organisations WHERE slug = ANY($1::text[])`, [[...q.organisations]]);
