@@ -86,6 +86,7 @@ export default function Usage(_: ScreenProps) {
                 {t('usage.csv')}
               </a>
             </p>
+            <p class="hint">{t('usage.delay')}</p>
             {s.rows.length === 0 ? <p class="empty">{t('usage.none')}</p> : <UsageTable s={s} group={asked.group} />}
           </>
         )}
